@@ -1,0 +1,14 @@
+import fp from 'fastify-plugin'
+import fastifyCors from '@fastify/cors'
+import { corsOrigins } from '../../src/config.js'
+
+/** CORS for the FlowOps admin UI, which runs on another origin. CORS_ORIGINS, default any. */
+export default fp(async function cors (app) {
+  await app.register(fastifyCors, {
+    origin: corsOrigins(app.config),
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Content-Type', 'If-Match', 'Authorization', 'X-Request-Id'],
+    exposedHeaders: ['Location', 'ETag', 'X-Cache', 'Retry-After', 'X-Request-Id'],
+    maxAge: 600
+  })
+}, { name: 'cors' })

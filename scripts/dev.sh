@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# npm run dev: builds and runs the service with readable logs. Without MONGODB_URL and
+# REDIS_URL it starts local servers first (installing them where it can) and stops them on exit.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+if [ -z "${MONGODB_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
+  SERVERS_DIR="$ROOT/.servers/dev"
+  bash scripts/servers.sh stop "$SERVERS_DIR" 2>/dev/null || true
+  trap 'bash scripts/servers.sh stop "$SERVERS_DIR"' EXIT
+  bash scripts/servers.sh start "$SERVERS_DIR"
+  # shellcheck disable=SC1091
+  source "$SERVERS_DIR/env"
+fi
+
+npm run --silent build
+PRETTY_LOGS=true node dist/src/server.js &
+SERVICE_PID=$!
+trap 'kill -TERM $SERVICE_PID 2>/dev/null; wait $SERVICE_PID; bash scripts/servers.sh stop "${SERVERS_DIR:-/nonexistent}" 2>/dev/null || true' EXIT INT TERM
+wait $SERVICE_PID

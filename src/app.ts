@@ -1,0 +1,80 @@
+import Fastify, { type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { randomUUID } from 'node:crypto'
+import type { Config } from './config.js'
+import { createCounters, type Counters } from './counters.js'
+import { validatorCompiler } from './validation.js'
+import mongodb from '../plugins/external/mongodb.js'
+import redis from '../plugins/external/redis.js'
+import cors from '../plugins/external/cors.js'
+import errorHandler from '../plugins/app/error-handler.js'
+import ordersRepository from '../plugins/app/orders-repository.js'
+import cache, { type CachePluginOptions } from '../plugins/app/cache.js'
+import lock from '../plugins/app/lock.js'
+import health from '../routes/health.js'
+import readOrders from '../routes/orders/read.js'
+import writeOrders from '../routes/orders/write.js'
+import type { ChangeOrderSeams } from '../routes/orders/change-order.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    counters: Counters
+  }
+}
+
+export interface AppOptions {
+  config: Config
+  /** Log to stdout through pino-pretty (development) instead of JSON lines. */
+  prettyLogs?: boolean
+  /** Test seams; production leaves them unset. */
+  seams?: CachePluginOptions & ChangeOrderSeams
+}
+
+/** The Fastify options, shared by the server and the tests so both run the same service. */
+export function serverOptions ({ config, prettyLogs = false }: AppOptions): FastifyServerOptions {
+  return {
+    logger: {
+      level: config.LOG_LEVEL,
+      redact: ['req.headers.authorization'],
+      ...(prettyLogs ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+    },
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Reject prototype poisoning in JSON bodies (the default is to throw; keep it explicit).
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle'
+  }
+}
+
+/** Builds the whole service: plugins, then routes. Used by src/server.ts and by every test. */
+export async function buildApp (options: AppOptions) {
+  const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+  app.decorate('config', options.config)
+  app.decorate('counters', createCounters())
+
+  // External connections, configuration only.
+  await app.register(mongodb)
+  await app.register(redis)
+  await app.register(cors)
+
+  // The service's own plugins. The cache must precede the routes: it wires itself into the
+  // routes that opt in through `config.cache` as they are declared.
+  await app.register(errorHandler)
+  await app.register(ordersRepository)
+  await app.register(cache, { beforeFill: options.seams?.beforeFill })
+  await app.register(lock)
+
+  await app.register(health)
+  await app.register(readOrders)
+  await app.register(writeOrders, { beforeWrite: options.seams?.beforeWrite })
+
+  return app
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>

@@ -1,0 +1,178 @@
+import type { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import { withDeadline } from '../deadline.js'
+import type { Counters } from '../counters.js'
+import { createCircuitBreaker } from './circuit-breaker.js'
+import { decodeEntry, encodeEntry } from './entry.js'
+import { createInvalidator } from './invalidator.js'
+import { defineCacheScripts } from './scripts.js'
+
+/** Where a response lives in Redis: its entry key and the generation key that guards it. */
+export interface CacheTarget {
+  key: string
+  generationKey: string
+}
+
+export type Lookup =
+  | { status: 'HIT', body: Buffer, etag: string }
+  | { status: 'MISS', generation: string }
+  | { status: 'BYPASS' }
+
+/** A response one request loaded from MongoDB and shares with concurrent misses on its key. */
+export interface SharedResponse {
+  body: string
+  etag: string
+}
+
+export interface CacheOptions {
+  enabled: boolean
+  ttlSeconds: number
+  /** Deadline of each read-path Redis call (lookup, fill). */
+  readTimeoutMs: number
+  /** Deadline of invalidation calls. */
+  writeTimeoutMs: number
+  breakerThreshold: number
+  breakerCooldownMs: number
+  invalidationRetryMs: number
+  /** Test seam: awaited between a miss's MongoDB read and its cache fill. */
+  beforeFill?: (target: CacheTarget) => Promise<void>
+}
+
+// The generation of a key that was never bumped (a fresh Redis).
+const INITIAL_GENERATION = Buffer.from('0')
+
+/**
+ * The read-through cache. Reads fail open: any Redis problem (down, frozen, erroring, breaker
+ * open) turns into BYPASS and the caller serves from MongoDB. Fills are compare-and-set on the
+ * generation observed before the MongoDB read, so a slow reader can never store data older
+ * than a mutation that invalidated meanwhile.
+ */
+export function createCache ({ redis, counters, log, options }: {
+  redis: Redis
+  counters: Counters
+  log: FastifyBaseLogger
+  options: CacheOptions
+}) {
+  defineCacheScripts(redis)
+  const breaker = createCircuitBreaker({ threshold: options.breakerThreshold, cooldownMs: options.breakerCooldownMs })
+  const invalidator = createInvalidator({
+    redis,
+    counters,
+    log,
+    timeoutMs: options.writeTimeoutMs,
+    retryMs: options.invalidationRetryMs,
+    // Must outlive every entry tagged with it; see bumpGenerations.
+    entityGenerationTtlSeconds: options.ttlSeconds * 2 + 60
+  })
+  const inFlight = new Map<string, Promise<SharedResponse>>()
+
+  function redisUsable (): boolean {
+    return redis.status === 'ready' && breaker.allows()
+  }
+
+  function readFailed (err: unknown): void {
+    counters.cache.redisErrors++
+    breaker.failed()
+    log.debug({ err }, 'cache read path: redis call failed')
+  }
+
+  return {
+    async lookup (target: CacheTarget): Promise<Lookup> {
+      if (!options.enabled || !invalidator.hitsAllowed() || !redisUsable()) {
+        counters.cache.bypasses++
+        return { status: 'BYPASS' }
+      }
+      let reply: Array<Buffer | null>
+      try {
+        // One round trip: the current generation and the entry together.
+        reply = await withDeadline(redis.mgetBuffer(target.generationKey, target.key), options.readTimeoutMs, 'cache lookup')
+        breaker.succeeded()
+      } catch (err) {
+        readFailed(err)
+        counters.cache.bypasses++
+        return { status: 'BYPASS' }
+      }
+      const generation = reply[0] ?? INITIAL_GENERATION
+      const stored = reply[1]
+      const entry = stored ? decodeEntry(stored) : undefined
+      if (entry?.generation.equals(generation)) {
+        counters.cache.hits++
+        return { status: 'HIT', body: entry.body, etag: entry.etag }
+      }
+      counters.cache.misses++
+      return { status: 'MISS', generation: generation.toString('latin1') }
+    },
+
+    /** Stores a freshly loaded response, unless a mutation bumped the generation meanwhile. */
+    async fill (target: CacheTarget, generation: string, response: SharedResponse): Promise<void> {
+      if (options.beforeFill) await options.beforeFill(target)
+      if (!invalidator.hitsAllowed() || !redisUsable()) return
+      try {
+        const stored = await withDeadline(
+          redis.fillIfGeneration(target.generationKey, target.key, generation,
+            encodeEntry(generation, response.etag, response.body), options.ttlSeconds),
+          options.readTimeoutMs,
+          'cache fill'
+        )
+        breaker.succeeded()
+        if (stored === 1) counters.cache.fills++
+        else counters.cache.staleFillsRefused++
+      } catch (err) {
+        readFailed(err)
+      }
+    },
+
+    /**
+     * In-process de-duplication of concurrent misses: the first miss on a key and generation
+     * leads (it queries MongoDB), later ones wait for its response. The generation is part of
+     * the identity, so a request that saw a newer generation never joins an older load.
+     */
+    joinInFlight (target: CacheTarget, generation: string): Promise<SharedResponse> | undefined {
+      const shared = inFlight.get(`${generation}@${target.key}`)
+      if (shared) counters.cache.dedupedMisses++
+      return shared
+    },
+
+    lead (target: CacheTarget, generation: string) {
+      const id = `${generation}@${target.key}`
+      let settle!: { resolve: (response: SharedResponse) => void, reject: (err: Error) => void }
+      const shared = new Promise<SharedResponse>((resolve, reject) => { settle = { resolve, reject } })
+      shared.catch(() => {}) // followers handle a failed leader themselves
+      inFlight.set(id, shared)
+      let done = false
+      return {
+        resolve (response: SharedResponse): void {
+          if (done) return
+          done = true
+          inFlight.delete(id)
+          settle.resolve(response)
+        },
+        reject (): void {
+          if (done) return
+          done = true
+          inFlight.delete(id)
+          settle.reject(new Error('leading request did not produce a cacheable response'))
+        }
+      }
+    },
+
+    /** Invalidates every list page, and the order's entry when given. Call after the commit. */
+    async invalidate (orderId?: string): Promise<void> {
+      await invalidator.invalidate(orderId, redis.status === 'ready' && breaker.state() !== 'open')
+    },
+
+    status () {
+      return {
+        enabled: options.enabled,
+        breaker: breaker.state(),
+        invalidationPending: !invalidator.hitsAllowed()
+      }
+    },
+
+    close (): void {
+      invalidator.close()
+    }
+  }
+}
+
+export type Cache = ReturnType<typeof createCache>

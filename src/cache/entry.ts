@@ -1,0 +1,31 @@
+// A cache entry is the response body prefixed by a two-line header:
+//
+//   <generation>\n<etag>\n<body bytes>
+//
+// The generation is the one the filler observed before reading MongoDB; a hit requires it to
+// equal the current generation, which every mutation bumps. The body is sent exactly as stored:
+// a hit slices the buffer, it never parses or re-serialises JSON.
+
+const NEWLINE = 0x0a
+
+export function encodeEntry (generation: string, etag: string, body: string): string {
+  return `${generation}\n${etag}\n${body}`
+}
+
+export interface DecodedEntry {
+  generation: Buffer
+  etag: string
+  body: Buffer
+}
+
+export function decodeEntry (stored: Buffer): DecodedEntry | undefined {
+  const first = stored.indexOf(NEWLINE)
+  if (first < 0) return undefined
+  const second = stored.indexOf(NEWLINE, first + 1)
+  if (second < 0) return undefined
+  return {
+    generation: stored.subarray(0, first),
+    etag: stored.toString('latin1', first + 1, second),
+    body: stored.subarray(second + 1)
+  }
+}

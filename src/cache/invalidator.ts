@@ -1,0 +1,121 @@
+import type { Redis } from 'ioredis'
+import type { FastifyBaseLogger } from 'fastify'
+import { redisKeys } from '../keys.js'
+import { withDeadline } from '../deadline.js'
+import type { Counters } from '../counters.js'
+import './scripts.js'
+
+/**
+ * Invalidation after a committed mutation. The list generation is one key, so invalidating
+ * every cached page is O(1); a PUT or DELETE also bumps that order's entity generation.
+ *
+ * If Redis cannot be reached, the invalidation is not dropped: it stays pending and is retried
+ * in the background with capped exponential backoff, and until it lands this instance
+ * serves no cache hit (the caller checks `hitsAllowed`). Pending work from several
+ * mutations merges into one script call.
+ */
+export function createInvalidator ({ redis, counters, log, timeoutMs, retryMs, entityGenerationTtlSeconds }: {
+  redis: Redis
+  counters: Counters
+  log: FastifyBaseLogger
+  timeoutMs: number
+  retryMs: number
+  entityGenerationTtlSeconds: number
+}) {
+  let listsPending = false
+  const entitiesPending = new Set<string>()
+  let retryTimer: NodeJS.Timeout | undefined
+  let retryDelay = retryMs
+  let flushing: Promise<boolean> | undefined
+  let closed = false
+  // True from a failed delivery until a later one lands: the mutation was already answered,
+  // so cached data may be older than what a client has seen. No hits until it is cleared.
+  let owed = false
+
+  async function send (orderIds: string[]): Promise<void> {
+    const keys: string[] = [redisKeys.listGeneration]
+    for (const id of orderIds) keys.push(redisKeys.entityGeneration(id), redisKeys.entity(id))
+    await withDeadline(
+      redis.bumpGenerations(keys.length, ...keys, entityGenerationTtlSeconds),
+      timeoutMs,
+      'cache invalidation'
+    )
+  }
+
+  /** Sends everything pending. Resolves true when nothing is pending any more. */
+  function flush (): Promise<boolean> {
+    // One flush at a time; a mutation arriving meanwhile is picked up by the next one.
+    flushing ??= (async () => {
+      const orderIds = [...entitiesPending]
+      listsPending = false
+      entitiesPending.clear()
+      try {
+        await send(orderIds)
+        if (!hasWork()) owed = false
+        return true
+      } catch (err) {
+        counters.cache.redisErrors++
+        listsPending = true
+        for (const id of orderIds) entitiesPending.add(id)
+        owed = true
+        log.warn({ err }, 'cache invalidation failed; retrying in the background, no cache hits until it lands')
+        return false
+      } finally {
+        flushing = undefined
+      }
+    })()
+    return flushing
+  }
+
+  function scheduleRetry (): void {
+    if (closed || retryTimer) return
+    retryTimer = setTimeout(async () => {
+      retryTimer = undefined
+      counters.cache.invalidationRetries++
+      if (await flush()) {
+        retryDelay = retryMs
+        log.info('pending cache invalidation delivered')
+        if (hasWork()) scheduleRetry()
+      } else {
+        retryDelay = Math.min(retryDelay * 2, 5000)
+        scheduleRetry()
+      }
+    }, retryDelay)
+    retryTimer.unref()
+  }
+
+  function hasWork (): boolean {
+    return listsPending || entitiesPending.size > 0
+  }
+
+  return {
+    /** False while an answered mutation's invalidation has not reached Redis yet. */
+    hitsAllowed: (): boolean => !owed,
+
+    /**
+     * Records the invalidation a committed mutation needs and tries to deliver it now. With
+     * `tryNow` false (Redis known to be down) it only queues, so the mutation's response is not
+     * delayed by a call that cannot succeed.
+     */
+    async invalidate (orderId: string | undefined, tryNow: boolean): Promise<void> {
+      counters.cache.invalidations++
+      listsPending = true
+      if (orderId) entitiesPending.add(orderId)
+      if (flushing) await flushing // a flush in progress took a snapshot without this mutation
+      if (!tryNow) {
+        owed = true
+        scheduleRetry()
+      } else if (!(await flush()) || hasWork()) {
+        scheduleRetry()
+      }
+    },
+
+    close (): void {
+      closed = true
+      if (retryTimer) clearTimeout(retryTimer)
+      retryTimer = undefined
+    }
+  }
+}
+
+export type Invalidator = ReturnType<typeof createInvalidator>

@@ -1,0 +1,95 @@
+import { ObjectId, type Db, type WithId } from 'mongodb'
+import type { NewOrderFields, OrderChanges } from './domain/order.js'
+import type { Order, OrderItem, OrderList, OrderStatus } from './schemas/order.js'
+
+/** An order as stored in MongoDB. */
+export interface OrderDocument {
+  customer: string
+  address: string
+  items: OrderItem[]
+  totalAmount: number
+  status: OrderStatus
+  version: number
+  createdAt: Date
+  updatedAt: Date
+}
+
+export const ORDERS_COLLECTION = 'orders'
+
+// Newest first; _id breaks ties between orders created in the same millisecond, so a page
+// boundary never moves between two reads of the same data.
+const LIST_SORT = { createdAt: -1, _id: -1 } as const
+
+function toOrder (doc: WithId<OrderDocument>): Order {
+  return {
+    _id: doc._id.toHexString(),
+    customer: doc.customer,
+    address: doc.address,
+    items: doc.items.map(({ sku, qty, price }) => ({ sku, qty, price })),
+    totalAmount: doc.totalAmount,
+    status: doc.status,
+    version: doc.version,
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString()
+  }
+}
+
+/**
+ * The only code that talks to the orders collection. It knows nothing of HTTP, Redis or
+ * locks; `updateIfVersion` is the fencing primitive the write path builds on.
+ */
+export function createOrdersRepository ({ db }: { db: Db }) {
+  const orders = db.collection<OrderDocument>(ORDERS_COLLECTION)
+
+  return {
+    /** Creates the index that serves the list sort. Idempotent. */
+    async ensureIndexes (): Promise<void> {
+      await orders.createIndex(LIST_SORT, { name: 'orders_newest_first' })
+    },
+
+    async list (page: number, limit: number): Promise<OrderList> {
+      // The list is unfiltered, so the total comes from the collection's metadata
+      // (estimatedDocumentCount) instead of a count that scans every order on each miss.
+      const [docs, total] = await Promise.all([
+        orders.find({}, { sort: LIST_SORT, skip: (page - 1) * limit, limit }).toArray(),
+        orders.estimatedDocumentCount()
+      ])
+      return {
+        data: docs.map(toOrder),
+        pagination: { total, page, limit, totalPages: Math.ceil(total / limit) }
+      }
+    },
+
+    async findById (id: string): Promise<Order | null> {
+      const doc = await orders.findOne({ _id: new ObjectId(id) })
+      return doc ? toOrder(doc) : null
+    },
+
+    async insert (fields: NewOrderFields): Promise<Order> {
+      const now = new Date()
+      const doc: OrderDocument = { ...fields, version: 1, createdAt: now, updatedAt: now }
+      const { insertedId } = await orders.insertOne(doc)
+      return toOrder({ ...doc, _id: insertedId })
+    },
+
+    /**
+     * Applies the changes only if the stored version is still `expectedVersion`, and bumps the
+     * version. Returns null when someone else wrote first: the caller's lock expired, so its
+     * view is stale and it must not overwrite (fencing).
+     */
+    async updateIfVersion (id: string, expectedVersion: number, changes: OrderChanges): Promise<Order | null> {
+      const doc = await orders.findOneAndUpdate(
+        { _id: new ObjectId(id), version: expectedVersion },
+        { $set: { ...changes, updatedAt: new Date() }, $inc: { version: 1 } },
+        { returnDocument: 'after' }
+      )
+      return doc ? toOrder(doc) : null
+    },
+
+    async ping (): Promise<void> {
+      await db.command({ ping: 1 })
+    }
+  }
+}
+
+export type OrdersRepository = ReturnType<typeof createOrdersRepository>
