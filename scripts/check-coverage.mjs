@@ -2,7 +2,7 @@
 // "100% or not"; these numbers are what the suite really reaches, with a little slack.
 import { readFileSync } from 'node:fs'
 
-const THRESHOLDS = { lines: 90, statements: 90, functions: 90, branches: 80 }
+const THRESHOLDS = { lines: 95, statements: 95, functions: 95, branches: 85 }
 
 const summary = JSON.parse(readFileSync('.tap/report/coverage-summary.json', 'utf8')).total
 const failures = Object.entries(THRESHOLDS)

@@ -7,7 +7,7 @@ import { validatorCompiler } from './validation.js'
 import mongodb from '../plugins/external/mongodb.js'
 import redis from '../plugins/external/redis.js'
 import cors from '../plugins/external/cors.js'
-import errorHandler from '../plugins/app/error-handler.js'
+import errorHandler, { frameworkErrors } from '../plugins/app/error-handler.js'
 import ordersRepository from '../plugins/app/orders-repository.js'
 import cache, { type CachePluginOptions } from '../plugins/app/cache.js'
 import lock from '../plugins/app/lock.js'
@@ -46,6 +46,7 @@ export function serverOptions ({ config, prettyLogs = false }: AppOptions): Fast
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: 200 },
+    frameworkErrors,
     return503OnClosing: true,
     forceCloseConnections: 'idle'
   }
@@ -55,6 +56,8 @@ export function serverOptions ({ config, prettyLogs = false }: AppOptions): Fast
 export async function buildApp (options: AppOptions) {
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
+  // Bodies are JSON only: a text/plain body is 415, not a string that fails validation.
+  app.removeContentTypeParser('text/plain')
   app.decorate('config', options.config)
   app.decorate('counters', createCounters())
 

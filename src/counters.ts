@@ -26,8 +26,10 @@ export function createCounters () {
       holdTimeMsMax: 0
     },
     database: {
-      /** MongoDB operations issued by the orders repository (reads and writes). */
-      operations: 0
+      /** Order reads that went to MongoDB (a list page counts once). */
+      reads: 0,
+      /** Order writes (inserts and conditional updates). */
+      writes: 0
     }
   }
 }

@@ -1,5 +1,6 @@
 import {
   MongoClientClosedError,
+  MongoDriverError,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoOperationTimeoutError,
@@ -17,12 +18,15 @@ const UNAVAILABLE = [
   MongoTopologyClosedError,
   MongoServerClosedError,
   MongoClientClosedError,
+  MongoDriverError,
   MongoOperationTimeoutError
 ]
 
+// Connection-pool errors the driver does not export as classes: a frozen server fills the pool
+// with stuck operations, and the next request times out waiting for a connection.
+const UNAVAILABLE_POOL_ERRORS = new Set(['MongoWaitQueueTimeoutError', 'MongoPoolClearedError', 'MongoPoolClosedError'])
+
 export function isDatabaseUnavailable (err: unknown): boolean {
   if (UNAVAILABLE.some((type) => err instanceof type)) return true
-  // Pool wait-queue timeouts and similar carry a network/transient label in some versions.
-  const labels = (err as { errorLabels?: unknown } | null)?.errorLabels
-  return Array.isArray(labels) && labels.includes('TransientTransactionError')
+  return err instanceof MongoDriverError && UNAVAILABLE_POOL_ERRORS.has(err.name)
 }

@@ -1,6 +1,7 @@
 import { ObjectId, type Db, type WithId } from 'mongodb'
 import type { NewOrderFields, OrderChanges } from './domain/order.js'
 import type { Order, OrderItem, OrderList, OrderStatus } from './schemas/order.js'
+import type { Counters } from './counters.js'
 
 /** An order as stored in MongoDB. */
 export interface OrderDocument {
@@ -38,7 +39,7 @@ function toOrder (doc: WithId<OrderDocument>): Order {
  * The only code that talks to the orders collection. It knows nothing of HTTP, Redis or
  * locks; `updateIfVersion` is the fencing primitive the write path builds on.
  */
-export function createOrdersRepository ({ db }: { db: Db }) {
+export function createOrdersRepository ({ db, counters }: { db: Db, counters: Counters }) {
   const orders = db.collection<OrderDocument>(ORDERS_COLLECTION)
 
   return {
@@ -48,6 +49,7 @@ export function createOrdersRepository ({ db }: { db: Db }) {
     },
 
     async list (page: number, limit: number): Promise<OrderList> {
+      counters.database.reads++
       // The list is unfiltered, so the total comes from the collection's metadata
       // (estimatedDocumentCount) instead of a count that scans every order on each miss.
       const [docs, total] = await Promise.all([
@@ -61,11 +63,13 @@ export function createOrdersRepository ({ db }: { db: Db }) {
     },
 
     async findById (id: string): Promise<Order | null> {
+      counters.database.reads++
       const doc = await orders.findOne({ _id: new ObjectId(id) })
       return doc ? toOrder(doc) : null
     },
 
     async insert (fields: NewOrderFields): Promise<Order> {
+      counters.database.writes++
       const now = new Date()
       const doc: OrderDocument = { ...fields, version: 1, createdAt: now, updatedAt: now }
       const { insertedId } = await orders.insertOne(doc)
@@ -78,6 +82,7 @@ export function createOrdersRepository ({ db }: { db: Db }) {
      * view is stale and it must not overwrite (fencing).
      */
     async updateIfVersion (id: string, expectedVersion: number, changes: OrderChanges): Promise<Order | null> {
+      counters.database.writes++
       const doc = await orders.findOneAndUpdate(
         { _id: new ObjectId(id), version: expectedVersion },
         { $set: { ...changes, updatedAt: new Date() }, $inc: { version: 1 } },

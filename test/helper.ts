@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { buildApp, type AppOptions } from '../src/app.js'
@@ -42,6 +43,8 @@ export function isolatedMongoUrl (baseUrl = TEST_MONGODB_URL): string {
 export interface BuildOptions {
   env?: Record<string, string>
   seams?: AppOptions['seams']
+  /** Wait for the Redis connection (default). False for tests that start with Redis down. */
+  waitForRedis?: boolean
 }
 
 /** Builds the real app on isolated data, waits for ready, and closes it when the test ends. */
@@ -58,7 +61,13 @@ export async function build (t: Test, options: BuildOptions = {}) {
     await app.close()
   })
   await app.ready()
+  if (options.waitForRedis !== false) await redisReady(app)
   return app
+}
+
+/** The service connects to Redis in the background; this awaits its 'ready' event. */
+export async function redisReady (app: { redis: import('ioredis').Redis }): Promise<void> {
+  if (app.redis.status !== 'ready') await once(app.redis, 'ready')
 }
 
 export type TestApp = Awaited<ReturnType<typeof build>>

@@ -40,6 +40,17 @@ function toErrorBody (err: FastifyError): ErrorBody {
 }
 
 /**
+ * For the few errors Fastify raises before routing (an undecodable URL, a path parameter over
+ * the router's length limit): the same contract body, without echoing the URL back.
+ */
+export function frameworkErrors (err: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
+  const body: ErrorBody = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? { statusCode: 400, code: 'VALIDATION_ERROR', error: 'Bad Request', message: 'params/id is too long' }
+    : { statusCode: 400, code: 'BAD_REQUEST', error: 'Bad Request', message: 'The request URL is not valid' }
+  return reply.code(body.statusCode).send(body)
+}
+
+/**
  * The one error handler: every error, whoever threw it, leaves as the contract's
  * `{ statusCode, code, error, message }` body; 409 and 503 carry Retry-After.
  */

@@ -3,8 +3,9 @@
 /** The price in cents, or undefined when it has more than two decimals. */
 export function toCents (amount: number): number | undefined {
   const cents = Math.round(amount * 100)
-  // A price with at most two decimals lands within float noise of a whole number of cents.
-  return Math.abs(cents - amount * 100) < 1e-6 ? cents : undefined
+  // amount * 100 carries float noise (0.29 * 100 = 28.999...), so round first, then require
+  // that the rounded cents give back exactly the same number: 0.100000001 does not.
+  return cents / 100 === amount ? cents : undefined
 }
 
 export function fromCents (cents: number): number {

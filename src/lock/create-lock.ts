@@ -21,6 +21,8 @@ end
 return 0
 `
 
+const MAX_RETRY_DELAY_MS = 1000
+
 export interface LockOptions {
   ttlSeconds: number
   /** Deadline of each lock call: past it, the lock service counts as unavailable (503). */
@@ -92,7 +94,9 @@ export function createLock ({ redis, counters, log, options }: {
         counters.lock.contended++
         throw new OrderLockedError(orderId)
       }
-      await sleep(options.retryDelayMs * 2 ** attempt + Math.random() * options.retryJitterMs)
+      // Exponential backoff, capped so a long retry budget never turns into minutes of waiting.
+      const backoff = Math.min(options.retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS)
+      await sleep(backoff + Math.random() * options.retryJitterMs)
     }
   }
 
