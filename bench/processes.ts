@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
+
+// The processes a benchmark run owns: service instances and the ceiling server, each in its own
+// process so the load generator never shares their event loop.
+
+const DIST = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+export async function freePort (): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+export interface Running {
+  url: string
+  child: ChildProcess
+  stop: () => Promise<void>
+}
+
+async function waitUntilAnswering (url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`)
+    try {
+      const response = await fetch(url)
+      if (response.status < 500) return
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within 60 s`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+const started = new Set<ChildProcess>()
+
+function run (args: string[], env: Record<string, string>, probeUrl: string, base: string): Promise<Running> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  started.add(child)
+  const stop = async () => {
+    started.delete(child)
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = once(child, 'exit')
+    child.kill('SIGTERM')
+    await exited
+  }
+  return waitUntilAnswering(probeUrl, child).then(() => ({ url: base, child, stop }))
+}
+
+/** Ends every process this run started, whatever happened; no orphan outlives the benchmark. */
+export function killAll (): void {
+  for (const child of started) child.kill('SIGKILL')
+  started.clear()
+}
+
+/** The built service (dist/src/server.js), optionally with a CPU profile written on exit. */
+export async function startService (env: Record<string, string>, cpuProfileDir?: string): Promise<Running> {
+  const port = await freePort()
+  const args = [...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []), join(DIST, 'src/server.js')]
+  const base = `http://127.0.0.1:${port}`
+  return run(args, { LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env }, `${base}/health`, base)
+}
+
+export async function startCeiling (routes: Record<string, string>): Promise<Running> {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  const args = [join(DIST, 'bench/ceiling-server.js'), String(port), ...Object.entries(routes).flat()]
+  return run(args, {}, `${base}${Object.keys(routes)[0] ?? '/'}`, base)
+}
