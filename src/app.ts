@@ -1,16 +1,25 @@
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
-import type { Config } from './config.js'
+import type { IncomingMessage } from 'node:http'
+import { trustProxy, type Config } from './config.js'
 import { createCounters, type Counters } from './counters.js'
 import { validatorCompiler } from './validation.js'
 import mongodb from '../plugins/external/mongodb.js'
 import redis from '../plugins/external/redis.js'
+import metrics from '../plugins/external/metrics.js'
 import cors from '../plugins/external/cors.js'
+import helmet from '../plugins/external/helmet.js'
+import underPressure from '../plugins/external/under-pressure.js'
+import rateLimit from '../plugins/external/rate-limit.js'
+import bearerAuth from '../plugins/external/bearer-auth.js'
+import swagger from '../plugins/external/swagger.js'
 import errorHandler, { frameworkErrors } from '../plugins/app/error-handler.js'
+import requestId from '../plugins/app/request-id.js'
 import ordersRepository from '../plugins/app/orders-repository.js'
 import cache, { type CachePluginOptions } from '../plugins/app/cache.js'
 import lock from '../plugins/app/lock.js'
+import serviceMetrics from '../plugins/app/service-metrics.js'
 import health from '../routes/health.js'
 import readOrders from '../routes/orders/read.js'
 import writeOrders from '../routes/orders/write.js'
@@ -31,6 +40,13 @@ export interface AppOptions {
   seams?: CachePluginOptions & ChangeOrderSeams
 }
 
+const USABLE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+
+function incomingRequestId (request: IncomingMessage): string {
+  const given = request.headers['x-request-id']
+  return typeof given === 'string' && USABLE_REQUEST_ID.test(given) ? given : randomUUID()
+}
+
 /** The Fastify options, shared by the server and the tests so both run the same service. */
 export function serverOptions ({ config, prettyLogs = false }: AppOptions): FastifyServerOptions {
   return {
@@ -43,8 +59,11 @@ export function serverOptions ({ config, prettyLogs = false }: AppOptions): Fast
     // Reject prototype poisoning in JSON bodies (the default is to throw; keep it explicit).
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // The caller's X-Request-Id when it is a sane token, so one id follows a request across
+    // services; anything else (too long, odd characters that would pollute logs) is replaced.
+    requestIdHeader: false,
+    genReqId: incomingRequestId,
+    trustProxy: trustProxy(config),
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
     return503OnClosing: true,
@@ -64,14 +83,28 @@ export async function buildApp (options: AppOptions) {
   // External connections, configuration only.
   await app.register(mongodb)
   await app.register(redis)
+  await app.register(errorHandler)
+
+  // Cross-cutting HTTP concerns. Their hooks run in this order on every request: metrics
+  // first, so that the early answers of the others (503 shed, 429, 401) are counted; then
+  // CORS and security headers, which those answers need too; load shedding before any work;
+  // the rate limit before authentication, so token guessing is limited as well. All of them,
+  // and the API document, must precede the routes: they hook into routes as they are declared.
+  await app.register(metrics)
+  await app.register(requestId)
   await app.register(cors)
+  await app.register(helmet)
+  await app.register(underPressure)
+  await app.register(rateLimit)
+  await app.register(bearerAuth)
+  await app.register(swagger)
 
   // The service's own plugins. The cache must precede the routes: it wires itself into the
   // routes that opt in through `config.cache` as they are declared.
-  await app.register(errorHandler)
   await app.register(ordersRepository)
   await app.register(cache, { beforeFill: options.seams?.beforeFill })
   await app.register(lock)
+  await app.register(serviceMetrics)
 
   await app.register(health)
   await app.register(readOrders)

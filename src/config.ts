@@ -34,7 +34,27 @@ export const ConfigSchema = Type.Object({
   LOCK_RETRY_DELAY_MS: PositiveInt(50, 60000, 'base delay between lock attempts (doubles each time)'),
   LOCK_RETRY_JITTER_MS: NonNegativeInt(50, 60000, 'random extra delay added to each lock retry'),
 
-  MONGODB_TIMEOUT_MS: PositiveInt(2500, 600000, 'server selection, connect and socket timeout of the MongoDB driver')
+  MONGODB_TIMEOUT_MS: PositiveInt(2500, 600000, 'server selection, connect and socket timeout of the MongoDB driver'),
+
+  SHUTDOWN_TIMEOUT_MS: PositiveInt(10000, 600000, 'on SIGTERM/SIGINT, how long in-flight requests may take before the process exits 1'),
+  TRUST_PROXY: Type.String({
+    default: '',
+    description: 'empty: the client IP is the socket address; true: trust X-Forwarded-For from anyone; else comma-separated proxy addresses or CIDRs to trust'
+  }),
+
+  API_TOKENS: Type.String({ default: '', description: 'comma-separated bearer tokens required by POST, PUT and DELETE; empty turns authentication off' }),
+
+  RATE_LIMIT_MAX: NonNegativeInt(0, 1_000_000, 'requests per client IP per window on the API routes; 0 turns rate limiting off'),
+  RATE_LIMIT_WINDOW_MS: PositiveInt(60000, 86_400_000, 'length of the rate-limit window'),
+  RATE_LIMIT_REDIS_TIMEOUT_MS: PositiveInt(100, 10000, 'deadline of the rate-limit Redis call; past it the limit is skipped, not the request'),
+
+  LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: NonNegativeInt(1000, 60000, 'mean event-loop delay above which requests get 503 OVERLOADED; 0 off'),
+  LOAD_SHEDDING_MAX_EVENT_LOOP_UTILIZATION: Type.Number({
+    minimum: 0, maximum: 1, default: 0, description: 'event-loop utilisation (0..1) above which requests get 503 OVERLOADED; 0 off'
+  }),
+  LOAD_SHEDDING_MAX_HEAP_USED_BYTES: NonNegativeInt(0, Number.MAX_SAFE_INTEGER, 'V8 heap used above which requests get 503 OVERLOADED; 0 off'),
+  LOAD_SHEDDING_MAX_RSS_BYTES: NonNegativeInt(0, Number.MAX_SAFE_INTEGER, 'resident set size above which requests get 503 OVERLOADED; 0 off'),
+  LOAD_SHEDDING_SAMPLE_INTERVAL_MS: PositiveInt(1000, 60000, 'how often the load-shedding measures are sampled')
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -67,8 +87,26 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   return converted as Config
 }
 
+/** Splits a comma-separated variable into its trimmed, non-empty entries. */
+function list (value: string): string[] {
+  return value.split(',').map((entry) => entry.trim()).filter(Boolean)
+}
+
+/** The bearer tokens of API_TOKENS; empty when authentication is off. */
+export function apiTokens (config: Config): string[] {
+  return [...new Set(list(config.API_TOKENS))]
+}
+
+/** Turns TRUST_PROXY into Fastify's trustProxy option. */
+export function trustProxy (config: Config): boolean | string[] {
+  const value = config.TRUST_PROXY.trim()
+  if (value === '' || value === 'false') return false
+  if (value === 'true') return true
+  return list(value)
+}
+
 /** Turns CORS_ORIGINS into what @fastify/cors takes: true for any origin, or the list. */
 export function corsOrigins (config: Config): true | string[] {
-  const origins = config.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean)
+  const origins = list(config.CORS_ORIGINS)
   return origins.length === 0 || origins.includes('*') ? true : origins
 }

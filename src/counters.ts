@@ -29,7 +29,20 @@ export function createCounters () {
       /** Order reads that went to MongoDB (a list page counts once). */
       reads: 0,
       /** Order writes (inserts and conditional updates). */
-      writes: 0
+      writes: 0,
+      /** Requests that failed with a MongoDB error (unreachable, timed out or a rejected command). */
+      errors: 0
+    },
+    redis: {
+      /** Errors the Redis client reported on its connection (refused, reset, reconnect failures). */
+      connectionErrors: 0
+    },
+    /**
+     * Per-event observers, for the metrics that need every value and not a running total (the
+     * lock hold time histogram). No-ops until the metrics plugin sets them.
+     */
+    observers: {
+      lockHeldMs: (_heldMs: number): void => {}
     }
   }
 }

@@ -1,6 +1,7 @@
 import {
   MongoClientClosedError,
   MongoDriverError,
+  MongoError,
   MongoNetworkError,
   MongoNotConnectedError,
   MongoOperationTimeoutError,
@@ -29,4 +30,9 @@ const UNAVAILABLE_POOL_ERRORS = new Set(['MongoWaitQueueTimeoutError', 'MongoPoo
 export function isDatabaseUnavailable (err: unknown): boolean {
   if (UNAVAILABLE.some((type) => err instanceof type)) return true
   return err instanceof MongoDriverError && UNAVAILABLE_POOL_ERRORS.has(err.name)
+}
+
+/** Any error raised by the MongoDB driver or server, counted as a database error. */
+export function isMongoError (err: unknown): boolean {
+  return err instanceof MongoError
 }

@@ -18,6 +18,14 @@ export const LockUnavailableError = createError(
   'LOCK_UNAVAILABLE', 'The lock service (Redis) is unavailable; the order was not changed', 503)
 export const DatabaseUnavailableError = createError(
   'DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly', 503)
+export const UnauthorizedError = createError('UNAUTHORIZED', '%s', 401)
+export const RateLimitedError = createError('RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429)
+export const OverloadedError = createError(
+  'OVERLOADED', 'The service is overloaded and sheds load; retry shortly', 503)
 
-/** Seconds a client should wait before retrying a 409 (lock held) or a 503 (dependency down). */
-export const RETRY_AFTER_SECONDS = { conflict: 1, unavailable: 5 } as const
+/**
+ * Seconds a client should wait before retrying a 409 (lock held), a 503 (dependency down) or a
+ * 503 OVERLOADED (load shedding: long enough for the backlog to drain). A 429 says its own:
+ * the time left in the rate-limit window.
+ */
+export const RETRY_AFTER_SECONDS = { conflict: 1, unavailable: 5, overloaded: 10 } as const

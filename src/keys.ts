@@ -14,5 +14,7 @@ export const redisKeys = {
   /** Generation of one order's cache entry, bumped by PUT and DELETE of that order. */
   entityGeneration: (orderId: string) => `${KEY_NAMESPACE}:orders:entity-generation:${orderId}`,
   /** The per-order write lock. */
-  orderLock: (orderId: string) => `${KEY_NAMESPACE}:locks:order:${orderId}`
+  orderLock: (orderId: string) => `${KEY_NAMESPACE}:locks:order:${orderId}`,
+  /** Prefix of the rate-limit counters; @fastify/rate-limit appends the client IP. */
+  rateLimitPrefix: `${KEY_NAMESPACE}:ratelimit:`
 } as const

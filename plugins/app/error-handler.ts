@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { DatabaseUnavailableError, RETRY_AFTER_SECONDS } from '../../src/errors.js'
-import { isDatabaseUnavailable } from '../../src/database-errors.js'
+import { isDatabaseUnavailable, isMongoError } from '../../src/database-errors.js'
 import type { ErrorBody } from '../../src/schemas/common.js'
 
 // Codes for the client errors Fastify raises itself, before a handler runs.
@@ -52,18 +52,22 @@ export function frameworkErrors (err: FastifyError, _request: FastifyRequest, re
 
 /**
  * The one error handler: every error, whoever threw it, leaves as the contract's
- * `{ statusCode, code, error, message }` body; 409 and 503 carry Retry-After.
+ * `{ statusCode, code, error, message }` body; 409, 429 and 503 carry Retry-After.
  */
 export default fp(async function errorHandler (app) {
   app.setErrorHandler(function handleError (err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
     const body = toErrorBody(err)
+    if (isMongoError(err)) app.counters.database.errors++
     if (body.statusCode >= 500) {
       request.log[body.statusCode === 503 ? 'warn' : 'error']({ err }, 'request failed: %s', body.code)
     } else {
       request.log.info({ code: body.code, message: body.message }, 'client error')
     }
-    if (body.statusCode === 409) reply.header('retry-after', String(RETRY_AFTER_SECONDS.conflict))
-    if (body.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS.unavailable))
+    // Rate limiting and load shedding set their own Retry-After before raising their error.
+    if (!reply.hasHeader('retry-after')) {
+      if (body.statusCode === 409) reply.header('retry-after', String(RETRY_AFTER_SECONDS.conflict))
+      if (body.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS.unavailable))
+    }
     return reply.code(body.statusCode).send(body)
   })
 

@@ -8,7 +8,8 @@ export default fp(async function cors (app) {
     origin: corsOrigins(app.config),
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Content-Type', 'If-Match', 'Authorization', 'X-Request-Id'],
-    exposedHeaders: ['Location', 'ETag', 'X-Cache', 'Retry-After', 'X-Request-Id'],
+    exposedHeaders: ['Location', 'ETag', 'X-Cache', 'Retry-After', 'X-Request-Id', 'WWW-Authenticate',
+      'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'],
     maxAge: 600
   })
 }, { name: 'cors' })

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { etagOf } from '../../src/etag.js'
 import { prepareChanges, prepareNewOrder } from '../../src/domain/order.js'
-import { errorResponses, IdParamsSchema } from '../../src/schemas/common.js'
+import { errorResponses, IdParamsSchema, IfMatchHeadersSchema } from '../../src/schemas/common.js'
 import { CancelOrderResponseSchema, CreateOrderBodySchema, OrderSchema, UpdateOrderBodySchema } from '../../src/schemas/order.js'
 import { changeOrder, type ChangeOrderSeams } from './change-order.js'
 
@@ -23,6 +23,7 @@ const writeOrders: FastifyPluginAsyncTypebox<ChangeOrderSeams> = async (app, sea
     schema: {
       summary: 'Update an order under its lock; If-Match optional',
       params: IdParamsSchema,
+      headers: IfMatchHeadersSchema,
       body: UpdateOrderBodySchema,
       response: { 200: OrderSchema, ...errorResponses(400, 404, 409, 412, 413, 415, 422, 503) }
     }
@@ -39,6 +40,7 @@ const writeOrders: FastifyPluginAsyncTypebox<ChangeOrderSeams> = async (app, sea
     schema: {
       summary: 'Cancel an order (status Cancelled) under its lock; If-Match optional',
       params: IdParamsSchema,
+      headers: IfMatchHeadersSchema,
       response: { 200: CancelOrderResponseSchema, ...errorResponses(400, 404, 409, 412, 422, 503) }
     }
   }, async (request, reply) => {

@@ -59,6 +59,7 @@ export function createLock ({ redis, counters, log, options }: {
     const heldMs = Date.now() - lock.acquiredAt
     counters.lock.holdTimeMsTotal += heldMs
     counters.lock.holdTimeMsMax = Math.max(counters.lock.holdTimeMsMax, heldMs)
+    counters.observers.lockHeldMs(heldMs)
     try {
       const released = await withDeadline(redis.releaseLockIfOwner(lock.key, lock.token), options.timeoutMs, 'lock release')
       if (released === 1) counters.lock.released++

@@ -10,6 +10,13 @@ export const ObjectIdSchema = Type.String({
 export const IdParamsSchema = Type.Object({ id: ObjectIdSchema }, { additionalProperties: false })
 export type IdParams = Static<typeof IdParamsSchema>
 
+/** The optional optimistic-concurrency header of PUT and DELETE. */
+export const IfMatchHeadersSchema = Type.Object({
+  'if-match': Type.Optional(Type.String({
+    description: 'the ETag of the order as last read (its version, e.g. "3"); 412 PRECONDITION_FAILED if it has changed since'
+  }))
+})
+
 export const MAX_PAGE_LIMIT = 100
 
 export const PaginationQuerySchema = Type.Object({
@@ -34,7 +41,45 @@ export const ErrorSchema = Type.Object({
 })
 export type ErrorBody = Static<typeof ErrorSchema>
 
+/**
+ * The machine `code`s each error status can carry, for the API document: a client generated
+ * from it knows which codes to handle. Kept next to the schema so a new code is documented
+ * where the error body is defined.
+ */
+export const ERROR_CODES_BY_STATUS: Record<number, Record<string, string>> = {
+  400: {
+    VALIDATION_ERROR: 'a path parameter, query parameter or body field is invalid',
+    INVALID_JSON: 'the body is not valid JSON',
+    BAD_REQUEST: 'the request is malformed'
+  },
+  401: { UNAUTHORIZED: 'missing or unknown bearer token (only when API_TOKENS is set)' },
+  404: { ORDER_NOT_FOUND: 'no order has this id' },
+  409: {
+    ORDER_LOCKED: 'another request holds the order lock; retry after Retry-After',
+    VERSION_CONFLICT: 'the order changed concurrently; nothing was written'
+  },
+  412: { PRECONDITION_FAILED: 'If-Match does not match the current ETag' },
+  413: { PAYLOAD_TOO_LARGE: 'the body exceeds BODY_LIMIT_BYTES' },
+  415: { UNSUPPORTED_MEDIA_TYPE: 'the body is not application/json' },
+  422: { ORDER_NOT_MODIFIABLE: 'the order is Completed or Cancelled' },
+  429: { RATE_LIMITED: 'too many requests from this client in the window; retry after Retry-After (only when RATE_LIMIT_MAX > 0)' },
+  503: {
+    DATABASE_UNAVAILABLE: 'MongoDB cannot be reached',
+    LOCK_UNAVAILABLE: 'PUT and DELETE only: Redis (the lock service) cannot be reached',
+    OVERLOADED: 'load shedding under event-loop or memory pressure; retry after Retry-After'
+  }
+}
+
+/** The response schema of one error status, described by the codes it can carry. */
+export function errorResponse (status: number) {
+  const codes = ERROR_CODES_BY_STATUS[status]
+  const description = codes
+    ? Object.entries(codes).map(([code, meaning]) => `${code}: ${meaning}`).join('; ')
+    : 'error'
+  return Type.Object(ErrorSchema.properties, { description })
+}
+
 /** Response schemas for the error statuses a route can answer. */
 export function errorResponses (...statuses: number[]) {
-  return Object.fromEntries(statuses.map((status) => [status, ErrorSchema]))
+  return Object.fromEntries(statuses.map((status) => [status, errorResponse(status)]))
 }

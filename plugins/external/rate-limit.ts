@@ -1,0 +1,46 @@
+import fp from 'fastify-plugin'
+import fastifyRateLimit from '@fastify/rate-limit'
+import { redisKeys } from '../../src/keys.js'
+import { RateLimitedError } from '../../src/errors.js'
+import { errorResponse } from '../../src/schemas/common.js'
+import { addResponse } from '../../src/route-schema.js'
+import { OPERATIONAL_ROUTES } from './metrics.js'
+
+/**
+ * Per-client-IP rate limiting with @fastify/rate-limit, counted in Redis so every instance
+ * shares one budget (keys under flowops:order-service:v1:ratelimit:). Off unless
+ * RATE_LIMIT_MAX > 0. Over the limit: 429 RATE_LIMITED with Retry-After (seconds left in the
+ * window). Health and metrics are never limited.
+ *
+ * Redis must never cost availability, so a failed Redis call skips the limit instead of
+ * failing the request (skipOnError). The plugin's Redis store has no deadline of its own, and
+ * a frozen Redis never answers: the limiter therefore gets its own connection to the same
+ * Redis, a duplicate of the service's client with a command timeout, so a frozen Redis delays
+ * a request by at most RATE_LIMIT_REDIS_TIMEOUT_MS.
+ */
+export default fp(async function rateLimit (app) {
+  const config = app.config
+  if (config.RATE_LIMIT_MAX === 0) return
+
+  const limiterRedis = app.redis.duplicate({
+    commandTimeout: config.RATE_LIMIT_REDIS_TIMEOUT_MS,
+    connectionName: 'flowops-order-service-ratelimit'
+  })
+  // The service's own client already logs and counts Redis outages.
+  limiterRedis.on('error', () => {})
+  app.addHook('onClose', async () => { limiterRedis.disconnect() })
+
+  await app.register(fastifyRateLimit, {
+    max: config.RATE_LIMIT_MAX,
+    timeWindow: config.RATE_LIMIT_WINDOW_MS,
+    redis: limiterRedis,
+    nameSpace: redisKeys.rateLimitPrefix,
+    skipOnError: true,
+    allowList: (request) => OPERATIONAL_ROUTES.has(request.routeOptions.url ?? ''),
+    errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
+  })
+
+  app.addHook('onRoute', (route) => {
+    if (!OPERATIONAL_ROUTES.has(route.url)) addResponse(route, 429, errorResponse(429))
+  })
+}, { name: 'rate-limit', dependencies: ['redis-connection'] })
