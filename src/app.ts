@@ -16,6 +16,7 @@ import bearerAuth from '../plugins/external/bearer-auth.js'
 import swagger from '../plugins/external/swagger.js'
 import errorHandler, { frameworkErrors } from '../plugins/app/error-handler.js'
 import requestId from '../plugins/app/request-id.js'
+import drainOnClose from '../plugins/app/drain-on-close.js'
 import ordersRepository from '../plugins/app/orders-repository.js'
 import cache, { type CachePluginOptions } from '../plugins/app/cache.js'
 import lock from '../plugins/app/lock.js'
@@ -66,7 +67,9 @@ export function serverOptions ({ config, prettyLogs = false }: AppOptions): Fast
     trustProxy: trustProxy(config),
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
-    return503OnClosing: true,
+    // While closing, plugins/app/drain-on-close answers new requests with the contract's
+    // 503 SHUTTING_DOWN body instead of Fastify's own.
+    return503OnClosing: false,
     forceCloseConnections: 'idle'
   }
 }
@@ -86,14 +89,16 @@ export async function buildApp (options: AppOptions) {
   await app.register(errorHandler)
 
   // Cross-cutting HTTP concerns. Their hooks run in this order on every request: metrics
-  // first, so that the early answers of the others (503 shed, 429, 401) are counted; then
-  // CORS and security headers, which those answers need too; load shedding before any work;
-  // the rate limit before authentication, so token guessing is limited as well. All of them,
-  // and the API document, must precede the routes: they hook into routes as they are declared.
+  // first, so that the early answers of the others (503, 429, 401) are counted; then CORS and
+  // security headers, which those answers need too; refusing new work once shutting down, and
+  // under load, before any work; the rate limit before authentication, so token guessing is
+  // limited as well. All of them, and the API document, must precede the routes: they hook
+  // into routes as they are declared.
   await app.register(metrics)
   await app.register(requestId)
   await app.register(cors)
   await app.register(helmet)
+  await app.register(drainOnClose)
   await app.register(underPressure)
   await app.register(rateLimit)
   await app.register(bearerAuth)

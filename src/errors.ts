@@ -22,10 +22,12 @@ export const UnauthorizedError = createError('UNAUTHORIZED', '%s', 401)
 export const RateLimitedError = createError('RATE_LIMITED', 'Rate limit exceeded, retry in %s', 429)
 export const OverloadedError = createError(
   'OVERLOADED', 'The service is overloaded and sheds load; retry shortly', 503)
+export const ShuttingDownError = createError(
+  'SHUTTING_DOWN', 'This instance is shutting down; retry, another instance will answer', 503)
 
 /**
- * Seconds a client should wait before retrying a 409 (lock held), a 503 (dependency down) or a
- * 503 OVERLOADED (load shedding: long enough for the backlog to drain). A 429 says its own:
- * the time left in the rate-limit window.
+ * Seconds a client should wait before retrying a 409 (lock held), a 503 (dependency down), a
+ * 503 OVERLOADED (load shedding: long enough for the backlog to drain) or a 503 SHUTTING_DOWN
+ * (other instances can answer at once). A 429 says its own: the time left in the window.
  */
-export const RETRY_AFTER_SECONDS = { conflict: 1, unavailable: 5, overloaded: 10 } as const
+export const RETRY_AFTER_SECONDS = { conflict: 1, unavailable: 5, overloaded: 10, shuttingDown: 1 } as const

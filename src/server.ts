@@ -1,3 +1,4 @@
+import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 
@@ -17,25 +18,18 @@ async function main (): Promise<void> {
 
   const app = await buildApp({ config, prettyLogs: process.env.PRETTY_LOGS === 'true' })
 
-  // Graceful shutdown: stop accepting, let in-flight requests finish (their locks are released
-  // in their own finally blocks), then close Redis and MongoDB through the onClose hooks.
-  let closing = false
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      if (closing) return
-      closing = true
-      app.log.info({ signal }, 'shutting down')
-      const force = setTimeout(() => {
-        app.log.error('graceful shutdown timed out; exiting')
-        process.exit(1)
-      }, 10_000)
-      force.unref()
-      app.close().then(() => process.exit(0), (err: unknown) => {
-        app.log.error({ err }, 'error during shutdown')
-        process.exit(1)
-      })
-    })
-  }
+  // Graceful shutdown on SIGTERM or SIGINT (and on an uncaught error): app.close() stops
+  // accepting connections and closes the idle ones, lets in-flight requests finish (a PUT or
+  // DELETE releases its lock in its own finally block before answering), then the onClose
+  // hooks disconnect Redis and close MongoDB. close-with-grace exits 0 when that is done, 1 on
+  // an error, or 1 after SHUTDOWN_TIMEOUT_MS if a request never finishes; a second signal
+  // exits at once.
+  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: app.log }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'fatal error; shutting down')
+    else app.log.info({ signal }, 'shutting down: finishing in-flight requests')
+    await app.close()
+    app.log.info('shut down')
+  })
 
   await app.listen({ port: config.PORT, host: config.HOST })
 }

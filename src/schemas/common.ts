@@ -66,7 +66,8 @@ export const ERROR_CODES_BY_STATUS: Record<number, Record<string, string>> = {
   503: {
     DATABASE_UNAVAILABLE: 'MongoDB cannot be reached',
     LOCK_UNAVAILABLE: 'PUT and DELETE only: Redis (the lock service) cannot be reached',
-    OVERLOADED: 'load shedding under event-loop or memory pressure; retry after Retry-After'
+    OVERLOADED: 'load shedding under event-loop or memory pressure; retry after Retry-After',
+    SHUTTING_DOWN: 'the instance is shutting down (a request that arrived after SIGTERM); retry'
   }
 }
 

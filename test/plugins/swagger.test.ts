@@ -37,9 +37,10 @@ function registeredRoutes (app: TestApp): string[] {
 const toOpenApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}')
 
 // The contract's statuses per route, plus what the cross-cutting plugins add: 503 OVERLOADED
-// (load shedding) on every API route, 429 with a rate limit, 401 with API tokens.
+// (load shedding) on every API route and SHUTTING_DOWN on every route, 429 with a rate limit,
+// 401 with API tokens.
 const CONTRACT: Record<string, number[]> = {
-  'GET /health': [200],
+  'GET /health': [200, 503],
   'GET /health/ready': [200, 503],
   'GET /orders': [200, 400, 503],
   'GET /orders/:id': [200, 400, 404, 503],

@@ -1,0 +1,96 @@
+import t from 'tap'
+import { once } from 'node:events'
+import { connect, type AddressInfo, type Socket } from 'node:net'
+import { build, createOrder, deferred } from '../helper.js'
+import { eventually } from '../processes.js'
+
+// app.close() over real connections, in-process: an in-flight PUT is finished, a request that
+// arrives on an already open connection once closing is refused with 503 SHUTTING_DOWN, and
+// the close completes without waiting for keep-alive timeouts. test/server.test.ts does the
+// same to the built server with SIGTERM.
+
+/** Everything the server sends on the socket until it closes it. */
+function readAll (socket: Socket): Promise<string> {
+  let text = ''
+  socket.on('data', (chunk: Buffer) => { text += chunk.toString() })
+  return once(socket, 'close').then(() => text)
+}
+
+function parse (raw: string) {
+  const [head = '', body = ''] = raw.split('\r\n\r\n')
+  const [statusLine = '', ...headerLines] = head.split('\r\n')
+  const headers = Object.fromEntries(headerLines.map((line) => {
+    const at = line.indexOf(':')
+    return [line.slice(0, at).toLowerCase(), line.slice(at + 1).trim()]
+  }))
+  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) }
+}
+
+t.test('closing: in-flight finished, late arrivals refused, connections closed', async (t) => {
+  const writing = deferred()
+  const finishWrite = deferred()
+  const app = await build(t, {
+    seams: {
+      beforeWrite: async () => {
+        writing.resolve()
+        await finishWrite.promise
+      }
+    }
+  })
+  const order = await createOrder(app)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+
+  // The server's side of each connection, to know when it has read what a client sent.
+  const received = new Map<number, Promise<void>>()
+  app.server.on('connection', (socket: Socket) => {
+    received.set(socket.remotePort ?? 0, once(socket, 'data').then(() => {}))
+  })
+  const serverRead = async (client: Socket) => {
+    await eventually(() => received.has(client.localPort ?? -1))
+    await received.get(client.localPort ?? -1)
+  }
+
+  // A: a PUT, paused under its lock.
+  const a = connect(port, '127.0.0.1')
+  const answerA = readAll(a)
+  const body = JSON.stringify({ customer: 'Finished While Closing' })
+  a.write(`PUT /orders/${order._id} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
+  await writing.promise
+  // B: a request whose headers have started to arrive, not finished.
+  const b = connect(port, '127.0.0.1')
+  const answerB = readAll(b)
+  await once(b, 'connect')
+  b.write('GET /orders HTTP/1.1\r\nHost: test\r\n')
+  await serverRead(b)
+  // C: a keep-alive connection, idle after one request.
+  const c = connect(port, '127.0.0.1')
+  const closedC = once(c, 'close')
+  c.write('GET /health HTTP/1.1\r\nHost: test\r\n\r\n')
+  await once(c, 'data')
+
+  const started = performance.now()
+  const closed = app.close()
+  await eventually(() => !app.server.listening)
+  await closedC
+  t.pass('the idle connection was closed at once')
+
+  b.write('\r\n')
+  const refused = parse(await answerB)
+  t.equal(refused.status, 503, 'a request completed after the close began is not started')
+  t.same(refused.body, {
+    statusCode: 503, code: 'SHUTTING_DOWN', error: 'Service Unavailable', message: refused.body.message
+  }, 'with the contract error body')
+  t.equal(refused.headers['retry-after'], '1')
+  t.equal(refused.headers.connection, 'close')
+
+  finishWrite.resolve()
+  const finished = parse(await answerA)
+  t.equal(finished.status, 200, 'the in-flight PUT is answered in full')
+  t.equal(finished.body.customer, 'Finished While Closing')
+  t.equal(finished.headers.connection, 'close', 'and its connection is closed after it')
+
+  await closed
+  const ms = performance.now() - started
+  t.ok(ms < 5000, `close completed in ${ms.toFixed(0)} ms, not after a keep-alive timeout`)
+})
