@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import fastifyMetricsModule, { type IMetricsPluginOptions } from 'fastify-metrics'
 import platformaticPromClient from '@platformatic/prom-client'
+import { OPERATIONAL_ROUTES } from '../../src/operational-routes.js'
 
 // A CommonJS module with `exports.default`: its default import is the module object.
 const fastifyMetrics = fastifyMetricsModule.default
@@ -22,9 +23,6 @@ declare module 'fastify' {
 }
 
 export const METRIC_PREFIX = 'flowops_order_service_'
-
-/** Routes that are not API traffic: not timed, not rate limited, not shed. */
-export const OPERATIONAL_ROUTES = new Set(['/health', '/health/ready', '/metrics'])
 
 // Request latency from a cache hit (well under a millisecond) to a write waiting on MongoDB.
 const DURATION_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]

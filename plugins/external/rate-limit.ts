@@ -4,7 +4,7 @@ import { redisKeys } from '../../src/keys.js'
 import { RateLimitedError } from '../../src/errors.js'
 import { errorResponse } from '../../src/schemas/common.js'
 import { addResponse } from '../../src/route-schema.js'
-import { OPERATIONAL_ROUTES } from './metrics.js'
+import { OPERATIONAL_ROUTES } from '../../src/operational-routes.js'
 
 /**
  * Per-client-IP rate limiting with @fastify/rate-limit, counted in Redis so every instance

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 import { OverloadedError, RETRY_AFTER_SECONDS } from '../../src/errors.js'
-import { OPERATIONAL_ROUTES } from './metrics.js'
+import { OPERATIONAL_ROUTES } from '../../src/operational-routes.js'
 import { errorResponse } from '../../src/schemas/common.js'
 import { addResponse } from '../../src/route-schema.js'
 

@@ -55,6 +55,19 @@ t.test('instances on one Redis share the budget', async (t) => {
   t.equal((await second.inject('/orders')).statusCode, 429)
 })
 
+t.test('behind a trusted proxy, each client (X-Forwarded-For) has its own budget', async (t) => {
+  const client = (ip: string) => ({ url: '/orders', headers: { 'x-forwarded-for': ip } })
+  const proxied = await build(t, { env: { RATE_LIMIT_MAX: '1', TRUST_PROXY: '127.0.0.1' } })
+  t.equal((await proxied.inject(client('203.0.113.1'))).statusCode, 200)
+  t.equal((await proxied.inject(client('203.0.113.2'))).statusCode, 200, 'another client, another budget')
+  t.equal((await proxied.inject(client('203.0.113.1'))).statusCode, 429)
+  t.equal(await redisFor(t, proxied).exists(`${redisKeys.rateLimitPrefix}203.0.113.2`), 1)
+
+  const direct = await build(t, { env: { RATE_LIMIT_MAX: '1' } })
+  t.equal((await direct.inject(client('203.0.113.1'))).statusCode, 200)
+  t.equal((await direct.inject(client('203.0.113.2'))).statusCode, 429, 'without TRUST_PROXY the header is not believed')
+})
+
 t.test('Redis stopped: the limit is skipped, requests are served', async (t) => {
   const redis = await ownRedis(t)
   const app = await build(t, { env: { REDIS_URL: redis.url, RATE_LIMIT_MAX: '2' } })
