@@ -86,6 +86,7 @@ export async function buildApp (options: AppOptions) {
   // External connections, configuration only.
   await app.register(mongodb)
   await app.register(redis)
+  // The one error handler, before every route and hook whose errors it answers.
   await app.register(errorHandler)
 
   // Cross-cutting HTTP concerns. Their hooks run in this order on every request: metrics
