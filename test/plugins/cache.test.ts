@@ -185,3 +185,16 @@ t.test('no KEYS, SCAN or FLUSH is ever sent', async (t) => {
   t.notMatch(stats, /cmdstat_(keys|scan|flushdb|flushall):/)
   t.match(stats, /cmdstat_mget:/, 'the workload did reach Redis')
 })
+
+t.test('across instances: concurrent misses cost at most one MongoDB query per instance', async (t) => {
+  const first = await build(t)
+  const shared = { MONGODB_URL: first.config.MONGODB_URL, REDIS_URL: first.config.REDIS_URL }
+  const apps = [first, await build(t, { env: shared }), await build(t, { env: shared })]
+  await createOrder(first)
+  const readsBefore = apps.map((app) => app.counters.database.reads)
+  const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => apps[i % 3]!.inject('/orders')))
+  t.ok(responses.every((r) => r.statusCode === 200 && r.body === responses[0]?.body), 'every instance answered the same page')
+  const queries = apps.reduce((sum, app, i) => sum + app.counters.database.reads - (readsBefore[i] ?? 0), 0)
+  t.comment(`30 concurrent misses on 3 instances: ${queries} MongoDB queries`)
+  t.ok(queries >= 1 && queries <= apps.length, `${queries} queries for 30 misses on ${apps.length} instances`)
+})
