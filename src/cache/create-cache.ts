@@ -169,8 +169,8 @@ export function createCache ({ redis, counters, log, options }: {
       }
     },
 
-    close (): void {
-      invalidator.close()
+    close (): Promise<void> {
+      return invalidator.close()
     }
   }
 }

@@ -110,10 +110,17 @@ export function createInvalidator ({ redis, counters, log, timeoutMs, retryMs, e
       }
     },
 
-    close (): void {
+    /**
+     * Stops retrying; first makes one last attempt to deliver what is pending, so that a
+     * shutting-down instance does not leave other instances serving pre-mutation pages until
+     * their TTL.
+     */
+    async close (): Promise<void> {
       closed = true
       if (retryTimer) clearTimeout(retryTimer)
       retryTimer = undefined
+      if (flushing) await flushing
+      if (hasWork()) await flush()
     }
   }
 }

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { build, createOrder, redisReady, type TestApp } from '../helper.js'
+import { build, createOrder, redisFor, redisReady, type TestApp } from '../helper.js'
+import { redisKeys } from '../../src/keys.js'
 import { eventually, ownRedis, type OwnedRedis } from '../processes.js'
 
 // The failure table of the design brief, for real: this file starts its own redis-server and
@@ -125,4 +126,19 @@ t.test('an invalidation that cannot reach Redis is retried; no stale hit meanwhi
   t.not(after.headers['x-cache'], 'HIT', 'the old page is no longer a hit')
   t.equal(after.json().data[0]._id, created._id)
   t.equal((await app.inject('/orders')).headers['x-cache'], 'HIT', 'and the fresh page is cached again')
+})
+
+t.test('an invalidation still pending at shutdown is delivered on close', async (t) => {
+  // Retries far apart, so only the shutdown can deliver it. Redis is stopped (not frozen), so
+  // the failed attempt never reaches the server; the restarted Redis starts empty.
+  const { redis, app } = await setup(t, { CACHE_INVALIDATION_RETRY_MS: '60000' })
+  await redis.stop()
+  await createOrder(app, { customer: 'Written Before Shutdown', address: '2 Closing Time Road', items: [{ sku: 'S', qty: 1, price: 1 }] })
+  t.equal(app.cache.status().invalidationPending, true)
+  await redis.start()
+  await redisReady(app)
+  const observer = redisFor(t, app)
+  t.equal(await observer.get(redisKeys.listGeneration), null, 'not delivered yet')
+  await app.close()
+  t.ok(Number(await observer.get(redisKeys.listGeneration)) > 0, 'the closing instance bumped the list generation')
 })
