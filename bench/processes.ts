@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { openSync } from 'node:fs'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -41,8 +42,12 @@ async function waitUntilAnswering (url: string, child: ChildProcess): Promise<vo
 
 const started = new Set<ChildProcess>()
 
+/** Where each process's output goes, so a crash during a run can be read afterwards. */
+export const LOG_DIR = process.env.BENCH_LOG_DIR ?? '/tmp'
+
 function run (args: string[], env: Record<string, string>, probeUrl: string, base: string): Promise<Running> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] })
+  const log = openSync(join(LOG_DIR, `flowops-bench-${new URL(base).port}.log`), 'w')
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', log, log] })
   started.add(child)
   const stop = async () => {
     started.delete(child)
