@@ -8,7 +8,7 @@ cd "$ROOT"
 if [ -z "${MONGODB_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
   SERVERS_DIR="$ROOT/.servers/dev"
   bash scripts/servers.sh stop "$SERVERS_DIR" 2>/dev/null || true
-  trap 'bash scripts/servers.sh stop "$SERVERS_DIR"' EXIT
+  trap 'bash scripts/servers.sh stop "$SERVERS_DIR" || true' EXIT
   bash scripts/servers.sh start "$SERVERS_DIR"
   # shellcheck disable=SC1091
   source "$SERVERS_DIR/env"
@@ -17,5 +17,13 @@ fi
 npm run --silent build
 PRETTY_LOGS=true node dist/src/server.js &
 SERVICE_PID=$!
-trap 'kill -TERM $SERVICE_PID 2>/dev/null; wait $SERVICE_PID; bash scripts/servers.sh stop "${SERVERS_DIR:-/nonexistent}" 2>/dev/null || true' EXIT INT TERM
-wait $SERVICE_PID
+# On Ctrl-C the service gets SIGINT too and shuts down gracefully; then stop the servers.
+# Every step tolerates failure: with errexit, one failing command would abort the trap.
+cleanup() {
+  kill -TERM "$SERVICE_PID" 2>/dev/null || true
+  wait "$SERVICE_PID" 2>/dev/null || true
+  if [ -n "${SERVERS_DIR:-}" ]; then bash scripts/servers.sh stop "$SERVERS_DIR" || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+wait "$SERVICE_PID" || true
