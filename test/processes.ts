@@ -126,6 +126,13 @@ export async function ownMongo (t: Test): Promise<OwnedMongo> {
   return mongo
 }
 
+/** Awaits `work` and says how long it took: the outage tests bound failure latency with it. */
+export async function timed<T> (work: Promise<T>): Promise<{ result: T, ms: number }> {
+  const started = performance.now()
+  const result = await work
+  return { result, ms: performance.now() - started }
+}
+
 /** Polls a condition (every 10 ms, bounded) for state that has no event of its own. */
 export async function eventually (condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

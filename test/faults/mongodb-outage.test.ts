@@ -1,19 +1,13 @@
 import t from 'tap'
 import { build, createOrder, redisFor } from '../helper.js'
 import { redisKeys } from '../../src/keys.js'
-import { ownMongo } from '../processes.js'
+import { ownMongo, timed } from '../processes.js'
 
 // MongoDB down or frozen: cache hits may still be served, everything else answers 503
 // DATABASE_UNAVAILABLE within a bounded time, and the service recovers by itself. This file
 // runs its own MongoDB-compatible server (FerretDB) and stops, freezes and restarts it.
 
 const BOUND_MS = 5000 // MONGODB_TIMEOUT_MS below, plus slack: "bounded", not a performance goal
-
-async function timed<T> (work: Promise<T>): Promise<{ result: T, ms: number }> {
-  const started = performance.now()
-  const result = await work
-  return { result, ms: performance.now() - started }
-}
 
 for (const fault of ['stopped', 'frozen'] as const) {
   t.test(`MongoDB ${fault}: hits served, the rest 503 DATABASE_UNAVAILABLE, then recovery`, async (t) => {

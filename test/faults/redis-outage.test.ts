@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { build, createOrder, redisFor, redisReady, type TestApp } from '../helper.js'
 import { redisKeys } from '../../src/keys.js'
-import { eventually, ownRedis, type OwnedRedis } from '../processes.js'
+import { eventually, ownRedis, timed, type OwnedRedis } from '../processes.js'
 
 // The failure table of the design brief, for real: this file starts its own redis-server and
 // stops it, freezes it (SIGSTOP) and restarts it under a running service.
@@ -11,12 +11,6 @@ const FAST = { CACHE_REDIS_TIMEOUT_MS: '50', REDIS_COMMAND_TIMEOUT_MS: '300', CA
 // Generous bounds: these prove "bounded, never a hang", not performance.
 const READ_BOUND_MS = 1000
 const WRITE_BOUND_MS = 2000
-
-async function timed<T> (work: Promise<T>): Promise<{ result: T, ms: number }> {
-  const started = performance.now()
-  const result = await work
-  return { result, ms: performance.now() - started }
-}
 
 async function setup (t: Test, env: Record<string, string> = {}) {
   const redis = await ownRedis(t)
