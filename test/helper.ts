@@ -91,7 +91,7 @@ export async function createOrder (app: TestApp, body: object = validOrder) {
   return response.json()
 }
 
-/** Resolves on the next occurrence of `event`; lets a test await an event instead of sleeping. */
+/** A promise and its resolve handle: a test seam awaits it, so a test pauses on an event, never on a sleep. */
 export function deferred<T = void> () {
   let resolve!: (value: T) => void
   const promise = new Promise<T>((_resolve) => { resolve = _resolve })
