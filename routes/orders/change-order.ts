@@ -27,12 +27,18 @@ export async function changeOrder (app: FastifyInstance, seams: ChangeOrderSeams
     assertIfMatch(orderId, ifMatch, current.version)
     assertModifiable(orderId, current.status)
     if (seams.beforeWrite) await seams.beforeWrite(orderId)
-    const updated = await app.orders.updateIfVersion(orderId, current.version, changes)
+    let updated
+    try {
+      updated = await app.orders.updateIfVersion(orderId, current.version, changes)
+    } finally {
+      // Also when the update failed: a lost reply can hide a committed write, and an extra
+      // invalidation only costs a cache miss.
+      await app.cache.invalidate(orderId)
+    }
     if (!updated) {
       app.counters.lock.fencingRejections++
       throw new VersionConflictError(orderId, current.version)
     }
-    await app.cache.invalidate(orderId)
     return updated
   })
 }

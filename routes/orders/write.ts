@@ -14,8 +14,14 @@ const writeOrders: FastifyPluginAsyncTypebox<ChangeOrderSeams> = async (app, sea
       response: { 201: OrderSchema, ...errorResponses(400, 413, 415, 503) }
     }
   }, async (request, reply) => {
-    const order = await app.orders.insert(prepareNewOrder(request.body))
-    await app.cache.invalidate()
+    const fields = prepareNewOrder(request.body)
+    let order
+    try {
+      order = await app.orders.insert(fields)
+    } finally {
+      // Also when the insert failed: a lost reply can hide a committed insert.
+      await app.cache.invalidate()
+    }
     return reply.code(201).header('location', `/orders/${order._id}`).header('etag', etagOf(order.version)).send(order)
   })
 

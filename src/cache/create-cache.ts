@@ -6,6 +6,7 @@ import { createCircuitBreaker } from './circuit-breaker.js'
 import { decodeEntry, encodeEntry } from './entry.js'
 import { createInvalidator } from './invalidator.js'
 import { defineCacheScripts } from './scripts.js'
+import { redisKeys } from '../keys.js'
 
 /** Where a response lives in Redis: its entry key and the generation key that guards it. */
 export interface CacheTarget {
@@ -38,9 +39,6 @@ export interface CacheOptions {
   beforeFill?: (target: CacheTarget) => Promise<void>
 }
 
-// The generation of a key that was never bumped (a fresh Redis).
-const INITIAL_GENERATION = Buffer.from('0')
-
 /**
  * The read-through cache. Reads fail open: any Redis problem (down, frozen, erroring, breaker
  * open) turns into BYPASS and the caller serves from MongoDB. Fills are compare-and-set on the
@@ -55,15 +53,21 @@ export function createCache ({ redis, counters, log, options }: {
 }) {
   defineCacheScripts(redis)
   const breaker = createCircuitBreaker({ threshold: options.breakerThreshold, cooldownMs: options.breakerCooldownMs })
+  // An entity generation must outlive every entry tagged with it (see bumpGenerations); the
+  // list generation is one key and never expires.
+  const entityGenerationTtlSeconds = options.ttlSeconds * 2 + 60
+  const generationTtl = (target: CacheTarget) => (target.generationKey === redisKeys.listGeneration ? 0 : entityGenerationTtlSeconds)
   const invalidator = createInvalidator({
     redis,
     counters,
     log,
     timeoutMs: options.writeTimeoutMs,
     retryMs: options.invalidationRetryMs,
-    // Must outlive every entry tagged with it; see bumpGenerations.
-    entityGenerationTtlSeconds: options.ttlSeconds * 2 + 60
+    entityGenerationTtlSeconds
   })
+  // Other instances may serve hits while our invalidation is undelivered: deliver it the moment
+  // the connection is back rather than at the next backoff step.
+  redis.on('ready', () => invalidator.retryNow())
   const inFlight = new Map<string, Promise<SharedResponse>>()
 
   function redisUsable (): boolean {
@@ -92,15 +96,25 @@ export function createCache ({ redis, counters, log, options }: {
         counters.cache.bypasses++
         return { status: 'BYPASS' }
       }
-      const generation = reply[0] ?? INITIAL_GENERATION
+      const generation = reply[0]
       const stored = reply[1]
-      const entry = stored ? decodeEntry(stored) : undefined
-      if (entry?.generation.equals(generation)) {
+      const entry = generation && stored ? decodeEntry(stored) : undefined
+      if (generation && entry?.generation.equals(generation)) {
         counters.cache.hits++
         return { status: 'HIT', body: entry.body, etag: entry.etag }
       }
       counters.cache.misses++
-      return { status: 'MISS', generation: generation.toString('latin1') }
+      if (generation) return { status: 'MISS', generation: generation.toString('latin1') }
+      // No generation yet (first read, expired, or Redis restarted): create one, a second round
+      // trip that only this rare miss pays.
+      try {
+        const created = await withDeadline(redis.ensureGeneration(target.generationKey, generationTtl(target)),
+          options.readTimeoutMs, 'cache generation')
+        return { status: 'MISS', generation: created }
+      } catch (err) {
+        readFailed(err)
+        return { status: 'BYPASS' }
+      }
     },
 
     /** Stores a freshly loaded response, unless a mutation bumped the generation meanwhile. */
@@ -158,7 +172,9 @@ export function createCache ({ redis, counters, log, options }: {
 
     /** Invalidates every list page, and the order's entry when given. Call after the commit. */
     async invalidate (orderId?: string): Promise<void> {
-      await invalidator.invalidate(orderId, redis.status === 'ready' && breaker.state() !== 'open')
+      // Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
+      // committed mutation from invalidating for the other instances. It has its own deadline.
+      await invalidator.invalidate(orderId, redis.status === 'ready')
     },
 
     status () {

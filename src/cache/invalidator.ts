@@ -28,9 +28,13 @@ export function createInvalidator ({ redis, counters, log, timeoutMs, retryMs, e
   let retryDelay = retryMs
   let flushing: Promise<boolean> | undefined
   let closed = false
-  // True from a failed delivery until a later one lands: the mutation was already answered,
-  // so cached data may be older than what a client has seen. No hits until it is cleared.
+  // From a failed delivery until a later flush that includes it lands, the mutation was already
+  // answered, so cached data may be older than what a client has seen: no hits until then.
+  // Mutations are numbered so that steady new writes cannot keep this set forever: a flush
+  // clears it when its snapshot covers the newest mutation that was owed.
   let owed = false
+  let mutationSeq = 0
+  let owedUpTo = 0
 
   async function send (orderIds: string[]): Promise<void> {
     const keys: string[] = [redisKeys.listGeneration]
@@ -46,18 +50,20 @@ export function createInvalidator ({ redis, counters, log, timeoutMs, retryMs, e
   function flush (): Promise<boolean> {
     // One flush at a time; a mutation arriving meanwhile is picked up by the next one.
     flushing ??= (async () => {
+      const coversUpTo = mutationSeq
       const orderIds = [...entitiesPending]
       listsPending = false
       entitiesPending.clear()
       try {
         await send(orderIds)
-        if (!hasWork()) owed = false
+        if (coversUpTo >= owedUpTo) owed = false
         return true
       } catch (err) {
         counters.cache.redisErrors++
         listsPending = true
         for (const id of orderIds) entitiesPending.add(id)
         owed = true
+        owedUpTo = Math.max(owedUpTo, coversUpTo)
         log.warn({ err }, 'cache invalidation failed; retrying in the background, no cache hits until it lands')
         return false
       } finally {
@@ -77,11 +83,21 @@ export function createInvalidator ({ redis, counters, log, timeoutMs, retryMs, e
         log.info('pending cache invalidation delivered')
         if (hasWork()) scheduleRetry()
       } else {
-        retryDelay = Math.min(retryDelay * 2, 5000)
+        retryDelay = Math.min(retryDelay * 2, 1000)
         scheduleRetry()
       }
     }, retryDelay)
     retryTimer.unref()
+  }
+
+  /** Delivers now what is pending (the connection just came back); the backoff restarts. */
+  function retryNow (): void {
+    if (closed || !hasWork()) return
+    if (retryTimer) clearTimeout(retryTimer)
+    retryTimer = undefined
+    retryDelay = retryMs
+    counters.cache.invalidationRetries++
+    flush().then((delivered) => { if (!delivered || hasWork()) scheduleRetry() }, () => scheduleRetry())
   }
 
   function hasWork (): boolean {
@@ -91,6 +107,7 @@ export function createInvalidator ({ redis, counters, log, timeoutMs, retryMs, e
   return {
     /** False while an answered mutation's invalidation has not reached Redis yet. */
     hitsAllowed: (): boolean => !owed,
+    retryNow,
 
     /**
      * Records the invalidation a committed mutation needs and tries to deliver it now. With
@@ -99,11 +116,13 @@ export function createInvalidator ({ redis, counters, log, timeoutMs, retryMs, e
      */
     async invalidate (orderId: string | undefined, tryNow: boolean): Promise<void> {
       counters.cache.invalidations++
+      mutationSeq++
       listsPending = true
       if (orderId) entitiesPending.add(orderId)
       if (flushing) await flushing // a flush in progress took a snapshot without this mutation
       if (!tryNow) {
         owed = true
+        owedUpTo = mutationSeq
         scheduleRetry()
       } else if (!(await flush()) || hasWork()) {
         scheduleRetry()

@@ -122,17 +122,41 @@ t.test('an invalidation that cannot reach Redis is retried; no stale hit meanwhi
   t.equal((await app.inject('/orders')).headers['x-cache'], 'HIT', 'and the fresh page is cached again')
 })
 
-t.test('an invalidation still pending at shutdown is delivered on close', async (t) => {
-  // Retries far apart, so only the shutdown can deliver it. Redis is stopped (not frozen), so
-  // the failed attempt never reaches the server; the restarted Redis starts empty.
+t.test('an undelivered invalidation is sent the moment Redis is back', async (t) => {
+  // Retries far apart, so only the reconnection can deliver it. Redis is stopped (not frozen),
+  // so the failed attempt never reaches the server; the restarted Redis starts empty.
   const { redis, app } = await setup(t, { CACHE_INVALIDATION_RETRY_MS: '60000' })
   await redis.stop()
-  await createOrder(app, { customer: 'Written Before Shutdown', address: '2 Closing Time Road', items: [{ sku: 'S', qty: 1, price: 1 }] })
+  await createOrder(app, { customer: 'Written While Down', address: '2 Reconnect Road', items: [{ sku: 'S', qty: 1, price: 1 }] })
   t.equal(app.cache.status().invalidationPending, true)
   await redis.start()
   await redisReady(app)
   const observer = redisFor(t, app)
-  t.equal(await observer.get(redisKeys.listGeneration), null, 'not delivered yet')
-  await app.close()
-  t.ok(Number(await observer.get(redisKeys.listGeneration)) > 0, 'the closing instance bumped the list generation')
+  await eventually(() => !app.cache.status().invalidationPending)
+  t.ok(Number(await observer.get(redisKeys.listGeneration)) > 0, 'the list generation was bumped on reconnection')
+})
+
+t.test('shutting down with an undeliverable invalidation does not hang', async (t) => {
+  const { redis, app } = await setup(t)
+  await redis.stop()
+  await createOrder(app, { customer: 'Written While Down', address: '3 Closing Time Road', items: [{ sku: 'S', qty: 1, price: 1 }] })
+  t.equal(app.cache.status().invalidationPending, true)
+  const { ms } = await timed(app.close())
+  t.ok(ms < WRITE_BOUND_MS, `closed in ${ms.toFixed(0)} ms`)
+})
+
+t.test('a breaker opened by slow reads does not hold back a mutation\'s invalidation', async (t) => {
+  const { redis, app, order } = await setup(t)
+  const observer = redisFor(t, app)
+  redis.freeze()
+  for (let i = 0; i < 3; i++) await app.inject(`/orders?page=${i + 1}`)
+  t.equal(app.cache.status().breaker, 'open')
+  redis.thaw()
+  const before = await observer.get(redisKeys.listGeneration)
+
+  const put = await app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Seen Everywhere' } })
+  t.equal(put.statusCode, 200)
+  t.equal(app.cache.status().breaker, 'open', 'the read path still skips Redis')
+  t.equal(app.cache.status().invalidationPending, false, 'delivered before the answer')
+  t.ok(Number(await observer.get(redisKeys.listGeneration)) > Number(before), 'other instances see the new generation')
 })
