@@ -97,3 +97,25 @@ export function deferred<T = void> () {
   const promise = new Promise<T>((_resolve) => { resolve = _resolve })
   return { promise, resolve }
 }
+
+/**
+ * A test seam that pauses the next call once armed, until the test resumes it: how a test holds
+ * a request between two steps (its MongoDB read and its cache fill, its read and its write)
+ * without a sleep. `paused` resolves with the seam's argument when the call arrives.
+ */
+export function pauseOnce<T = void> () {
+  const paused = deferred<T>()
+  const resume = deferred()
+  let armed = false
+  return {
+    arm: () => { armed = true },
+    paused: paused.promise,
+    resume: () => resume.resolve(),
+    seam: async (value: T): Promise<void> => {
+      if (!armed) return
+      armed = false
+      paused.resolve(value)
+      await resume.promise
+    }
+  }
+}

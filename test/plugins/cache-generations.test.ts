@@ -1,35 +1,24 @@
 import t from 'tap'
-import { build, createOrder, deferred, redisFor } from '../helper.js'
+import { build, createOrder, pauseOnce, redisFor } from '../helper.js'
 import { redisKeys } from '../../src/keys.js'
 
 // Generations never come back to a value an old entry or a slow filler holds: a missing
 // generation is created from the server clock, and a fill never matches a missing one.
 
 t.test('a generation that vanished mid-read (expiry, Redis restart) refuses the fill', async (t) => {
-  const paused = deferred()
-  const resume = deferred()
-  let pauseNext = false
-  const app = await build(t, {
-    seams: {
-      beforeFill: async () => {
-        if (!pauseNext) return
-        pauseNext = false
-        paused.resolve()
-        await resume.promise
-      }
-    }
-  })
+  const reader = pauseOnce<unknown>()
+  const app = await build(t, { seams: { beforeFill: reader.seam } })
   const redis = redisFor(t, app)
   const order = await createOrder(app)
   const generationKey = redisKeys.entityGeneration(order._id)
 
-  pauseNext = true
+  reader.arm()
   const slowRead = app.inject(`/orders/${order._id}`)
-  await paused.promise
+  await reader.paused
   t.ok(Number(await redis.get(generationKey)) > 0, 'the first read created the generation from the clock')
   t.equal((await app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })).statusCode, 200)
   await redis.del(generationKey) // as if it expired, or Redis restarted empty
-  resume.resolve()
+  reader.resume()
   await slowRead
 
   t.equal(app.counters.cache.staleFillsRefused, 1, 'the fill was refused')

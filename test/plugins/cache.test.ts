@@ -1,5 +1,5 @@
 import t from 'tap'
-import { build, createOrder, deferred, redisFor, validOrder } from '../helper.js'
+import { build, createOrder, pauseOnce, redisFor, validOrder } from '../helper.js'
 import { redisKeys } from '../../src/keys.js'
 import type { CacheTarget } from '../../src/cache/create-cache.js'
 import { ownRedis } from '../processes.js'
@@ -106,30 +106,19 @@ t.test('every mutation invalidates every cached list page; PUT and DELETE their 
 // invalidates meanwhile; the reader resumes. Its fill must be refused.
 for (const scope of ['list', 'entity'] as const) {
   t.test(`no stale fill (${scope}): a slow reader cannot store pre-mutation data`, async (t) => {
-    const paused = deferred<CacheTarget>()
-    const resume = deferred()
-    let pauseNext = false
-    const app = await build(t, {
-      seams: {
-        beforeFill: async (target) => {
-          if (!pauseNext) return
-          pauseNext = false
-          paused.resolve(target)
-          await resume.promise
-        }
-      }
-    })
+    const reader = pauseOnce<CacheTarget>()
+    const app = await build(t, { seams: { beforeFill: reader.seam } })
     const order = await createOrder(app)
     const url = scope === 'list' ? '/orders' : `/orders/${order._id}`
 
-    pauseNext = true
+    reader.arm()
     const slowRead = app.inject(url)
-    const target = await paused.promise
+    const target = await reader.paused
     t.equal(target.key, scope === 'list' ? redisKeys.listPage(1, 10) : redisKeys.entity(order._id))
 
     const put = await app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })
     t.equal(put.statusCode, 200)
-    resume.resolve()
+    reader.resume()
     const old = await slowRead
     t.equal(old.headers['x-cache'], 'MISS')
     t.equal(app.counters.cache.staleFillsRefused, 1, 'the fill was refused')

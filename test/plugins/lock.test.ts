@@ -1,6 +1,6 @@
 import t from 'tap'
 import { once } from 'node:events'
-import { build, createOrder, deferred, redisFor } from '../helper.js'
+import { build, createOrder, pauseOnce, redisFor } from '../helper.js'
 import { redisKeys } from '../../src/keys.js'
 
 t.test('PUT and DELETE take the order lock with a random token and leave nothing behind', async (t) => {
@@ -68,21 +68,10 @@ t.test('release is owner-only: an expired holder cannot delete the next owner\'s
 })
 
 t.test('fencing: a writer whose lock expired mid-write gets 409 and changes nothing', async (t) => {
-  const writerPaused = deferred()
-  const resumeWriter = deferred()
-  let pauseNext = true
+  const writer = pauseOnce<string>()
+  writer.arm()
   const env = { LOCK_TTL_SECONDS: '1' }
-  const slow = await build(t, {
-    env,
-    seams: {
-      beforeWrite: async () => {
-        if (!pauseNext) return
-        pauseNext = false
-        writerPaused.resolve()
-        await resumeWriter.promise
-      }
-    }
-  })
+  const slow = await build(t, { env, seams: { beforeWrite: writer.seam } })
   const fast = await build(t, { env: { ...env, MONGODB_URL: slow.config.MONGODB_URL, REDIS_URL: slow.config.REDIS_URL } })
   const order = await createOrder(slow)
   const lockKey = redisKeys.orderLock(order._id)
@@ -101,14 +90,14 @@ t.test('fencing: a writer whose lock expired mid-write gets 409 and changes noth
   })()
 
   const slowWrite = slow.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Slow Writer' } })
-  await writerPaused.promise
+  await writer.paused
   await expired
 
   const fastWrite = await fast.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Fast Writer' } })
   t.equal(fastWrite.statusCode, 200, 'the next writer got the expired lock')
   t.equal(fastWrite.json().version, 2)
 
-  resumeWriter.resolve()
+  writer.resume()
   const late = await slowWrite
   t.equal(late.statusCode, 409, 'the stale writer is fenced off')
   t.equal(late.json().code, 'VERSION_CONFLICT')

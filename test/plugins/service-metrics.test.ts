@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ObjectId } from 'mongodb'
-import { build, createOrder, deferred, redisFor, redisReady, type TestApp } from '../helper.js'
+import { build, createOrder, pauseOnce, redisFor, redisReady, type TestApp } from '../helper.js'
 import { redisKeys } from '../../src/keys.js'
 import { ORDERS_COLLECTION } from '../../src/orders-repository.js'
 import { eventually, ownMongo, ownRedis } from '../processes.js'
@@ -52,28 +52,17 @@ t.test('CACHE_ENABLED=false: every read is a bypass', async (t) => {
 })
 
 t.test('concurrent misses are de-duplicated; a stale fill is refused', async (t) => {
-  let pauseNext = false
-  const paused = deferred()
-  const resume = deferred()
-  const app = await build(t, {
-    seams: {
-      beforeFill: async () => {
-        if (!pauseNext) return
-        pauseNext = false
-        paused.resolve()
-        await resume.promise
-      }
-    }
-  })
+  const reader = pauseOnce<unknown>()
+  const app = await build(t, { seams: { beforeFill: reader.seam } })
   const order = await createOrder(app)
   await Promise.all(Array.from({ length: 5 }, () => app.inject('/orders?limit=7')))
   t.equal((await scrape(app))('cache_deduped_misses_total'), 4, 'four misses joined the first one\'s load')
 
-  pauseNext = true
+  reader.arm()
   const slowRead = app.inject(`/orders/${order._id}`)
-  await paused.promise
+  await reader.paused
   await app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })
-  resume.resolve()
+  reader.resume()
   await slowRead
   t.equal((await scrape(app))('cache_stale_fills_refused_total'), 1)
 })
@@ -97,24 +86,17 @@ t.test('locks: acquired, released and hold time; contended -> 409', async (t) =>
 })
 
 t.test('fencing: a write whose version moved under it is rejected and counted', async (t) => {
-  const paused = deferred()
-  const resume = deferred()
-  const app = await build(t, {
-    seams: {
-      beforeWrite: async () => {
-        paused.resolve()
-        await resume.promise
-      }
-    }
-  })
+  const writer = pauseOnce<string>()
+  const app = await build(t, { seams: { beforeWrite: writer.seam } })
   const order = await createOrder(app)
+  writer.arm()
   const put = app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Fenced Writer' } })
-  await paused.promise
+  await writer.paused
   // Another writer (whose lock this one did not see) commits meanwhile.
   const db = app.mongo.db
   if (!db) throw new Error('the test app names its database')
   await db.collection(ORDERS_COLLECTION).updateOne({ _id: new ObjectId(order._id) }, { $inc: { version: 1 } })
-  resume.resolve()
+  writer.resume()
   const response = await put
   t.equal(response.statusCode, 409)
   t.equal(response.json().code, 'VERSION_CONFLICT')
