@@ -87,24 +87,31 @@ export default fp<CachePluginOptions>(async function cachePlugin (app, opts) {
     }
   }
 
-  async function cacheFill (request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+  // onSend and onResponse are callback-style: a hit (no ticket) passes through them on every
+  // request, and an async hook would cost it a promise and a microtask each.
+  function cacheFill (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) {
     const ticket = tickets.get(request)
-    if (!ticket) return payload
+    if (!ticket) return done(null, payload)
     tickets.delete(request)
-    if (reply.statusCode === 200 && typeof payload === 'string') {
-      const response = { body: payload, etag: String(reply.getHeader('etag') ?? '') }
-      ticket.leader?.resolve(response)
-      await cache.fill(ticket.target, ticket.generation, response)
-    } else {
+    if (reply.statusCode !== 200 || typeof payload !== 'string') {
       ticket.leader?.reject()
+      return done(null, payload)
     }
-    return payload
+    const response = { body: payload, etag: String(reply.getHeader('etag') ?? '') }
+    ticket.leader?.resolve(response)
+    // The fill never fails (it fails open); the response waits for it so that the next
+    // request from this client finds the entry.
+    cache.fill(ticket.target, ticket.generation, response).then(() => done(null, payload), () => done(null, payload))
   }
 
   // A request that ended without reaching onSend must not leave its followers waiting.
-  async function releaseFollowers (request: FastifyRequest) {
-    tickets.get(request)?.leader?.reject()
-    tickets.delete(request)
+  function releaseFollowers (request: FastifyRequest, _reply: FastifyReply, done: () => void) {
+    const ticket = tickets.get(request)
+    if (ticket) {
+      ticket.leader?.reject()
+      tickets.delete(request)
+    }
+    done()
   }
 
   app.addHook('onRoute', (route: RouteOptions) => {

@@ -19,17 +19,19 @@ export default fp(async function drainOnClose (app) {
   let closing = false
   app.addHook('preClose', async () => { closing = true })
 
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return
+  // Callback-style hooks: they run on every request, and cost nothing until the shutdown.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done()
     reply.header('retry-after', String(RETRY_AFTER_SECONDS.shuttingDown))
-    throw new ShuttingDownError()
+    done(new ShuttingDownError())
   })
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
-  app.addHook('onResponse', async () => {
+  app.addHook('onResponse', (_request, _reply, done) => {
     if (closing) setImmediate(() => app.server.closeIdleConnections())
+    done()
   })
 
   app.addHook('onRoute', (route) => addResponse(route, 503, errorResponse(503)))

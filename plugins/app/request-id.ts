@@ -6,8 +6,10 @@ import fp from 'fastify-plugin'
  * proxies can then match a response to the service's log lines (`reqId`).
  */
 export default fp(async function requestId (app) {
-  app.addHook('onSend', async (request, reply, payload) => {
+  // Callback style, like every hook a cache hit passes through: an async hook costs a promise
+  // and a microtask per request for nothing.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
-    return payload
+    done(null, payload)
   })
 }, { name: 'request-id' })

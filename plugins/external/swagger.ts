@@ -3,6 +3,7 @@ import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import type { FastifySchema } from 'fastify'
 import { apiTokens } from '../../src/config.js'
+import { DOCUMENTATION_PREFIX } from './helmet.js'
 
 // Response headers worth documenting, by status: every route that can answer the status
 // sends the header, so they are added to the document here rather than in each route.
@@ -56,7 +57,7 @@ export default fp(async function swagger (app) {
   })
 
   await app.register(fastifySwaggerUi, {
-    routePrefix: '/docs',
+    routePrefix: DOCUMENTATION_PREFIX,
     // The UI's own policy (hashes of its inline script and style), instead of the API's
     // deny-everything one; without upgrade-insecure-requests, which would break its assets
     // when the service is reached over plain HTTP (the default deployment).
