@@ -73,9 +73,16 @@ export async function startService (env: Record<string, string>, cpuProfileDir?:
   return run(args, { LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env }, `${base}/health`, base)
 }
 
-export async function startCeiling (routes: Record<string, string>): Promise<Running> {
+/** Where the ceiling server sends a captured body with nothing but its content type. */
+export const BODY_ONLY_PREFIX = '/body-only'
+
+/** A response captured from the service, in files the ceiling server reads at start-up. */
+export interface CapturedFiles { bodyFile: string, headersFile: string }
+
+export async function startCeiling (routes: Record<string, CapturedFiles>): Promise<Running> {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const args = [join(DIST, 'bench/ceiling-server.js'), String(port), ...Object.entries(routes).flat()]
+  const args = [join(DIST, 'bench/ceiling-server.js'), String(port),
+    ...Object.entries(routes).flatMap(([url, files]) => [url, files.bodyFile, files.headersFile])]
   return run(args, {}, `${base}${Object.keys(routes)[0] ?? '/'}`, base)
 }

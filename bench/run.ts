@@ -4,20 +4,25 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MongoClient } from 'mongodb'
 import { load, type LoadOptions } from './load.js'
-import { killAll, startCeiling, startService, type Running } from './processes.js'
+import { createCpuMeter } from './cpu.js'
+import { BODY_ONLY_PREFIX, killAll, startCeiling, startService, type CapturedFiles, type Running } from './processes.js'
 import { topFunctions } from './profile.js'
 import { markdown, svgChart, type BenchReport, type ScenarioResult, type Target } from './report.js'
 import { pendingOrderIds, seedOrders } from './seed.js'
 
 // npm run bench (scripts/bench.sh starts the servers and builds): seeds orders, starts the
 // built service (cache on, cache off, and a profiled copy) and a bare Fastify ceiling, then runs
-// every scenario with autocannon after a warm-up, and writes bench/results/latest.json,
-// bench/results/chart.svg and bench/REPORT.md.
+// every scenario with autocannon, and writes bench/results/latest.json, bench/results/chart.svg
+// and bench/REPORT.md. The hot-path scenarios, whose ratios are the targets, run interleaved
+// (ceiling, hit, ceiling, hit, ...) for several rounds, and each ratio is the median of the
+// rounds' ratios: a shared machine drifts over minutes, and a ratio of two runs taken seconds
+// apart is far steadier than one of runs taken minutes apart.
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 const ORDERS = env('BENCH_ORDERS', 10_000)
 const LARGE_ORDERS = env('BENCH_LARGE_ORDERS', 200_000)
-const SECONDS = env('BENCH_SECONDS', 10)
+const SECONDS = env('BENCH_SECONDS', 8)
+const ROUNDS = env('BENCH_ROUNDS', 3)
 const WARMUP_SECONDS = env('BENCH_WARMUP_SECONDS', 5)
 const CONNECTIONS = env('BENCH_CONNECTIONS', 50)
 // Scenarios that reach the database use fewer connections: FerretDB answers a list query in
@@ -35,6 +40,63 @@ const mongoUrl = Object.assign(new URL(mongoBase), { pathname: '/flowops_bench' 
 
 const log = (message: string) => console.log(`[bench] ${message}`)
 const pick = <T>(values: T[]): T => values[Math.floor(Math.random() * values.length)] as T
+const medianOf = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle] ?? 0 : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
+}
+const sumBy = (records: Array<Record<string, number>>): Record<string, number> => {
+  const total: Record<string, number> = {}
+  for (const record of records) for (const [key, n] of Object.entries(record)) total[key] = (total[key] ?? 0) + n
+  return total
+}
+
+/** One scenario's rounds as one result: medians of rates and percentiles, sums of counts. */
+function combineRounds (rounds: ScenarioResult[]): ScenarioResult {
+  const first = rounds[0]
+  if (!first || rounds.length === 1) return first as ScenarioResult
+  const median = (pick: (round: ScenarioResult) => number | undefined) => {
+    const values = rounds.map(pick).filter((v): v is number => v !== undefined)
+    return values.length === rounds.length ? medianOf(values) : undefined
+  }
+  const cpu = {
+    server: median((r) => r.cpuMicrosPerRequest?.server),
+    redis: median((r) => r.cpuMicrosPerRequest?.redis),
+    loadGenerator: median((r) => r.cpuMicrosPerRequest?.loadGenerator) ?? 0
+  }
+  const readsPerSecond = median((r) => r.databaseReadsPerSecond)
+  return {
+    ...first,
+    rounds: rounds.length,
+    roundRequestsPerSecond: rounds.map((r) => r.requestsPerSecond),
+    requestsPerSecond: medianOf(rounds.map((r) => r.requestsPerSecond)),
+    latencyMs: {
+      p50: medianOf(rounds.map((r) => r.latencyMs.p50)),
+      p90: medianOf(rounds.map((r) => r.latencyMs.p90)),
+      p99: medianOf(rounds.map((r) => r.latencyMs.p99)),
+      max: Math.max(...rounds.map((r) => r.latencyMs.max))
+    },
+    requests: rounds.reduce((n, r) => n + r.requests, 0),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    timeouts: rounds.reduce((n, r) => n + r.timeouts, 0),
+    non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
+    statusCounts: sumBy(rounds.map((r) => r.statusCounts)),
+    xCache: sumBy(rounds.map((r) => r.xCache)),
+    cpuMicrosPerRequest: {
+      ...(cpu.server !== undefined ? { server: cpu.server } : {}),
+      ...(cpu.redis !== undefined ? { redis: cpu.redis } : {}),
+      loadGenerator: cpu.loadGenerator
+    },
+    ...(readsPerSecond !== undefined ? { databaseReadsPerSecond: readsPerSecond } : {})
+  }
+}
+
+/** The median over rounds of a / b, round by round (both measured seconds apart). */
+function roundRatio (a: ScenarioResult, b: ScenarioResult): number {
+  const as = a.roundRequestsPerSecond ?? [a.requestsPerSecond]
+  const bs = b.roundRequestsPerSecond ?? [b.requestsPerSecond]
+  return medianOf(as.map((value, i) => value / Math.max(bs[i] ?? 0, 1e-9)))
+}
 
 async function resetDatabase (): Promise<void> {
   const client = await MongoClient.connect(mongoUrl)
@@ -101,98 +163,154 @@ async function main (): Promise<void> {
   const profileDir = await mkdtemp(join(tmpdir(), 'flowops-profile-'))
   const profiled = await startService(serviceEnv, profileDir)
 
-  const bodiesDir = await mkdtemp(join(tmpdir(), 'flowops-bodies-'))
+  // The ceiling answers with the service's own bytes: each hot page's body and headers, as a
+  // cache hit sends them (minus what Node adds itself: date, connection, length).
+  const capturedDir = await mkdtemp(join(tmpdir(), 'flowops-captured-'))
   const hotPaths = ['/orders?page=1&limit=10', '/orders?page=1&limit=100']
-  const ceilingRoutes: Record<string, string> = {}
+  const ceilingRoutes: Record<string, CapturedFiles> = {}
+  const NODE_ADDS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
   for (const [i, path] of hotPaths.entries()) {
-    const file = join(bodiesDir, `body-${i}.json`)
-    await writeFile(file, Buffer.from(await (await fetch(cached.url + path)).arrayBuffer()))
-    ceilingRoutes[path] = file
+    await fetch(cached.url + path) // the first answer fills the cache
+    const response = await fetch(cached.url + path)
+    if (response.headers.get('x-cache') !== 'HIT') throw new Error(`${path}: expected a cache hit to capture`)
+    const files = { bodyFile: join(capturedDir, `body-${i}.json`), headersFile: join(capturedDir, `headers-${i}.json`) }
+    await writeFile(files.bodyFile, Buffer.from(await response.arrayBuffer()))
+    await writeFile(files.headersFile, JSON.stringify(Object.fromEntries([...response.headers].filter(([name]) => !NODE_ADDS.has(name)))))
+    ceilingRoutes[path] = files
   }
   const ceiling = await startCeiling(ceilingRoutes)
+  const cpuMeter = createCpuMeter(redisUrl as string)
 
   const results: ScenarioResult[] = []
-  async function scenario (name: string, title: string, target: Running, next: LoadOptions['nextRequest'], connections = CONNECTIONS) {
-    // Only the hot paths get a warm-up (for the JIT). A database-bound warm-up would leave its
-    // slow queries running on the server after autocannon hangs up, charged to the next run.
-    const databaseBound = connections === DB_CONNECTIONS
-    const warmup = databaseBound ? 0 : WARMUP_SECONDS
-    const seconds = databaseBound ? DB_SECONDS : SECONDS
-    if (!databaseBound) await quiet()
-    log(`${title}: warm-up ${warmup} s, then ${seconds} s at ${connections} connections`)
+
+  /** One measured autocannon run against `target`, with the CPU it cost and the MongoDB reads it caused. */
+  async function measure (name: string, title: string, target: Running, next: LoadOptions['nextRequest'], connections: number, seconds: number): Promise<ScenarioResult> {
     const options = { url: target.url, connections, nextRequest: next, timeoutSeconds: 120 }
-    if (warmup > 0) await load({ ...options, seconds: warmup })
     const readsBefore = await databaseReads(target)
+    const stopCpu = await cpuMeter.start(target.child.pid)
     const result = await load({ ...options, seconds })
+    const cpuMicrosPerRequest = await stopCpu(result.requests)
     const readsAfter = await databaseReads(target)
-    const entry: ScenarioResult = {
+    log(`  ${title}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}, X-Cache ${JSON.stringify(result.xCache)}`)
+    return {
       name,
       title,
       connections,
       seconds,
       ...result,
+      cpuMicrosPerRequest,
       ...(readsBefore !== undefined && readsAfter !== undefined ? { databaseReadsPerSecond: (readsAfter - readsBefore) / seconds } : {})
     }
+  }
+
+  /** A database-bound scenario: fewer connections, one long run, no warm-up. */
+  async function scenario (name: string, title: string, target: Running, next: LoadOptions['nextRequest']) {
+    // A database-bound warm-up would leave its slow queries running on the server after
+    // autocannon hangs up, charged to the next run.
+    log(`${title}: ${DB_SECONDS} s at ${DB_CONNECTIONS} connections`)
+    const entry = await measure(name, title, target, next, DB_CONNECTIONS, DB_SECONDS)
     results.push(entry)
-    log(`  ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.latencyMs.p99} ms, non-2xx ${result.non2xx}, X-Cache ${JSON.stringify(result.xCache)}`)
     return entry
   }
+
+  interface Contender { name: string, title: string, target: Running, path: string }
+  /**
+   * Hot-path scenarios, compared with each other: each gets a warm-up (for the JIT), then
+   * they run in turn, ROUNDS times, each after the machine is quiet.
+   */
+  async function interleaved (contenders: Contender[]): Promise<ScenarioResult[]> {
+    for (const c of contenders) {
+      await quiet()
+      log(`${c.title}: warm-up ${WARMUP_SECONDS} s`)
+      await load({ url: c.target.url, connections: CONNECTIONS, seconds: WARMUP_SECONDS, nextRequest: get(c.path) })
+    }
+    const rounds: ScenarioResult[][] = contenders.map(() => [])
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round} of ${ROUNDS}: ${SECONDS} s each at ${CONNECTIONS} connections`)
+      for (const [i, c] of contenders.entries()) {
+        await quiet()
+        rounds[i]?.push(await measure(c.name, c.title, c.target, get(c.path), CONNECTIONS, SECONDS))
+      }
+    }
+    const combined = rounds.map(combineRounds)
+    results.push(...combined)
+    return combined
+  }
+
   const get = (path: string) => () => ({ method: 'GET' as const, path })
   const put = (id: string) => ({ method: 'PUT' as const, path: `/orders/${id}`, body: JSON.stringify({ address: `${Math.floor(Math.random() * 1e6)} Benchmark Road` }) })
 
-  const ceiling10 = await scenario('ceiling-limit-10', 'ceiling: bare Fastify, same bytes (limit 10)', ceiling, get(hotPaths[0] ?? ''))
-  const hit10 = await scenario('hit-limit-10', 'cache hit: page 1, limit 10', cached, get(hotPaths[0] ?? ''))
-  const ceiling100 = await scenario('ceiling-limit-100', 'ceiling: bare Fastify, same bytes (limit 100)', ceiling, get(hotPaths[1] ?? ''))
-  const hit100 = await scenario('hit-limit-100', 'cache hit: page 1, limit 100', cached, get(hotPaths[1] ?? ''))
-  const bypass10 = await scenario('bypass-limit-10', 'cache off: page 1, limit 10 (MongoDB)', bypass, get(hotPaths[0] ?? ''), DB_CONNECTIONS)
+  const [limit10, limit100] = hotPaths as [string, string]
+  const [ceiling10, bare10, hit10] = await interleaved([
+    { name: 'ceiling-limit-10', title: 'ceiling: bare Fastify, same bytes (limit 10)', target: ceiling, path: limit10 },
+    { name: 'body-only-limit-10', title: 'ceiling: bare Fastify, body only (limit 10)', target: ceiling, path: BODY_ONLY_PREFIX + limit10 },
+    { name: 'hit-limit-10', title: 'cache hit: page 1, limit 10', target: cached, path: limit10 }
+  ]) as [ScenarioResult, ScenarioResult, ScenarioResult]
+  const [ceiling100, hit100] = await interleaved([
+    { name: 'ceiling-limit-100', title: 'ceiling: bare Fastify, same bytes (limit 100)', target: ceiling, path: limit100 },
+    { name: 'hit-limit-100', title: 'cache hit: page 1, limit 100', target: cached, path: limit100 }
+  ]) as [ScenarioResult, ScenarioResult]
+  const bypass10 = await scenario('bypass-limit-10', 'cache off: page 1, limit 10 (MongoDB)', bypass, get(limit10))
   await scenario('random-pages', `random pages 1..${RANDOM_PAGES}, limit 10`, cached,
-    () => ({ method: 'GET', path: `/orders?page=${1 + Math.floor(Math.random() * RANDOM_PAGES)}&limit=10` }), DB_CONNECTIONS)
+    () => ({ method: 'GET', path: `/orders?page=${1 + Math.floor(Math.random() * RANDOM_PAGES)}&limit=10` }))
   await scenario('mixed-95-5', 'mixed: 95% reads (list page 1 / one order), 5% PUT', cached, () => {
     const roll = Math.random()
     if (roll < 0.05) return put(pick(ids))
-    return roll < 0.5 ? { method: 'GET', path: hotPaths[0] ?? '' } : { method: 'GET', path: `/orders/${pick(ids)}` }
-  }, DB_CONNECTIONS)
-  await scenario('put-one-order', 'PUT contention: one order', cached, () => put(contended), DB_CONNECTIONS)
-  await scenario('put-spread', `PUT spread over ${ids.length} orders`, cached, () => put(pick(ids)), DB_CONNECTIONS)
+    return roll < 0.5 ? { method: 'GET', path: limit10 } : { method: 'GET', path: `/orders/${pick(ids)}` }
+  })
+  await scenario('put-one-order', 'PUT contention: one order', cached, () => put(contended))
+  await scenario('put-spread', `PUT spread over ${ids.length} orders`, cached, () => put(pick(ids)))
 
   // The hot path's profile, taken on a copy that only serves hits.
   log('profiling the hit path')
-  await load({ url: profiled.url, connections: CONNECTIONS, seconds: SECONDS, nextRequest: get(hotPaths[0] ?? '') })
+  await load({ url: profiled.url, connections: CONNECTIONS, seconds: SECONDS, nextRequest: get(limit10) })
   await profiled.stop()
   const profile = await topFunctions(profileDir)
 
   const missLatencyMs: Record<string, number> = {}
   log('measuring miss latency')
-  missLatencyMs[`${ORDERS} orders`] = await median(3, async () => { await fetch(bypass.url + hotPaths[0]) })
+  missLatencyMs[`${ORDERS} orders`] = await median(3, async () => { await fetch(bypass.url + limit10) })
 
   let hitLarge: ScenarioResult | undefined
+  let ceilingLarge: ScenarioResult | undefined
   if (LARGE_ORDERS > ORDERS) {
     log(`seeding up to ${LARGE_ORDERS} orders`)
     log(`seeded in ${(await seedOrders(mongoUrl, LARGE_ORDERS)).seconds.toFixed(1)} s`)
     log('measuring miss latency')
-    missLatencyMs[`${LARGE_ORDERS} orders`] = await median(1, async () => { await fetch(bypass.url + hotPaths[0]) })
+    missLatencyMs[`${LARGE_ORDERS} orders`] = await median(1, async () => { await fetch(bypass.url + limit10) })
     // A write invalidates the page cached at the small size; one sequential miss refills it.
     await fetch(cached.url + '/orders', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ customer: 'Large Set', address: '1 Large Street', items: [{ sku: 'L', qty: 1, price: 1 }] }) })
-    await fetch(cached.url + hotPaths[0])
-    hitLarge = await scenario('hit-limit-10-large', `cache hit: page 1, limit 10, ${LARGE_ORDERS} orders`, cached, get(hotPaths[0] ?? ''))
+    await fetch(cached.url + limit10)
+    ;[ceilingLarge, hitLarge] = await interleaved([
+      { name: 'ceiling-limit-10-large', title: `ceiling: same bytes (limit 10), during the ${LARGE_ORDERS}-order rounds`, target: ceiling, path: limit10 },
+      { name: 'hit-limit-10-large', title: `cache hit: page 1, limit 10, ${LARGE_ORDERS} orders`, target: cached, path: limit10 }
+    ]) as [ScenarioResult, ScenarioResult]
   }
 
   await Promise.all([cached.stop(), bypass.stop(), ceiling.stop()])
+  cpuMeter.close()
 
+  // Throughput ratios are medians of round-by-round ratios (see interleaved()).
+  const hitVsCeiling = roundRatio(hit10, ceiling10)
   const ratios: Record<string, number> = {
     'hit vs bypass (limit 10)': hit10.requestsPerSecond / bypass10.requestsPerSecond,
-    'hit vs ceiling (limit 10)': hit10.requestsPerSecond / ceiling10.requestsPerSecond,
-    'hit vs ceiling (limit 100)': hit100.requestsPerSecond / ceiling100.requestsPerSecond
+    'hit vs ceiling, same bytes (limit 10)': hitVsCeiling,
+    'hit vs ceiling, body only (limit 10)': roundRatio(hit10, bare10),
+    'hit vs ceiling, same bytes (limit 100)': roundRatio(hit100, ceiling100)
   }
-  if (hitLarge) ratios[`hit at ${LARGE_ORDERS} vs ${ORDERS} orders`] = hitLarge.requestsPerSecond / hit10.requestsPerSecond
   const targets: Target[] = [
-    { name: 'hit throughput vs ceiling', goal: '>= 0.6x', measured: `${ratios['hit vs ceiling (limit 10)']?.toFixed(2)}x`, pass: (ratios['hit vs ceiling (limit 10)'] ?? 0) >= 0.6 },
+    { name: 'hit throughput vs ceiling (same bytes)', goal: '>= 0.6x', measured: `${hitVsCeiling.toFixed(2)}x`, pass: hitVsCeiling >= 0.6 },
     { name: 'hit throughput vs bypass', goal: '>= 10x', measured: `${ratios['hit vs bypass (limit 10)']?.toFixed(1)}x`, pass: (ratios['hit vs bypass (limit 10)'] ?? 0) >= 10 },
-    { name: `p99 of cached hits at ${CONNECTIONS} connections`, goal: '< 10 ms', measured: `${hit10.latencyMs.p99} ms`, pass: hit10.latencyMs.p99 < 10 }
+    { name: `p99 of cached hits at ${CONNECTIONS} connections (median of rounds)`, goal: '< 10 ms', measured: `${hit10.latencyMs.p99} ms`, pass: hit10.latencyMs.p99 < 10 }
   ]
-  if (hitLarge) {
-    const ratio = hitLarge.requestsPerSecond / hit10.requestsPerSecond
-    targets.push({ name: `hit throughput ${ORDERS} vs ${LARGE_ORDERS} orders`, goal: 'within 15%', measured: `${ratio.toFixed(2)}x`, pass: Math.abs(1 - ratio) <= 0.15 })
+  if (hitLarge && ceilingLarge) {
+    // Hits never touch MongoDB, so any difference is the machine's drift over the minutes the
+    // large seed takes: each size's hits are compared with the ceiling measured beside them.
+    const raw = hitLarge.requestsPerSecond / hit10.requestsPerSecond
+    const normalised = roundRatio(hitLarge, ceilingLarge) / hitVsCeiling
+    ratios[`hit at ${LARGE_ORDERS} vs ${ORDERS} orders (raw)`] = raw
+    ratios[`hit at ${LARGE_ORDERS} vs ${ORDERS} orders (each vs its ceiling)`] = normalised
+    targets.push({ name: `hit throughput ${ORDERS} vs ${LARGE_ORDERS} orders (each vs its ceiling)`, goal: 'within 15%', measured: `${normalised.toFixed(2)}x (raw ${raw.toFixed(2)}x)`, pass: Math.abs(1 - normalised) <= 0.15 })
   }
 
   const cpu = cpus()
@@ -202,6 +320,8 @@ async function main (): Promise<void> {
     orders: ORDERS,
     largeOrders: LARGE_ORDERS > ORDERS ? LARGE_ORDERS : 0,
     seconds: SECONDS,
+    rounds: ROUNDS,
+    cores: cpu.length,
     scenarios: results,
     ratios,
     targets,
