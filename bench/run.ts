@@ -340,6 +340,14 @@ async function main (): Promise<void> {
   log('wrote bench/REPORT.md, bench/results/latest.json, bench/results/chart.svg')
 }
 
+// Ctrl-C or a kill must not leave services, the ceiling or their FerretDB queries running.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAll()
+    process.exit(130)
+  })
+}
+
 try {
   await main()
 } finally {

@@ -10,6 +10,8 @@ cd "$ROOT"
 if [ -z "${MONGODB_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
   SERVERS_DIR=$(mktemp -d -t flowops-bench-XXXXXX)
   trap 'bash scripts/servers.sh stop "$SERVERS_DIR"' EXIT
+  # A signal must end the script (running the EXIT trap), not just the benchmark under it.
+  trap 'exit 130' INT TERM
   bash scripts/servers.sh start "$SERVERS_DIR"
   # shellcheck disable=SC1091
   source "$SERVERS_DIR/env"

@@ -7,13 +7,38 @@ export class DeadlineExceededError extends Error {
 /**
  * Settles like `promise`, or rejects with DeadlineExceededError after `ms`. A frozen Redis
  * keeps its socket open, so no connection error ever comes: only a deadline notices.
+ *
+ * The deadline only blames Redis for Redis's delay. Node runs expired timers before it reads
+ * the sockets, so after a stall of this process's own (a long GC pause, a burst of requests on
+ * a saturated CPU, being descheduled), a timer can fire while the answer already sits unread in
+ * the socket. An expired deadline therefore decides in the next check phase, after the poll
+ * phase has read what the sockets hold: a late but delivered answer wins. Without this, one
+ * stall of ours failed every call in flight at once, opened the breaker, and sent a burst of
+ * reads to MongoDB while Redis was perfectly healthy.
  */
 export function withDeadline<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new DeadlineExceededError(`${what}: no answer within ${ms} ms`)), ms)
+    let settled = false
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return
+        settled = true
+        reject(new DeadlineExceededError(`${what}: no answer within ${ms} ms`))
+      })
+    }, ms)
     promise.then(
-      (value) => { clearTimeout(timer); resolve(value) },
-      (err: unknown) => { clearTimeout(timer); reject(err) }
+      (value) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (err: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        reject(err)
+      }
     )
   })
 }

@@ -1,0 +1,36 @@
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { DeadlineExceededError, withDeadline } from '../src/deadline.js'
+import { TEST_REDIS_URL } from './helper.js'
+
+// src/deadline.ts: the per-call deadline of the cache's Redis calls.
+
+/** Keeps this process busy, as a long GC pause or a saturated CPU would. */
+function stallFor (ms: number): void {
+  const until = performance.now() + ms
+  while (performance.now() < until) { /* busy */ }
+}
+
+t.test('a call that never answers is rejected at its deadline', async (t) => {
+  const started = performance.now()
+  await t.rejects(withDeadline(new Promise(() => {}), 30, 'silent call'), DeadlineExceededError)
+  t.ok(performance.now() - started >= 29, 'not before the deadline')
+})
+
+t.test('a settled call passes its value or error through, and clears its timer', async (t) => {
+  t.equal(await withDeadline(Promise.resolve('PONG'), 30, 'quick call'), 'PONG')
+  await t.rejects(withDeadline(Promise.reject(new Error('WRONGTYPE')), 30, 'failing call'), { message: 'WRONGTYPE' })
+})
+
+t.test('a stall of our own is not blamed on Redis: an answer that arrived during it wins', async (t) => {
+  // Autopipelining off: the command is written to the socket synchronously, before the stall.
+  const redis = new Redis(TEST_REDIS_URL, { enableAutoPipelining: false })
+  t.teardown(() => redis.disconnect())
+  await redis.ping()
+
+  const call = withDeadline(redis.ping(), 20, 'ping')
+  // Redis answers within a millisecond, while this process is busy for five deadlines: when the
+  // loop runs again, the expired timer and the unread answer are both waiting.
+  stallFor(100)
+  t.equal(await call, 'PONG', 'the answer sitting in the socket is used, not a timeout')
+})
