@@ -1,6 +1,6 @@
 import type { CpuPerRequest } from './cpu.js'
 import type { LoadResult } from './load.js'
-import type { HotFunction } from './profile.js'
+import type { HotPath } from './profile.js'
 
 export interface ScenarioResult extends LoadResult {
   name: string
@@ -35,7 +35,7 @@ export interface BenchReport {
   ratios: Record<string, number>
   targets: Target[]
   missLatencyMs: Record<string, number>
-  profile: HotFunction[]
+  profile: HotPath
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
@@ -108,11 +108,22 @@ export function markdown (report: BenchReport): string {
     'miss costs O(orders) here; on MongoDB the `{ createdAt: -1, _id: -1 }` index and',
     '`estimatedDocumentCount` keep it O(page). Hits never reach the database.',
     '',
-    '## Where a cache hit spends its CPU (service process, `--cpu-prof`, hot-page scenarios)',
+    `## Where a cache hit spends its CPU (a copy of the service under \`--cpu-prof\`, ${report.seconds} s of hits on page 1, limit 10)`,
+    '',
+    'By package, in microseconds of CPU per request, as the profiler samples the JavaScript thread',
+    '(work on V8\'s helper threads is only in the CPU table above):',
+    '',
+    '| package | µs per request |',
+    '|---|---|',
+    ...report.profile.packages.map((p) => `| ${p.name} | ${fmt(p.microsPerRequest, 1)} |`),
+    '',
+    'The functions with the most self time:',
     '',
     '| function | where | self % |',
     '|---|---|---|',
-    ...report.profile.map((f) => `| \`${f.name}\` | ${f.where} | ${fmt(f.selfPercent, 1)} |`),
+    ...report.profile.functions.map((f) => `| \`${f.name}\` | ${f.where} | ${fmt(f.selfPercent, 1)} |`),
+    '',
+    'What the profile led to, and what is left: see the Benchmark section of the README.',
     ''
   ].join('\n')
 }

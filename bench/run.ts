@@ -6,7 +6,7 @@ import { MongoClient } from 'mongodb'
 import { load, type LoadOptions } from './load.js'
 import { createCpuMeter } from './cpu.js'
 import { BODY_ONLY_PREFIX, killAll, startCeiling, startService, type CapturedFiles, type Running } from './processes.js'
-import { topFunctions } from './profile.js'
+import { hotPath } from './profile.js'
 import { markdown, svgChart, type BenchReport, type ScenarioResult, type Target } from './report.js'
 import { pendingOrderIds, seedOrders } from './seed.js'
 
@@ -267,9 +267,9 @@ async function main (): Promise<void> {
 
   // The hot path's profile, taken on a copy that only serves hits.
   log('profiling the hit path')
-  await load({ url: profiled.url, connections: CONNECTIONS, seconds: SECONDS, nextRequest: get(limit10) })
+  const profiledLoad = await load({ url: profiled.url, connections: CONNECTIONS, seconds: SECONDS, nextRequest: get(limit10) })
   await profiled.stop()
-  const profile = await topFunctions(profileDir)
+  const profile = await hotPath(profileDir, SECONDS, profiledLoad.requests)
 
   const missLatencyMs: Record<string, number> = {}
   log('measuring miss latency')
