@@ -3,8 +3,11 @@ import { join } from 'node:path'
 
 // Reads the .cpuprofile that `node --cpu-prof` wrote on exit and says where the busy time of
 // the load went: the functions with the most self time, and the same time by package, in
-// microseconds per request. Only the last `windowSeconds` of the profile count: the process
-// was idle or starting up (loading modules, compiling schemas) before the load began.
+// microseconds per request. Only the samples taken during the load count: before it the
+// process was starting up (loading modules, compiling schemas) or idle, after it shutting down.
+// The window is given in the monotonic clock of process.hrtime, which on Linux is the one V8
+// stamps its samples with; if no sample falls inside it (another clock), the profile's last
+// `seconds` are used instead.
 
 interface ProfileNode {
   id: number
@@ -13,8 +16,34 @@ interface ProfileNode {
 
 interface CpuProfile {
   nodes: ProfileNode[]
+  startTime: number
   samples: number[]
   timeDeltas: number[]
+}
+
+/** When the load ran, in microseconds of the monotonic clock (process.hrtime.bigint() / 1000). */
+export interface LoadWindow { fromMicros: number, toMicros: number, seconds: number }
+
+/** Microseconds of CPU per profile node, over the samples inside the window. */
+function selfTimes (profile: CpuProfile, window: LoadWindow): Map<number, number> {
+  // Sample i stands for the interval up to the next sample (as DevTools reads it).
+  const times: number[] = []
+  let t = profile.startTime
+  for (const delta of profile.timeDeltas) {
+    t += delta
+    times.push(t)
+  }
+  const inside = new Map<number, number>()
+  const trailing = new Map<number, number>()
+  const end = times[times.length - 1] ?? 0
+  for (let i = 0; i + 1 < profile.samples.length; i++) {
+    const id = profile.samples[i] as number
+    const at = times[i] ?? 0
+    const interval = (times[i + 1] ?? at) - at
+    if (at >= window.fromMicros && at < window.toMicros) inside.set(id, (inside.get(id) ?? 0) + interval)
+    if (at >= end - window.seconds * 1e6) trailing.set(id, (trailing.get(id) ?? 0) + interval)
+  }
+  return inside.size > 0 ? inside : trailing
 }
 
 export interface HotFunction {
@@ -46,21 +75,13 @@ function packageOf (frame: ProfileNode['callFrame']): string {
   return functionName.startsWith('(') ? functionName : 'native (syscalls, V8 builtins)'
 }
 
-export async function hotPath (dir: string, windowSeconds: number, requests: number, count = 12): Promise<HotPath> {
+export async function hotPath (dir: string, window: LoadWindow, requests: number, count = 12): Promise<HotPath> {
   const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'))
   if (!file) return { functions: [], packages: [] }
   const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]))
 
-  // Microseconds of self time per node, over the trailing window only.
-  const micros = new Map<number, number>()
-  let elapsed = 0
-  for (let i = profile.samples.length - 1; i >= 0 && elapsed < windowSeconds * 1e6; i--) {
-    const delta = profile.timeDeltas[i] ?? 0
-    elapsed += delta
-    const id = profile.samples[i] as number
-    micros.set(id, (micros.get(id) ?? 0) + delta)
-  }
+  const micros = selfTimes(profile, window)
 
   const byFunction = new Map<string, HotFunction & { micros: number }>()
   const byPackage = new Map<string, number>()

@@ -10,12 +10,16 @@ cd "$ROOT"
 if [ -z "${MONGODB_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
   SERVERS_DIR=$(mktemp -d -t flowops-bench-XXXXXX)
   trap 'bash scripts/servers.sh stop "$SERVERS_DIR"' EXIT
-  # A signal must end the script (running the EXIT trap), not just the benchmark under it.
-  trap 'exit 130' INT TERM
   bash scripts/servers.sh start "$SERVERS_DIR"
   # shellcheck disable=SC1091
   source "$SERVERS_DIR/env"
 fi
 
 npx tsc -p tsconfig.bench.json
-node dist/bench/run.js
+# In the background, so that a signal to this script reaches the benchmark at once (bash runs a
+# trap only after its foreground command ends); the benchmark then stops its own processes and
+# the EXIT trap the servers.
+node dist/bench/run.js &
+BENCH_PID=$!
+trap 'kill -TERM "$BENCH_PID" 2>/dev/null; wait "$BENCH_PID"; exit 143' INT TERM
+wait "$BENCH_PID"

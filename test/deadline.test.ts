@@ -34,3 +34,26 @@ t.test('a stall of our own is not blamed on Redis: an answer that arrived during
   stallFor(100)
   t.equal(await call, 'PONG', 'the answer sitting in the socket is used, not a timeout')
 })
+
+// The service's client pipelines automatically (plugins/external/redis.ts): queued commands are
+// sent from a setImmediate, after whatever work queued them.
+t.test('with autopipelining, a stall before the command is even sent does not count', async (t) => {
+  const redis = new Redis(TEST_REDIS_URL, { enableAutoPipelining: true })
+  t.teardown(() => redis.disconnect())
+  await redis.ping()
+
+  const call = withDeadline(redis.ping(), 20, 'ping')
+  stallFor(100) // a long burst of request handling, in the same turn that queued the call
+  t.equal(await call, 'PONG', 'the deadline runs from the send, not from the call')
+})
+
+t.test('with autopipelining, an answer that arrived during a stall after the send wins', async (t) => {
+  const redis = new Redis(TEST_REDIS_URL, { enableAutoPipelining: true })
+  t.teardown(() => redis.disconnect())
+  await redis.ping()
+
+  const call = withDeadline(redis.ping(), 20, 'ping')
+  await new Promise((resolve) => setImmediate(resolve)) // the pipeline is sent, the deadline armed
+  stallFor(100)
+  t.equal(await call, 'PONG')
+})

@@ -63,8 +63,12 @@ export function helmetHeaders (options: HelmetOptions): Record<string, string> {
 export default fp(async function securityHeaders (app) {
   const apiHeaders = helmetHeaders(API_HELMET_OPTIONS)
   const documentHeaders = helmetHeaders(DOCUMENT_HELMET_OPTIONS)
+  // By the matched route, not the raw URL: /docsfoo or /docs/nope are API 404s and keep the
+  // deny-everything CSP, and an encoded path that reaches the UI still gets the UI's set.
+  const isDocumentation = (route: string | undefined) =>
+    route !== undefined && (route === DOCUMENTATION_PREFIX || route.startsWith(`${DOCUMENTATION_PREFIX}/`))
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(request.url.startsWith(DOCUMENTATION_PREFIX) ? documentHeaders : apiHeaders)
+    reply.headers(isDocumentation(request.routeOptions.url) ? documentHeaders : apiHeaders)
     done()
   })
 }, { name: 'helmet' })

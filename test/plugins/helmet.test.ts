@@ -12,7 +12,7 @@ const DOCUMENT_ONLY = ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-
 t.test('API responses carry the security headers and a deny-everything CSP', async (t) => {
   const app = await build(t)
   const order = await createOrder(app)
-  for (const url of ['/orders', `/orders/${order._id}`, '/orders/not-an-id', '/no-such-route', '/health']) {
+  for (const url of ['/orders', `/orders/${order._id}`, '/orders/not-an-id', '/no-such-route', '/health', '/docsfoo', '/docs/no-such-page']) {
     const response = await app.inject(url)
     t.equal(response.headers['x-content-type-options'], 'nosniff', `${url}: nosniff`)
     t.equal(response.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'", `${url}: CSP`)
@@ -31,7 +31,7 @@ t.test('API responses carry the security headers and a deny-everything CSP', asy
 
 t.test('the documentation UI gets helmet\'s document headers and its own CSP', async (t) => {
   const app = await build(t)
-  for (const url of ['/docs', '/docs/static/swagger-ui-bundle.js']) {
+  for (const url of ['/docs', '/docs/', '/docs/static/swagger-ui-bundle.js', '/%64ocs']) {
     const response = await app.inject(url)
     t.equal(response.statusCode, 200, url)
     t.equal(response.headers['x-content-type-options'], 'nosniff', `${url}: nosniff`)
