@@ -1,23 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { openSync } from 'node:fs'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
+import { freePort } from './free-port.js'
 
 // The processes a benchmark run owns: service instances and the ceiling server, each in its own
 // process so the load generator never shares their event loop.
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..')
-
-export async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
 
 export interface Running {
   url: string

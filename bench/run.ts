@@ -64,16 +64,16 @@ const sumBy = (records: Array<Record<string, number>>): Record<string, number> =
 function combineRounds (rounds: ScenarioResult[]): ScenarioResult {
   const [first] = rounds
   if (!first) throw new Error('no rounds to combine')
-  const median = (pick: (round: ScenarioResult) => number | undefined) => {
+  const medianField = (pick: (round: ScenarioResult) => number | undefined) => {
     const values = rounds.map(pick).filter((v): v is number => v !== undefined)
     return values.length === rounds.length ? medianOf(values) : undefined
   }
   const cpu = {
-    server: median((r) => r.cpuMicrosPerRequest?.server),
-    redis: median((r) => r.cpuMicrosPerRequest?.redis),
-    loadGenerator: median((r) => r.cpuMicrosPerRequest?.loadGenerator) ?? 0
+    server: medianField((r) => r.cpuMicrosPerRequest?.server),
+    redis: medianField((r) => r.cpuMicrosPerRequest?.redis),
+    loadGenerator: medianField((r) => r.cpuMicrosPerRequest?.loadGenerator) ?? 0
   }
-  const readsPerSecond = median((r) => r.databaseReadsPerSecond)
+  const readsPerSecond = medianField((r) => r.databaseReadsPerSecond)
   const { databaseReadsPerSecond: _firstRoundOnly, ...scenario } = first
   return {
     ...scenario,
@@ -155,14 +155,15 @@ async function quiet (): Promise<void> {
   while (Date.now() < deadline && (await idleShare(1000)) < 0.85) { /* keep waiting */ }
 }
 
-async function median (samples: number, work: () => Promise<void>): Promise<number> {
+/** The median duration of `samples` sequential runs of `work`, in milliseconds. */
+async function medianDuration (samples: number, work: () => Promise<void>): Promise<number> {
   const times: number[] = []
   for (let i = 0; i < samples; i++) {
     const started = performance.now()
     await work()
     times.push(performance.now() - started)
   }
-  return times.sort((a, b) => a - b)[Math.floor(samples / 2)] ?? 0
+  return medianOf(times)
 }
 
 async function main (): Promise<void> {
@@ -301,7 +302,7 @@ async function main (): Promise<void> {
 
   const missLatencyMs: Record<string, number> = {}
   log('measuring miss latency')
-  missLatencyMs[`${ORDERS} orders`] = await median(3, async () => { await fetch(bypass.url + limit10) })
+  missLatencyMs[`${ORDERS} orders`] = await medianDuration(3, async () => { await fetch(bypass.url + limit10) })
 
   let hitLarge: ScenarioResult | undefined
   let hitSmall: ScenarioResult | undefined
@@ -312,7 +313,7 @@ async function main (): Promise<void> {
     const largeEnv = { ...serviceEnv, MONGODB_URL: largeMongoUrl, REDIS_URL: largeRedisUrl }
     const [cachedLarge, bypassLarge] = await Promise.all([startService(largeEnv), startService({ ...largeEnv, CACHE_ENABLED: 'false' })])
     log('measuring miss latency')
-    missLatencyMs[`${LARGE_ORDERS} orders`] = await median(1, async () => { await fetch(bypassLarge.url + limit10) })
+    missLatencyMs[`${LARGE_ORDERS} orders`] = await medianDuration(1, async () => { await fetch(bypassLarge.url + limit10) })
     // One sequential miss fills each size's page 1 (the PUT scenarios invalidated the small one).
     await fetch(cachedLarge.url + limit10)
     await fetch(cached.url + limit10)

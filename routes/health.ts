@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { withDeadline } from '../src/deadline.js'
+import { RETRY_AFTER_SECONDS } from '../src/errors.js'
 import { ErrorSchema } from '../src/schemas/common.js'
 
 const ReadinessSchema = Type.Object({
@@ -39,7 +40,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
         : Promise.resolve('down' as const)
     ])
     const ready = mongodb === 'up'
-    if (!ready) reply.header('retry-after', '5')
+    if (!ready) reply.header('retry-after', String(RETRY_AFTER_SECONDS.unavailable))
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ok' : 'unavailable',
       service: 'order-service',

@@ -99,7 +99,7 @@ export function apiTokens (config: Config): string[] {
 
 /** Turns TRUST_PROXY into Fastify's trustProxy option. */
 export function trustProxy (config: Config): boolean | string[] {
-  const value = config.TRUST_PROXY.trim()
+  const value = config.TRUST_PROXY
   if (value === '' || value === 'false') return false
   if (value === 'true') return true
   return list(value)

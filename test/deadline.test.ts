@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { DeadlineExceededError, withDeadline } from '../src/deadline.js'
 import { TEST_REDIS_URL } from './helper.js'
@@ -9,6 +9,14 @@ import { TEST_REDIS_URL } from './helper.js'
 function stallFor (ms: number): void {
   const until = performance.now() + ms
   while (performance.now() < until) { /* busy */ }
+}
+
+/** A connected client of the test Redis, disconnected when the test ends. */
+async function connectedClient (t: Test, enableAutoPipelining: boolean): Promise<Redis> {
+  const redis = new Redis(TEST_REDIS_URL, { enableAutoPipelining })
+  t.teardown(() => redis.disconnect())
+  await redis.ping()
+  return redis
 }
 
 t.test('a call that never answers is rejected at its deadline', async (t) => {
@@ -24,9 +32,7 @@ t.test('a settled call passes its value or error through, and clears its timer',
 
 t.test('a stall of our own is not blamed on Redis: an answer that arrived during it wins', async (t) => {
   // Autopipelining off: the command is written to the socket synchronously, before the stall.
-  const redis = new Redis(TEST_REDIS_URL, { enableAutoPipelining: false })
-  t.teardown(() => redis.disconnect())
-  await redis.ping()
+  const redis = await connectedClient(t, false)
 
   const call = withDeadline(redis.ping(), 20, 'ping')
   // Redis answers within a millisecond, while this process is busy for five deadlines: when the
@@ -38,9 +44,7 @@ t.test('a stall of our own is not blamed on Redis: an answer that arrived during
 // The service's client pipelines automatically (plugins/external/redis.ts): queued commands are
 // sent from a setImmediate, after whatever work queued them.
 t.test('with autopipelining, a stall before the command is even sent does not count', async (t) => {
-  const redis = new Redis(TEST_REDIS_URL, { enableAutoPipelining: true })
-  t.teardown(() => redis.disconnect())
-  await redis.ping()
+  const redis = await connectedClient(t, true)
 
   const call = withDeadline(redis.ping(), 20, 'ping')
   stallFor(100) // a long burst of request handling, in the same turn that queued the call
@@ -48,9 +52,7 @@ t.test('with autopipelining, a stall before the command is even sent does not co
 })
 
 t.test('with autopipelining, an answer that arrived during a stall after the send wins', async (t) => {
-  const redis = new Redis(TEST_REDIS_URL, { enableAutoPipelining: true })
-  t.teardown(() => redis.disconnect())
-  await redis.ping()
+  const redis = await connectedClient(t, true)
 
   const call = withDeadline(redis.ping(), 20, 'ping')
   await new Promise((resolve) => setImmediate(resolve)) // the pipeline is sent, the deadline armed

@@ -1,23 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
+import { freePort } from '../bench/free-port.js'
 
 // Real server processes owned by one test, for fault injection: stop (SIGTERM), freeze
 // (SIGSTOP), thaw (SIGCONT) and restart on the same port. Never a stubbed client.
 
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
+// The same helper the benchmark uses to give its processes ports.
+export { freePort }
 
 /** Resolves when the process prints a line matching `ready`; rejects if it exits first. */
 function startProcess (command: string, args: string[], ready: RegExp): Promise<ChildProcess> {

@@ -2,6 +2,8 @@ import fp from 'fastify-plugin'
 import fastifyMetricsModule, { type IMetricsPluginOptions } from 'fastify-metrics'
 import platformaticPromClient from '@platformatic/prom-client'
 import { OPERATIONAL_ROUTES } from '../../src/operational-routes.js'
+import { DOCUMENTATION_PREFIX } from './helmet.js'
+import { OPENAPI_URL } from './swagger.js'
 
 // A CommonJS module with `exports.default`: its default import is the module object.
 const fastifyMetrics = fastifyMetricsModule.default
@@ -63,7 +65,7 @@ export default fp(async function metrics (app) {
     defaultMetrics: { enabled: false },
     routeMetrics: {
       enabled: { histogram: true, summary: false },
-      routeBlacklist: [...OPERATIONAL_ROUTES, /^\/docs/, '/openapi.json'],
+      routeBlacklist: [...OPERATIONAL_ROUTES, new RegExp(`^${DOCUMENTATION_PREFIX}`), OPENAPI_URL],
       overrides: {
         histogram: {
           name: `${METRIC_PREFIX}http_request_duration_seconds`,

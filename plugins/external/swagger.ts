@@ -30,6 +30,9 @@ function documentHeaders (schema: FastifySchema, cached: boolean): FastifySchema
  * itself, this document) are hidden from it. Must be registered before the routes: it
  * collects them as they are declared.
  */
+/** Where the OpenAPI document is served. */
+export const OPENAPI_URL = '/openapi.json'
+
 export default fp(async function swagger (app) {
   const authenticated = apiTokens(app.config).length > 0
   await app.register(fastifySwagger, {
@@ -65,5 +68,5 @@ export default fp(async function swagger (app) {
     transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, '')
   })
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+  app.get(OPENAPI_URL, { schema: { hide: true } }, async () => app.swagger())
 }, { name: 'swagger' })

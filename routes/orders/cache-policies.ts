@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { redisKeys } from '../../src/keys.js'
 import type { CacheTarget } from '../../src/cache/create-cache.js'
-import type { IdParams, PaginationQuery } from '../../src/schemas/common.js'
+import { orderIdOf, type IdParams, type PaginationQuery } from '../../src/schemas/common.js'
 
 // Where each cached GET lives in Redis. They run after validation, so page, limit and id are
 // already checked and defaulted.
@@ -12,7 +12,6 @@ export function orderListCache (request: FastifyRequest): CacheTarget {
 }
 
 export function orderEntityCache (request: FastifyRequest): CacheTarget {
-  const { id } = request.params as IdParams
-  const orderId = id.toLowerCase()
+  const orderId = orderIdOf(request.params as IdParams)
   return { key: redisKeys.entity(orderId), generationKey: redisKeys.entityGeneration(orderId) }
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { etagOf } from '../../src/etag.js'
 import { prepareChanges, prepareNewOrder } from '../../src/domain/order.js'
-import { errorResponses, IdParamsSchema, IfMatchHeadersSchema } from '../../src/schemas/common.js'
+import { errorResponses, IdParamsSchema, IfMatchHeadersSchema, orderIdOf } from '../../src/schemas/common.js'
 import { CancelOrderResponseSchema, CreateOrderBodySchema, OrderSchema, UpdateOrderBodySchema } from '../../src/schemas/order.js'
 import { changeOrder, type ChangeOrderSeams } from './change-order.js'
 
@@ -35,7 +35,7 @@ const writeOrders: FastifyPluginAsyncTypebox<ChangeOrderSeams> = async (app, sea
     }
   }, async (request, reply) => {
     const order = await changeOrder(app, seams, {
-      orderId: request.params.id.toLowerCase(),
+      orderId: orderIdOf(request.params),
       ifMatch: request.headers['if-match'],
       changes: prepareChanges(request.body)
     })
@@ -51,7 +51,7 @@ const writeOrders: FastifyPluginAsyncTypebox<ChangeOrderSeams> = async (app, sea
     }
   }, async (request, reply) => {
     const order = await changeOrder(app, seams, {
-      orderId: request.params.id.toLowerCase(),
+      orderId: orderIdOf(request.params),
       ifMatch: request.headers['if-match'],
       changes: { status: 'Cancelled' }
     })

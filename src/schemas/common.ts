@@ -10,6 +10,11 @@ export const ObjectIdSchema = Type.String({
 export const IdParamsSchema = Type.Object({ id: ObjectIdSchema }, { additionalProperties: false })
 export type IdParams = Static<typeof IdParamsSchema>
 
+/** The order id of a route's params, in one case: an ObjectId's hex digits are case-blind. */
+export function orderIdOf (params: IdParams): string {
+  return params.id.toLowerCase()
+}
+
 /** The optional optimistic-concurrency header of PUT and DELETE. */
 export const IfMatchHeadersSchema = Type.Object({
   'if-match': Type.Optional(Type.String({
