@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { createCache, type CacheTarget, type SharedResponse } from '../../src/cache/create-cache.js'
+import { createCache, type CacheTarget, type Leader } from '../../src/cache/create-cache.js'
 
 export type CachePolicy = (request: FastifyRequest) => CacheTarget
 
@@ -25,7 +25,7 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 interface MissTicket {
   target: CacheTarget
   generation: string
-  leader?: { resolve: (response: SharedResponse) => void, reject: () => void }
+  leader?: Leader
 }
 
 function asArray<T> (value: T | T[] | undefined): T[] {
@@ -72,18 +72,18 @@ export default fp<CachePluginOptions>(async function cachePlugin (app, opts) {
       if (result.status === 'HIT') return sendShared(reply, 'HIT', result.body, result.etag)
       reply.header('x-cache', result.status)
       if (result.status === 'BYPASS') return
-      const shared = cache.joinInFlight(target, result.generation)
-      if (shared) {
-        try {
-          const response = await shared
-          return sendShared(reply, 'MISS', response.body, response.etag)
-        } catch {
-          // The leader failed (404, database error): load on our own, without leading.
-          tickets.set(request, { target, generation: result.generation })
-          return
-        }
+      const load = cache.joinOrLead(target, result.generation)
+      if ('leader' in load) {
+        tickets.set(request, { target, generation: result.generation, leader: load.leader })
+        return
       }
-      tickets.set(request, { target, generation: result.generation, leader: cache.lead(target, result.generation) })
+      try {
+        const response = await load.shared
+        return sendShared(reply, 'MISS', response.body, response.etag)
+      } catch {
+        // The leader failed (404, database error): load on our own, without leading.
+        tickets.set(request, { target, generation: result.generation })
+      }
     }
   }
 

@@ -6,13 +6,9 @@ import { createCircuitBreaker } from './circuit-breaker.js'
 import { decodeEntry, encodeEntry } from './entry.js'
 import { createInvalidator } from './invalidator.js'
 import { defineCacheScripts } from './scripts.js'
-import { redisKeys } from '../keys.js'
+import type { CacheTarget } from './targets.js'
 
-/** Where a response lives in Redis: its entry key and the generation key that guards it. */
-export interface CacheTarget {
-  key: string
-  generationKey: string
-}
+export type { CacheTarget } from './targets.js'
 
 export type Lookup =
   | { status: 'HIT', body: Buffer, etag: string }
@@ -23,6 +19,12 @@ export type Lookup =
 export interface SharedResponse {
   body: string
   etag: string
+}
+
+/** The request that loads a missed key for everyone waiting on it. */
+export interface Leader {
+  resolve: (response: SharedResponse) => void
+  reject: () => void
 }
 
 export interface CacheOptions {
@@ -56,7 +58,7 @@ export function createCache ({ redis, counters, log, options }: {
   // An entity generation must outlive every entry tagged with it (see bumpGenerations); the
   // list generation is one key and never expires.
   const entityGenerationTtlSeconds = options.ttlSeconds * 2 + 60
-  const generationTtl = (target: CacheTarget) => (target.generationKey === redisKeys.listGeneration ? 0 : entityGenerationTtlSeconds)
+  const generationTtl = (target: CacheTarget) => (target.generationExpires ? entityGenerationTtlSeconds : 0)
   const invalidator = createInvalidator({
     redis,
     counters,
@@ -78,6 +80,29 @@ export function createCache ({ redis, counters, log, options }: {
     counters.cache.redisErrors++
     breaker.failed()
     log.debug({ err }, 'cache read path: redis call failed')
+  }
+
+  /** Registers the load `id` as in flight; its leader settles it exactly once. */
+  function lead (id: string): Leader {
+    let settle!: { resolve: (response: SharedResponse) => void, reject: (err: Error) => void }
+    const shared = new Promise<SharedResponse>((resolve, reject) => { settle = { resolve, reject } })
+    shared.catch(() => {}) // followers handle a failed leader themselves
+    inFlight.set(id, shared)
+    let done = false
+    return {
+      resolve (response: SharedResponse): void {
+        if (done) return
+        done = true
+        inFlight.delete(id)
+        settle.resolve(response)
+      },
+      reject (): void {
+        if (done) return
+        done = true
+        inFlight.delete(id)
+        settle.reject(new Error('leading request did not produce a cacheable response'))
+      }
+    }
   }
 
   return {
@@ -138,36 +163,18 @@ export function createCache ({ redis, counters, log, options }: {
 
     /**
      * In-process de-duplication of concurrent misses: the first miss on a key and generation
-     * leads (it queries MongoDB), later ones wait for its response. The generation is part of
-     * the identity, so a request that saw a newer generation never joins an older load.
+     * leads (it queries MongoDB, then settles the load), later ones get the leader's load to
+     * wait for. The generation is part of the identity, so a request that saw a newer
+     * generation never joins an older load.
      */
-    joinInFlight (target: CacheTarget, generation: string): Promise<SharedResponse> | undefined {
-      const shared = inFlight.get(`${generation}@${target.key}`)
-      if (shared) counters.cache.dedupedMisses++
-      return shared
-    },
-
-    lead (target: CacheTarget, generation: string) {
+    joinOrLead (target: CacheTarget, generation: string): { shared: Promise<SharedResponse> } | { leader: Leader } {
       const id = `${generation}@${target.key}`
-      let settle!: { resolve: (response: SharedResponse) => void, reject: (err: Error) => void }
-      const shared = new Promise<SharedResponse>((resolve, reject) => { settle = { resolve, reject } })
-      shared.catch(() => {}) // followers handle a failed leader themselves
-      inFlight.set(id, shared)
-      let done = false
-      return {
-        resolve (response: SharedResponse): void {
-          if (done) return
-          done = true
-          inFlight.delete(id)
-          settle.resolve(response)
-        },
-        reject (): void {
-          if (done) return
-          done = true
-          inFlight.delete(id)
-          settle.reject(new Error('leading request did not produce a cacheable response'))
-        }
+      const shared = inFlight.get(id)
+      if (shared) {
+        counters.cache.dedupedMisses++
+        return { shared }
       }
+      return { leader: lead(id) }
     },
 
     /** Invalidates every list page, and the order's entry when given. Call after the commit. */

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import { redisKeys } from '../keys.js'
+import { cacheTargets } from './targets.js'
 import { withDeadline } from '../deadline.js'
 import type { Counters } from '../counters.js'
 import './scripts.js'
@@ -38,7 +39,10 @@ export function createInvalidator ({ redis, counters, log, timeoutMs, retryMs, e
 
   async function send (orderIds: string[]): Promise<void> {
     const keys: string[] = [redisKeys.listGeneration]
-    for (const id of orderIds) keys.push(redisKeys.entityGeneration(id), redisKeys.entity(id))
+    for (const id of orderIds) {
+      const entity = cacheTargets.entity(id)
+      keys.push(entity.generationKey, entity.key)
+    }
     await withDeadline(
       redis.bumpGenerations(keys.length, ...keys, entityGenerationTtlSeconds),
       timeoutMs,
