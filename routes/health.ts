@@ -1,8 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { withDeadline } from '../src/deadline.js'
-import { RETRY_AFTER_SECONDS } from '../src/errors.js'
-import { ErrorSchema } from '../src/schemas/common.js'
+import { withDeadline } from '../src/redis/deadline.js'
+import { ERROR_CODES, ErrorSchema } from '../src/http/errors.js'
 
 const ReadinessSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
@@ -40,7 +39,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
         : Promise.resolve('down' as const)
     ])
     const ready = mongodb === 'up'
-    if (!ready) reply.header('retry-after', String(RETRY_AFTER_SECONDS.unavailable))
+    if (!ready) reply.header('retry-after', String(ERROR_CODES.DATABASE_UNAVAILABLE.retryAfter))
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ok' : 'unavailable',
       service: 'order-service',

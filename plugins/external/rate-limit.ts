@@ -1,10 +1,8 @@
 import fp from 'fastify-plugin'
 import fastifyRateLimit from '@fastify/rate-limit'
-import { redisKeys } from '../../src/keys.js'
-import { RateLimitedError } from '../../src/errors.js'
-import { errorResponse } from '../../src/schemas/common.js'
-import { addResponse } from '../../src/route-schema.js'
-import { OPERATIONAL_ROUTES } from '../../src/operational-routes.js'
+import { redisKeys } from '../../src/redis/keys.js'
+import { RateLimitedError } from '../../src/http/errors.js'
+import { OPERATIONAL_ROUTES } from '../../src/http/operational-routes.js'
 
 /**
  * Per-client-IP rate limiting with @fastify/rate-limit, counted in Redis so every instance
@@ -17,6 +15,9 @@ import { OPERATIONAL_ROUTES } from '../../src/operational-routes.js'
  * a frozen Redis never answers: the limiter therefore gets its own connection to the same
  * Redis, a duplicate of the service's client with a command timeout, so a frozen Redis delays
  * a request by at most RATE_LIMIT_REDIS_TIMEOUT_MS.
+ *
+ * One global onRequest hook (the plugin's `rateLimit()` handler, `global: false` so it rewrites
+ * no route): every request is counted, whatever was registered before or after.
  */
 export default fp(async function rateLimit (app) {
   const config = app.config
@@ -36,11 +37,9 @@ export default fp(async function rateLimit (app) {
     redis: limiterRedis,
     nameSpace: redisKeys.rateLimitPrefix,
     skipOnError: true,
+    global: false,
     allowList: (request) => OPERATIONAL_ROUTES.has(request.routeOptions.url ?? ''),
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
   })
-
-  app.addHook('onRoute', (route) => {
-    if (!OPERATIONAL_ROUTES.has(route.url)) addResponse(route, 429, errorResponse(429))
-  })
+  app.addHook('onRequest', app.rateLimit())
 }, { name: 'rate-limit', dependencies: ['redis-connection'] })

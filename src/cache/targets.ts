@@ -1,4 +1,4 @@
-import { redisKeys } from '../keys.js'
+import { redisKeys } from '../redis/keys.js'
 
 /** Where a response lives in Redis: its entry key and the generation key that guards it. */
 export interface CacheTarget {

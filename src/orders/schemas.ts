@@ -1,5 +1,41 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { ObjectIdSchema, PaginationSchema } from './common.js'
+
+// The orders API's TypeBox schemas, request and response; TS types come from Static<>.
+
+/** A MongoDB ObjectId as clients see it: 24 hexadecimal characters. */
+export const ObjectIdSchema = Type.String({
+  pattern: '^[0-9a-fA-F]{24}$',
+  description: 'order id: a 24-character hexadecimal ObjectId',
+  examples: ['665f1c2e8b3e4a0012345678']
+})
+
+export const IdParamsSchema = Type.Object({ id: ObjectIdSchema }, { additionalProperties: false })
+export type IdParams = Static<typeof IdParamsSchema>
+
+/** The order id of a route's params, in one case: an ObjectId's hex digits are case-blind. */
+export function orderIdOf (params: IdParams): string {
+  return params.id.toLowerCase()
+}
+
+/** The optional optimistic-concurrency header of PUT and DELETE. */
+export const IfMatchHeadersSchema = Type.Object({
+  'if-match': Type.Optional(Type.String({
+    description: 'the ETag of the order as last read (its version, e.g. "3"); 412 PRECONDITION_FAILED if it has changed since'
+  }))
+})
+
+export const PaginationQuerySchema = Type.Object({
+  page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 })
+}, { additionalProperties: false })
+export type PaginationQuery = Static<typeof PaginationQuerySchema>
+
+const PaginationSchema = Type.Object({
+  total: Type.Integer({ minimum: 0 }),
+  page: Type.Integer({ minimum: 1 }),
+  limit: Type.Integer({ minimum: 1 }),
+  totalPages: Type.Integer({ minimum: 0 })
+})
 
 export const ORDER_STATUSES = ['Pending', 'Completed', 'Cancelled'] as const
 export const OrderStatusSchema = Type.Union(ORDER_STATUSES.map((status) => Type.Literal(status)))

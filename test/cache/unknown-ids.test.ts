@@ -1,0 +1,18 @@
+import t from 'tap'
+import { randomBytes } from 'node:crypto'
+import { build, redisFor } from '../helper.js'
+
+// Anyone can send GETs of ids that do not exist. Those misses must write nothing to Redis, or
+// a client could grow it without limit.
+
+t.test('GETs of unknown ids write nothing to Redis', async (t) => {
+  const app = await build(t)
+  const redis = redisFor(t, app)
+  const keysBefore = await redis.dbsize()
+  for (let i = 0; i < 100; i++) {
+    const response = await app.inject(`/orders/${randomBytes(12).toString('hex')}`)
+    t.equal(response.statusCode, 404)
+    t.equal(response.headers['x-cache'], 'MISS')
+  }
+  t.equal(await redis.dbsize(), keysBefore, 'no key was created')
+})
