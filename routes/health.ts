@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { withDeadline } from '../src/redis/deadline.js'
 import { ERROR_CODES, ErrorSchema } from '../src/http/errors.js'
+import { errorResponses } from '../src/http/error-schema.js'
 
 const ReadinessSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
@@ -19,7 +20,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {
     schema: {
       summary: 'Liveness: the process answers',
-      response: { 200: Type.Object({ status: Type.Literal('ok'), service: Type.Literal('order-service') }) }
+      response: { 200: Type.Object({ status: Type.Literal('ok'), service: Type.Literal('order-service') }), ...errorResponses(503) }
     }
   }, async () => ({ status: 'ok' as const, service: 'order-service' as const }))
 

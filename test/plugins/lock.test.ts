@@ -77,7 +77,8 @@ t.test('fencing: a writer whose lock expired mid-write gets 409 and changes noth
   const env = { LOCK_TTL_SECONDS: '1' }
   const fast = await build(t, { env })
   const { relay, url: relayedMongo } = await throughRelay(t, fast.config.MONGODB_URL)
-  const slow = await build(t, { env: { ...env, MONGODB_URL: relayedMongo, REDIS_URL: fast.config.REDIS_URL } })
+  // The held update is in flight: the driver's socket timeout must outlast the hold.
+  const slow = await build(t, { env: { ...env, MONGODB_URL: relayedMongo, REDIS_URL: fast.config.REDIS_URL, MONGODB_TIMEOUT_MS: '20000' } })
   const order = await createOrder(slow)
   const lockKey = redisKeys.orderLock(order._id)
 
