@@ -9,7 +9,6 @@ import { freePort } from './free-port.js'
 // Real server processes owned by one test, for fault injection: stop (SIGTERM), freeze
 // (SIGSTOP), thaw (SIGCONT) and restart on the same port. Never a stubbed client.
 
-
 /** Resolves when the process prints a line matching `ready`; rejects if it exits first. */
 function startProcess (command: string, args: string[], ready: RegExp): Promise<ChildProcess> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
