@@ -41,15 +41,24 @@ install_redis() {
   fi
 }
 
-install_mongo() {
+install_mongo_into() { # file: where the FerretDB binary's path is written
   command -v mongod >/dev/null && return 0
-  # Prints the cached binary at once, or builds it (about 3 minutes, once per machine).
-  FERRETDB_BIN=$(bash "$ROOT/tools/ferretdb/build.sh")
+  # Prints the cached binary at once, or builds it (a few minutes, once per machine).
+  bash "$ROOT/tools/ferretdb/build.sh" >"$1"
 }
 
 cmd_install() {
-  install_redis
-  install_mongo
+  # Both at once: on a fresh machine apt and the FerretDB build each take a while.
+  local ferretdb_out
+  ferretdb_out=$(mktemp)
+  install_mongo_into "$ferretdb_out" &
+  local mongo_pid=$!
+  local status=0
+  install_redis || status=$?
+  wait "$mongo_pid" || status=$?
+  FERRETDB_BIN=$(cat "$ferretdb_out")
+  rm -f "$ferretdb_out"
+  return "$status"
 }
 
 cmd_start() {
