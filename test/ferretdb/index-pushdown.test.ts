@@ -1,4 +1,4 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { MongoClient, ObjectId, type Collection, type Document } from 'mongodb'
 import { isolatedMongoUrl } from '../helper.js'
 
@@ -51,7 +51,7 @@ function shuffled<T> (items: T[]): T[] {
 
 const ids = (rows: Document[]) => rows.map((row) => String(row._id))
 
-async function connect (t: Parameters<Parameters<typeof test>[1]>[0]) {
+async function connect (t: Test) {
   const client = await MongoClient.connect(isolatedMongoUrl())
   t.teardown(async () => {
     await client.db().dropDatabase().catch(() => {})
@@ -75,7 +75,7 @@ async function seedDates (rows: Collection<Row>): Promise<Row[]> {
   return docs
 }
 
-async function assertPages (t: Parameters<Parameters<typeof test>[1]>[0], rows: Collection<Row>, model: Row[]) {
+async function assertPages (t: Test, rows: Collection<Row>, model: Row[]) {
   for (const [sort, direction] of [[NEWEST_FIRST, -1], [OLDEST_FIRST, 1]] as const) {
     const expected = modelSort(model, direction)
     for (const [skip, limit] of [[0, 10], [10, 10], [50, 7], [235, 10], [0, 100], [300, 10]] as const) {
