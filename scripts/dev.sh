@@ -14,7 +14,9 @@ if [ -z "${MONGODB_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
   source "$SERVERS_DIR/env"
 fi
 
+echo "[dev] compiling the service (tsc)" >&2
 npm run --silent build
+echo "[dev] starting the service" >&2
 PRETTY_LOGS=true node dist/src/server.js &
 SERVICE_PID=$!
 # On Ctrl-C the service gets SIGINT too and shuts down gracefully; then stop the servers.
@@ -26,4 +28,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-wait "$SERVICE_PID" || true
+# The service's own exit status is this script's: a service that cannot start (bad
+# configuration, MongoDB unreachable) makes `npm run dev` fail.
+status=0
+wait "$SERVICE_PID" || status=$?
+if [ "$status" -ne 0 ]; then echo "[dev] the service exited with status $status" >&2; fi
+exit "$status"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provisions the real servers the service needs, for development, tests, the benchmark and CI:
 # Debian's redis-server and a MongoDB-wire-compatible server (mongod when it is on PATH, else
-# FerretDB v1 with its SQLite handler, built from the Go module proxy by tools/ferretdb).
+# FerretDB v1.24.2 with its SQLite handler and the project's patch, built from the Go module
+# proxy by tools/ferretdb/build.sh into a per-machine cache).
 #
 #   scripts/servers.sh install         install what is missing (apt, go), say what cannot be
 #   scripts/servers.sh start DIR       start throwaway servers on free loopback ports; writes DIR/env
@@ -11,7 +12,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-FERRETDB_BIN="$ROOT/tools/ferretdb/ferretdb"
+FERRETDB_BIN=
 
 log() { echo "[servers] $*" >&2; }
 
@@ -40,20 +41,24 @@ install_redis() {
   fi
 }
 
-install_mongo() {
+install_mongo_into() { # file: where the FerretDB binary's path is written
   command -v mongod >/dev/null && return 0
-  [ -x "$FERRETDB_BIN" ] && return 0
-  if ! command -v go >/dev/null; then
-    log "no MongoDB server: install mongod, or Go (to build FerretDB), or set MONGODB_URL"
-    return 1
-  fi
-  log "building FerretDB v1.24.2 (SQLite handler) from the Go module proxy; first time takes a few minutes"
-  (cd "$ROOT/tools/ferretdb" && go build -o ferretdb .)
+  # Prints the cached binary at once, or builds it (a few minutes, once per machine).
+  bash "$ROOT/tools/ferretdb/build.sh" >"$1"
 }
 
 cmd_install() {
-  install_redis
-  install_mongo
+  # Both at once: on a fresh machine apt and the FerretDB build each take a while.
+  local ferretdb_out
+  ferretdb_out=$(mktemp)
+  install_mongo_into "$ferretdb_out" &
+  local mongo_pid=$!
+  local status=0
+  install_redis || status=$?
+  wait "$mongo_pid" || status=$?
+  FERRETDB_BIN=$(cat "$ferretdb_out")
+  rm -f "$ferretdb_out"
+  return "$status"
 }
 
 cmd_start() {

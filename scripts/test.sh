@@ -9,7 +9,7 @@ cd "$ROOT"
 # The fault tests start, freeze and restart their own redis-server and MongoDB-compatible server.
 bash scripts/servers.sh install
 export REDIS_SERVER_BIN=${REDIS_SERVER_BIN:-$(command -v redis-server)}
-export FERRETDB_BIN=${FERRETDB_BIN:-$ROOT/tools/ferretdb/ferretdb}
+export FERRETDB_BIN=${FERRETDB_BIN:-$(bash tools/ferretdb/build.sh)}
 
 if [ -z "${MONGODB_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
   SERVERS_DIR=$(mktemp -d -t flowops-test-XXXXXX)
