@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { withDeadline } from '../src/redis/deadline.js'
-import { ERROR_CODES, ErrorSchema } from '../src/http/errors.js'
+import { ErrorSchema, retryAfterOf } from '../src/http/errors.js'
 import { errorResponses } from '../src/http/error-schema.js'
 
 const ReadinessSchema = Type.Object({
@@ -40,7 +40,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
         : Promise.resolve('down' as const)
     ])
     const ready = mongodb === 'up'
-    if (!ready) reply.header('retry-after', String(ERROR_CODES.DATABASE_UNAVAILABLE.retryAfter))
+    if (!ready) reply.header('retry-after', String(retryAfterOf('DATABASE_UNAVAILABLE')))
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ok' : 'unavailable',
       service: 'order-service',

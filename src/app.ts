@@ -30,7 +30,7 @@ declare module 'fastify' {
   }
 }
 
-export interface AppOptions {
+interface AppOptions {
   config: Config
   /** Log to stdout through pino-pretty (development) instead of JSON lines. */
   prettyLogs?: boolean
@@ -43,8 +43,8 @@ function incomingRequestId (request: IncomingMessage): string {
   return typeof given === 'string' && USABLE_REQUEST_ID.test(given) ? given : randomUUID()
 }
 
-/** The Fastify options, shared by the server and the tests so both run the same service. */
-export function serverOptions ({ config, prettyLogs = false }: AppOptions): FastifyServerOptions {
+/** The Fastify options: buildApp is what the server and every test run, so both get these. */
+function serverOptions ({ config, prettyLogs = false }: AppOptions): FastifyServerOptions {
   return {
     logger: {
       level: config.LOG_LEVEL,
@@ -110,5 +110,3 @@ export async function buildApp (options: AppOptions) {
 
   return app
 }
-
-export type App = Awaited<ReturnType<typeof buildApp>>

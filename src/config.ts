@@ -8,7 +8,7 @@ const PositiveInt = (def: number, max: number, description: string) =>
 const NonNegativeInt = (def: number, max: number, description: string) =>
   Type.Integer({ minimum: 0, maximum: max, default: def, description })
 
-export const ConfigSchema = Type.Object({
+const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 5001, description: 'HTTP port' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'HTTP bind address' }),
   MONGODB_URL: Type.String({ pattern: '^mongodb(\\+srv)?://', default: 'mongodb://127.0.0.1:27017/flowops' }),

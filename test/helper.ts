@@ -15,7 +15,7 @@ function required (name: string): string {
   return value
 }
 
-export const TEST_MONGODB_URL = required('TEST_MONGODB_URL')
+const TEST_MONGODB_URL = required('TEST_MONGODB_URL')
 export const TEST_REDIS_URL = required('TEST_REDIS_URL')
 
 /** A Redis URL pointing at a logical database no other test app uses. */
@@ -40,7 +40,7 @@ export function isolatedMongoUrl (baseUrl = TEST_MONGODB_URL): string {
   return url.toString()
 }
 
-export interface BuildOptions {
+interface BuildOptions {
   env?: Record<string, string>
   /** Wait for the Redis connection (default). False for tests that start with Redis down. */
   waitForRedis?: boolean

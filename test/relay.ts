@@ -9,7 +9,7 @@ import type { Test } from 'tap'
  * pauses one request at an exact step, like a slow network would, with nothing in the service
  * that exists for tests. Not a test file itself.
  */
-export async function relayTo (t: Test, target: { host: string, port: number }) {
+async function relayTo (t: Test, target: { host: string, port: number }) {
   const sockets = new Set<Socket>()
   let marker: string | undefined
   let onHeld: (() => void) | undefined

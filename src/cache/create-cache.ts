@@ -16,7 +16,7 @@ export interface CachedResponse {
   etag: string
 }
 
-export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
+type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
 
 type Lookup =
   | { status: 'HIT', response: CachedResponse }
@@ -143,5 +143,3 @@ export function createCache ({ redis, metrics, log, config }: {
     close: (): Promise<void> => invalidator.close()
   }
 }
-
-export type Cache = ReturnType<typeof createCache>

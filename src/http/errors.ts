@@ -3,41 +3,62 @@ import { STATUS_CODES } from 'node:http'
 import { Type, type Static } from '@sinclair/typebox'
 
 /**
- * Every error code the service answers, defined here once: its HTTP status, what it means (for
- * the API document) and, where retrying makes sense, the Retry-After in seconds. The error
- * handler (plugins/app/error-handler.ts) sets Retry-After from this table; a 429 carries the
- * time left in its window instead, set by the rate limiter.
+ * Every error code the service answers, defined here once, under its HTTP status, with what it
+ * means (for the API document).
  */
-export const ERROR_CODES = {
-  VALIDATION_ERROR: { status: 400, meaning: 'a path parameter, query parameter or body field is invalid' },
-  INVALID_JSON: { status: 400, meaning: 'the body is not valid JSON' },
-  INVALID_CONTENT_LENGTH: { status: 400, meaning: 'Content-Length does not match the body' },
-  BAD_REQUEST: { status: 400, meaning: 'the request is malformed' },
-  UNAUTHORIZED: { status: 401, meaning: 'missing or unknown bearer token (only when API_TOKENS is set)' },
-  ORDER_NOT_FOUND: { status: 404, meaning: 'no order has this id' },
-  ROUTE_NOT_FOUND: { status: 404, meaning: 'no route has this method and path' },
-  ORDER_LOCKED: { status: 409, meaning: 'another request holds the order lock; retry after Retry-After', retryAfter: 1 },
-  VERSION_CONFLICT: { status: 409, meaning: 'the order changed concurrently; nothing was written', retryAfter: 1 },
-  PRECONDITION_FAILED: { status: 412, meaning: 'If-Match does not match the current ETag' },
-  PAYLOAD_TOO_LARGE: { status: 413, meaning: 'the body exceeds BODY_LIMIT_BYTES' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, meaning: 'the body is not application/json' },
-  ORDER_NOT_MODIFIABLE: { status: 422, meaning: 'the order is Completed or Cancelled' },
-  RATE_LIMITED: { status: 429, meaning: 'too many requests from this client in the window; retry after Retry-After (only when RATE_LIMIT_MAX > 0)' },
-  INTERNAL_ERROR: { status: 500, meaning: 'a bug: logged with the request id, nothing internal is shown' },
-  DATABASE_UNAVAILABLE: { status: 503, meaning: 'MongoDB cannot be reached', retryAfter: 5 },
-  LOCK_UNAVAILABLE: { status: 503, meaning: 'PUT and DELETE only: Redis (the lock service) cannot be reached', retryAfter: 5 },
-  // Long enough for the backlog to drain.
-  OVERLOADED: { status: 503, meaning: 'load shedding under event-loop or memory pressure; retry after Retry-After', retryAfter: 10 },
-  // Other instances can answer at once.
-  SHUTTING_DOWN: { status: 503, meaning: 'the instance is shutting down (a request that arrived after SIGTERM); retry', retryAfter: 1 }
-} as const satisfies Record<string, { status: number, meaning: string, retryAfter?: number }>
+const CODES_BY_STATUS = {
+  400: {
+    VALIDATION_ERROR: 'a path parameter, query parameter or body field is invalid',
+    INVALID_JSON: 'the body is not valid JSON',
+    INVALID_CONTENT_LENGTH: 'Content-Length does not match the body',
+    BAD_REQUEST: 'the request is malformed'
+  },
+  401: { UNAUTHORIZED: 'missing or unknown bearer token (only when API_TOKENS is set)' },
+  404: { ORDER_NOT_FOUND: 'no order has this id', ROUTE_NOT_FOUND: 'no route has this method and path' },
+  409: {
+    ORDER_LOCKED: 'another request holds the order lock; retry after Retry-After',
+    VERSION_CONFLICT: 'the order changed concurrently; nothing was written'
+  },
+  412: { PRECONDITION_FAILED: 'If-Match does not match the current ETag' },
+  413: { PAYLOAD_TOO_LARGE: 'the body exceeds BODY_LIMIT_BYTES' },
+  415: { UNSUPPORTED_MEDIA_TYPE: 'the body is not application/json' },
+  422: { ORDER_NOT_MODIFIABLE: 'the order is Completed or Cancelled' },
+  429: { RATE_LIMITED: 'too many requests from this client in the window; retry after Retry-After (only when RATE_LIMIT_MAX > 0)' },
+  500: { INTERNAL_ERROR: 'a bug: logged with the request id, nothing internal is shown' },
+  503: {
+    DATABASE_UNAVAILABLE: 'MongoDB cannot be reached',
+    LOCK_UNAVAILABLE: 'PUT and DELETE only: Redis (the lock service) cannot be reached',
+    OVERLOADED: 'load shedding under event-loop or memory pressure; retry after Retry-After',
+    SHUTTING_DOWN: 'the instance is shutting down (a request that arrived after SIGTERM); retry'
+  }
+} as const
 
-export type ErrorCode = keyof typeof ERROR_CODES
+type CodesByStatus = typeof CODES_BY_STATUS
+export type ErrorCode = { [Status in keyof CodesByStatus]: keyof CodesByStatus[Status] }[keyof CodesByStatus]
+
+/** Every code with its status and meaning. */
+export const ERROR_CODES = Object.fromEntries(Object.entries(CODES_BY_STATUS).flatMap(([status, codes]) =>
+  Object.entries(codes).map(([code, meaning]) => [code, { status: Number(status), meaning: meaning as string }]))
+) as Record<ErrorCode, { status: number, meaning: string }>
+
+/**
+ * Seconds a client should wait before retrying, by code: a lock is held briefly, a dependency
+ * needs longer, load shedding longer still (the backlog must drain), and another instance can
+ * take over from one shutting down at once. The error handler sets Retry-After from this; a
+ * 429 carries the time left in its window instead, set by the rate limiter.
+ */
+const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
+  ORDER_LOCKED: 1,
+  VERSION_CONFLICT: 1,
+  DATABASE_UNAVAILABLE: 5,
+  LOCK_UNAVAILABLE: 5,
+  OVERLOADED: 10,
+  SHUTTING_DOWN: 1
+}
 
 /** Seconds a client should wait before retrying an error with this code, if it should. */
 export function retryAfterOf (code: string): number | undefined {
-  const known = ERROR_CODES[code as ErrorCode] as { retryAfter?: number } | undefined
-  return known?.retryAfter
+  return RETRY_AFTER_SECONDS[code as ErrorCode]
 }
 
 /** The body of every error response: `{ statusCode, code, error, message }`. */

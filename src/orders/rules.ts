@@ -7,7 +7,7 @@ import type { CreateOrderBody, OrderItem, OrderStatus, UpdateOrderBody } from '.
 
 const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['Completed', 'Cancelled'])
 
-export function isModifiable (status: OrderStatus): boolean {
+function isModifiable (status: OrderStatus): boolean {
   return !FINAL_STATUSES.has(status)
 }
 

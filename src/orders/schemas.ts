@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox'
 // The orders API's TypeBox schemas, request and response; TS types come from Static<>.
 
 /** A MongoDB ObjectId as clients see it: 24 hexadecimal characters. */
-export const ObjectIdSchema = Type.String({
+const ObjectIdSchema = Type.String({
   pattern: '^[0-9a-fA-F]{24}$',
   description: 'order id: a 24-character hexadecimal ObjectId',
   examples: ['665f1c2e8b3e4a0012345678']
@@ -37,15 +37,15 @@ const PaginationSchema = Type.Object({
   totalPages: Type.Integer({ minimum: 0 })
 })
 
-export const ORDER_STATUSES = ['Pending', 'Completed', 'Cancelled'] as const
-export const OrderStatusSchema = Type.Union(ORDER_STATUSES.map((status) => Type.Literal(status)))
+const ORDER_STATUSES = ['Pending', 'Completed', 'Cancelled'] as const
+const OrderStatusSchema = Type.Union(ORDER_STATUSES.map((status) => Type.Literal(status)))
 export type OrderStatus = Static<typeof OrderStatusSchema>
 
 // Bounds keep every computed total an exact integer number of cents well inside 2^53
 // (100 items x 10 000 qty x 100 000 000 cents = 1e14).
-export const MAX_PRICE = 1_000_000
+const MAX_PRICE = 1_000_000
 
-export const OrderItemSchema = Type.Object({
+const OrderItemSchema = Type.Object({
   sku: Type.String({ minLength: 1, maxLength: 64 }),
   qty: Type.Integer({ minimum: 1, maximum: 10_000 }),
   price: Type.Number({ minimum: 0, maximum: MAX_PRICE, description: 'unit price, at most 2 decimals' })

@@ -2,7 +2,7 @@
 // (design brief section 3): {service}:{version}:{resource}:{scope}:{identifier}. Bumping the
 // version segment gives a new, empty namespace without deleting anything.
 
-export const KEY_NAMESPACE = 'flowops:order-service:v1'
+const KEY_NAMESPACE = 'flowops:order-service:v1'
 
 export const redisKeys = {
   /** One cached page of GET /orders. */

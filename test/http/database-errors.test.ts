@@ -29,6 +29,6 @@ t.test('driver programming errors are 500 INTERNAL_ERROR, not 503', async (t) =>
     t.equal(response.json().code, 'INTERNAL_ERROR')
     t.equal(response.headers['retry-after'], undefined, 'no Retry-After: retrying will not help')
   }
-  await t.rejects(orders().find({}, { sort: { createdAt: 'sideways' as unknown as 1 } }).toArray(), MongoInvalidArgumentError,
+  await t.rejects(async () => orders().find({}, { sort: { createdAt: 'sideways' as unknown as 1 } }).toArray(), MongoInvalidArgumentError,
     'the first route raises MongoInvalidArgumentError')
 })
