@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { createCache, type CachedResponse } from '../../src/cache/create-cache.js'
-import type { CacheTarget } from '../../src/cache/targets.js'
+import type { CacheTarget } from '../../src/redis/keys.js'
 import type { ErrorBody, ErrorCode } from '../../src/http/errors.js'
 
 declare module 'fastify' {

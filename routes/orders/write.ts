@@ -9,7 +9,7 @@ import {
 } from '../../src/orders/schemas.js'
 import { writeOrder } from '../../src/orders/write-order.js'
 
-// Every mutation authenticates (onRequest: a no-op unless API_TOKENS is set) and declares what
+// Every mutation authenticates (onRequest: no hook unless API_TOKENS is set) and declares what
 // it invalidates (config.invalidates): the cache plugin sends it before the response.
 const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
   const deps = { locks: app.orderLocks, orders: app.orders, metrics: app.serviceMetrics }

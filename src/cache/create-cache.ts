@@ -8,7 +8,7 @@ import { decodeEntry, entryPayload } from './entry.js'
 import { createInvalidator } from './invalidator.js'
 import { defineCacheScripts } from './scripts.js'
 import { createSingleFlight } from './single-flight.js'
-import type { CacheTarget } from './targets.js'
+import type { CacheTarget } from '../redis/keys.js'
 
 /** A cacheable response: the exact bytes sent, and the ETag sent with them. */
 export interface CachedResponse {

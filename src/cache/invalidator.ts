@@ -2,8 +2,7 @@ import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
-import { redisKeys } from '../redis/keys.js'
-import { cacheTargets } from './targets.js'
+import { cacheTargets, redisKeys } from '../redis/keys.js'
 import './scripts.js'
 
 const MAX_RETRY_DELAY_MS = 1000

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { cacheTargets, type CacheTarget } from '../cache/targets.js'
+import { cacheTargets, type CacheTarget } from '../redis/keys.js'
 import { orderIdOf, type IdParams, type PaginationQuery } from './schemas.js'
 
 // What the order routes declare in their config: where each cached GET lives in Redis, and
