@@ -29,7 +29,11 @@ function mayHaveWritten (statusCode: number, payload: unknown): boolean {
   if (statusCode < 400) return true
   if (statusCode < 500) return false
   if (statusCode !== 503 || typeof payload !== 'string') return true
-  return !REFUSED_BEFORE_WRITING.has((JSON.parse(payload) as ErrorBody).code)
+  try {
+    return !REFUSED_BEFORE_WRITING.has((JSON.parse(payload) as ErrorBody).code)
+  } catch {
+    return true
+  }
 }
 
 function asArray<T> (value: T | T[] | undefined): T[] {
