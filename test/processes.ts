@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
@@ -53,9 +53,23 @@ abstract class OwnedServer {
     this.child = undefined
   }
 
-  /** SIGSTOP: the socket stays open but nothing answers, like a hung server. */
-  freeze (): void {
-    this.child?.kill('SIGSTOP')
+  /**
+   * SIGSTOP: the socket stays open but nothing answers, like a hung server. Resolves once the
+   * kernel reports the process stopped: a signal is delivered asynchronously, and on a loaded
+   * machine a multi-threaded server could otherwise still answer the next request.
+   */
+  async freeze (): Promise<void> {
+    const child = this.child
+    if (!child?.pid) return
+    child.kill('SIGSTOP')
+    const stat = `/proc/${child.pid}/stat`
+    if (!existsSync(stat)) return // not Linux: nothing to read
+    const deadline = Date.now() + 5000
+    // The state is the field after the parenthesised command name; 'T' is stopped.
+    while (!/\) T /.test(readFileSync(stat, 'utf8'))) {
+      if (Date.now() > deadline) throw new Error(`process ${child.pid} did not stop within 5 s`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
   }
 
   thaw (): void {

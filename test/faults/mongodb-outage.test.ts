@@ -18,7 +18,7 @@ for (const fault of ['stopped', 'frozen'] as const) {
     t.equal((await app.inject('/orders')).headers['x-cache'], 'HIT', 'page 1 cached before the outage')
 
     if (fault === 'stopped') await mongo.stop()
-    else mongo.freeze()
+    else await mongo.freeze()
 
     const hit = await app.inject('/orders')
     t.equal(hit.statusCode, 200, 'a cached page is still served')

@@ -69,7 +69,7 @@ t.test('Redis stopped: reads bypass, POST works, PUT/DELETE 503; recovery on res
 t.test('Redis frozen (SIGSTOP): bounded delays, then the breaker skips Redis', async (t) => {
   const { redis, app, order } = await setup(t)
   await app.inject('/orders')
-  redis.freeze()
+  await redis.freeze()
   for (let i = 0; i < 3; i++) {
     const read = await timed(app.inject(`/orders?page=${i + 1}`))
     t.equal(read.result.headers['x-cache'], 'BYPASS')
@@ -104,7 +104,7 @@ t.test('an invalidation that cannot reach Redis is retried; no stale hit meanwhi
   await app.inject('/orders')
   t.equal((await app.inject('/orders')).headers['x-cache'], 'HIT', 'page 1 is cached')
 
-  redis.freeze()
+  await redis.freeze()
   const created = await createOrder(app, { customer: 'Written While Frozen', address: '9 Frozen Lane', items: [{ sku: 'F', qty: 1, price: 2 }] })
   t.equal(app.cache.status().invalidationPending, true, 'the invalidation is pending')
   redis.thaw()
@@ -149,7 +149,7 @@ t.test('shutting down with an undeliverable invalidation does not hang', async (
 t.test('a breaker opened by slow reads does not hold back a mutation\'s invalidation', async (t) => {
   const { redis, app, order } = await setup(t)
   const observer = redisFor(t, app)
-  redis.freeze()
+  await redis.freeze()
   for (let i = 0; i < 3; i++) await app.inject(`/orders?page=${i + 1}`)
   t.equal(app.cache.status().breaker, 'open')
   redis.thaw()

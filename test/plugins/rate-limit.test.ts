@@ -87,7 +87,7 @@ t.test('Redis frozen: the limit is skipped after its deadline, never a hang', as
     env: { REDIS_URL: redis.url, RATE_LIMIT_MAX: '2', RATE_LIMIT_REDIS_TIMEOUT_MS: '100', CACHE_REDIS_TIMEOUT_MS: '50' }
   })
   await createOrder(app)
-  redis.freeze()
+  await redis.freeze()
   for (let i = 0; i < 4; i++) {
     const started = performance.now()
     const response = await app.inject('/orders')

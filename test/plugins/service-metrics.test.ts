@@ -135,7 +135,7 @@ t.test('Redis frozen: read errors open the breaker; a pending invalidation is re
   const app = await build(t, {
     env: { REDIS_URL: redis.url, CACHE_REDIS_TIMEOUT_MS: '50', REDIS_COMMAND_TIMEOUT_MS: '200', CACHE_BREAKER_COOLDOWN_MS: '60000', CACHE_INVALIDATION_RETRY_MS: '50' }
   })
-  redis.freeze()
+  await redis.freeze()
   t.teardown(() => redis.thaw())
   for (let page = 1; page <= 3; page++) await app.inject(`/orders?page=${page}`)
   const open = await scrape(app)
