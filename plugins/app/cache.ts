@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { createCache, type CachedResponse } from '../../src/cache/create-cache.js'
 import type { CacheTarget } from '../../src/redis/keys.js'
-import type { ErrorBody, ErrorCode } from '../../src/http/errors.js'
+import { mayHaveWritten } from '../../src/http/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,24 +17,6 @@ declare module 'fastify' {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
-
-// 503s answered before a mutation could write anything: no invalidation owed.
-const REFUSED_BEFORE_WRITING: ReadonlySet<string> = new Set<ErrorCode>(['LOCK_UNAVAILABLE', 'OVERLOADED', 'SHUTTING_DOWN'])
-
-/**
- * Whether a mutation's response says it may have written: a success, or a 5xx other than a
- * refusal up front (a lost reply can hide a committed write). A 4xx wrote nothing.
- */
-function mayHaveWritten (statusCode: number, payload: unknown): boolean {
-  if (statusCode < 400) return true
-  if (statusCode < 500) return false
-  if (statusCode !== 503 || typeof payload !== 'string') return true
-  try {
-    return !REFUSED_BEFORE_WRITING.has((JSON.parse(payload) as ErrorBody).code)
-  } catch {
-    return true
-  }
-}
 
 function asArray<T> (value: T | T[] | undefined): T[] {
   if (value === undefined) return []

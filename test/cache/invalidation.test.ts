@@ -54,3 +54,15 @@ t.test('frozen Redis: once an invalidation is owed, later mutations do not wait 
   const list = await app.inject('/orders?limit=100')
   t.equal(list.json().pagination.total, 5, 'every POST is visible')
 })
+
+t.test('a refused mutation (4xx) invalidates nothing; a committed one invalidates once', async (t) => {
+  const app = await build(t)
+  const order = await createOrder(app)
+  const before = await scrape(app, 'cache_invalidations_total')
+  t.equal((await app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'x' } })).statusCode, 400)
+  t.equal((await app.inject({ method: 'PUT', url: '/orders/0123456789abcdef01234567', payload: { customer: 'Nobody Here' } })).statusCode, 404)
+  t.equal((await app.inject({ method: 'POST', url: '/orders', payload: { customer: 'No Items', address: '1 Empty Street', items: [] } })).statusCode, 400)
+  t.equal(await scrape(app, 'cache_invalidations_total'), before, 'nothing was written, nothing invalidated')
+  t.equal((await app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Someone Else' } })).statusCode, 200)
+  t.equal(await scrape(app, 'cache_invalidations_total'), before + 1)
+})
