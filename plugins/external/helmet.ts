@@ -16,6 +16,9 @@ export const API_HELMET_OPTIONS: HelmetOptions = {
     useDefaults: false,
     directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] }
   },
+  // DENY, not helmet's SAMEORIGIN: it must say what the CSP's frame-ancestors 'none' says
+  // (browsers that know CSP ignore it; the older ones that read only this header must agree).
+  xFrameOptions: { action: 'deny' },
   // HSTS only means something behind TLS, which a proxy terminates; it does no harm there.
   strictTransportSecurity: { maxAge: 15552000, includeSubDomains: true },
   crossOriginOpenerPolicy: false,
