@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http'
 import { trustProxy, type Config } from './config.js'
 import { createCounters, type Counters } from './counters.js'
 import { validatorCompiler } from './validation.js'
+import { clientErrorHandler, frameworkErrors } from './early-errors.js'
 import mongodb from '../plugins/external/mongodb.js'
 import redis from '../plugins/external/redis.js'
 import metrics from '../plugins/external/metrics.js'
@@ -14,7 +15,8 @@ import underPressure from '../plugins/external/under-pressure.js'
 import rateLimit from '../plugins/external/rate-limit.js'
 import bearerAuth from '../plugins/external/bearer-auth.js'
 import swagger from '../plugins/external/swagger.js'
-import errorHandler, { frameworkErrors } from '../plugins/app/error-handler.js'
+import errorHandler from '../plugins/app/error-handler.js'
+import notFound from '../plugins/app/not-found.js'
 import requestId from '../plugins/app/request-id.js'
 import drainOnClose from '../plugins/app/drain-on-close.js'
 import ordersRepository from '../plugins/app/orders-repository.js'
@@ -67,6 +69,7 @@ export function serverOptions ({ config, prettyLogs = false }: AppOptions): Fast
     trustProxy: trustProxy(config),
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
+    clientErrorHandler,
     // While closing, plugins/app/drain-on-close answers new requests with the contract's
     // 503 SHUTTING_DOWN body instead of Fastify's own.
     return503OnClosing: false,
@@ -90,15 +93,17 @@ export async function buildApp (options: AppOptions) {
   await app.register(errorHandler)
 
   // Cross-cutting HTTP concerns. Their hooks run in this order on every request: metrics
-  // first, so that the early answers of the others (503, 429, 401) are counted; then CORS and
-  // security headers, which those answers need too; refusing new work once shutting down, and
+  // first, so that the early answers of the others (503, 429, 401) are counted; then security
+  // headers, which every answer needs, CORS preflights included; 404/405 and plain OPTIONS
+  // (not-found), then CORS, whose headers those answers need too; refusing new work once shutting down, and
   // under load, before any work; the rate limit before authentication, so token guessing is
   // limited as well. All of them, and the API document, must precede the routes: they hook
   // into routes as they are declared.
   await app.register(metrics)
   await app.register(requestId)
-  await app.register(cors)
   await app.register(helmet)
+  await app.register(notFound)
+  await app.register(cors)
   await app.register(drainOnClose)
   await app.register(underPressure)
   await app.register(rateLimit)
