@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { trustProxy, type Config } from './config.js'
 import { createCounters, type Counters } from './counters.js'
-import { validatorCompiler } from './validation.js'
+import { schemaErrorFormatter, validatorCompiler } from './validation.js'
 import { clientErrorHandler, frameworkErrors } from './early-errors.js'
 import mongodb from '../plugins/external/mongodb.js'
 import redis from '../plugins/external/redis.js'
@@ -17,6 +17,7 @@ import bearerAuth from '../plugins/external/bearer-auth.js'
 import swagger from '../plugins/external/swagger.js'
 import errorHandler from '../plugins/app/error-handler.js'
 import notFound from '../plugins/app/not-found.js'
+import jsonBody from '../plugins/app/json-body.js'
 import requestId from '../plugins/app/request-id.js'
 import drainOnClose from '../plugins/app/drain-on-close.js'
 import ordersRepository from '../plugins/app/orders-repository.js'
@@ -70,6 +71,7 @@ export function serverOptions ({ config, prettyLogs = false }: AppOptions): Fast
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
     clientErrorHandler,
+    schemaErrorFormatter,
     // While closing, plugins/app/drain-on-close answers new requests with the contract's
     // 503 SHUTTING_DOWN body instead of Fastify's own.
     return503OnClosing: false,
@@ -81,8 +83,10 @@ export function serverOptions ({ config, prettyLogs = false }: AppOptions): Fast
 export async function buildApp (options: AppOptions) {
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
-  // Bodies are JSON only: a text/plain body is 415, not a string that fails validation.
+  // Bodies are JSON only: a text/plain body is 415, not a string that fails validation; JSON
+  // through Fastify's own parser, with the refusal of prototype poisoning explained.
   app.removeContentTypeParser('text/plain')
+  await app.register(jsonBody)
   app.decorate('config', options.config)
   app.decorate('counters', createCounters())
 
