@@ -46,15 +46,22 @@ function routeNotFound (request: FastifyRequest, reply: FastifyReply) {
 /**
  * Requests no route takes (RFC 9110): a path nothing serves is 404 ROUTE_NOT_FOUND; a known
  * path asked with a method it does not serve is 405 METHOD_NOT_ALLOWED with Allow; an OPTIONS
- * request that is not a CORS preflight is 204 with Allow (preflights are @fastify/cors's:
- * registered before it, this hook lets them through). Both answers carry the contract's error
- * body and pass through the hooks registered before this plugin (security headers, request id).
+ * request that is not a CORS preflight is 204 with Allow (preflights are @fastify/cors's: this
+ * plugin is registered before it, and its onRequest hook lets them through); CONNECT, which
+ * Node keeps from the router, gets the same 405 or 404. Every answer carries the contract's
+ * error body and the headers of the hooks before it (security headers, request id).
  */
 export default fp(async function notFound (app) {
-  app.setNotFoundHandler(function methodOrRouteNotFound (request, reply) {
+  app.setNotFoundHandler(routeNotFound)
+
+  // 405 is decided before the body is read: the method is wrong whatever the body, so a PATCH
+  // with a text/plain body is 405, not 415. preParsing, not onRequest: it runs after every
+  // onRequest hook, so the answer has the CORS headers like a 404 would.
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    if (!request.is404) return done(null, payload)
     const allowed = allowedMethods(app, pathOf(request))
-    if (allowed.length === 0) return routeNotFound(request, reply)
-    return reply.code(405).header('allow', allowed.join(', ')).send(methodNotAllowedBody(request.method, pathOf(request), allowed))
+    if (allowed.length === 0) return done(null, payload)
+    reply.code(405).header('allow', allowed.join(', ')).send(methodNotAllowedBody(request.method, pathOf(request), allowed))
   })
 
   // Node hands CONNECT requests to this event instead of the router, and without a listener

@@ -33,6 +33,14 @@ t.test('a known path with a method it does not serve is 405 with Allow, and chan
     t.equal(response.headers['x-content-type-options'], 'nosniff', 'security headers')
     t.ok(response.headers['x-request-id'], 'X-Request-Id')
   }
+  for (const [method, headers] of [['PATCH', { 'content-type': 'text/plain' }], ['QUERY', {}], ['POST', { 'content-type': 'application/json' }]] as const) {
+    const response = await app.inject({ method: method as 'GET', url: `/orders/${ID}`, headers, payload: method === 'QUERY' ? undefined : '{not json' })
+    assertError(t, response, 405, 'METHOD_NOT_ALLOWED')
+    t.same(allowOf(response.headers.allow), ORDER, `${method} with ${JSON.stringify(headers)}: 405 comes before the body is read`)
+  }
+  const browser = await app.inject({ method: 'PATCH', url: `/orders/${ID}`, headers: { origin: 'https://ui.example' } })
+  t.equal(browser.statusCode, 405)
+  t.ok(browser.headers['access-control-allow-origin'], 'a 405 carries the CORS headers, so a browser app can read it')
   t.equal(await app.mongo.db!.collection('orders').countDocuments(), 0, 'nothing was written')
 })
 
