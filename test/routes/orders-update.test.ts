@@ -151,6 +151,11 @@ t.test('If-Match: current ETag 200, stale or weak 412 and nothing changes, * 200
   assertError(t, await put(app, id, { address: '4 Weak Road' }, { 'if-match': 'W/"2"' }), 412, 'PRECONDITION_FAILED')
   assertError(t, await cancel(app, id, { 'if-match': 'W/"2"' }), 412, 'PRECONDITION_FAILED')
   t.same(await read(app, id), matching.json(), 'a weak tag changes nothing')
+  assertError(t, await put(app, id, { address: '4 Empty Road' }, { 'if-match': '' }), 412, 'PRECONDITION_FAILED')
+  for (const malformed of ['2', '"2', 'W/2', '"2",']) {
+    assertError(t, await put(app, id, { address: '4 Malformed Road' }, { 'if-match': malformed }), 400, 'VALIDATION_ERROR')
+  }
+  t.same(await read(app, id), matching.json(), 'an empty list matches nothing, a malformed If-Match is 400, neither writes')
   const listed = await put(app, id, { address: '4 Listed Road' }, { 'if-match': 'W/"2", "7", "2"' })
   t.equal(listed.statusCode, 200, 'a list matches when one strong tag in it does')
   const any = await put(app, id, { address: '5 Any Road' }, { 'if-match': '*' })
