@@ -14,8 +14,35 @@ const shared: Options = { removeAdditional: false, useDefaults: true, allErrors:
 const bodyAjv = new Ajv({ ...shared, coerceTypes: false })
 const textAjv = new Ajv({ ...shared, coerceTypes: 'array' })
 
-export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
-  (httpPart === 'body' ? bodyAjv : textAjv).compile(schema)
+/** The properties of an object schema that are integers. */
+function integerProperties (schema: object): string[] {
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {}
+  return Object.keys(properties).filter((name) => properties[name]?.type === 'integer')
+}
+
+const DECIMAL_INTEGER = /^-?\d+$/
+
+export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) => {
+  if (httpPart === 'body') return bodyAjv.compile(schema)
+  const validate = textAjv.compile(schema)
+  const integers = integerProperties(schema)
+  if (integers.length === 0) return validate
+  // Ajv's coercion reads any text JavaScript reads as a number ("0x10", "1e2", " 3"); the
+  // document says integer, so an integer in text is written in decimal digits, and only that.
+  const strict = (data: unknown): boolean => {
+    const values = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>
+    const malformed = integers.find((name) => typeof values[name] === 'string' && !DECIMAL_INTEGER.test(values[name]))
+    if (malformed === undefined) {
+      const valid = validate(data)
+      strict.errors = validate.errors
+      return valid
+    }
+    strict.errors = [{ keyword: 'type', instancePath: `/${malformed}`, schemaPath: `#/properties/${malformed}/type`, params: { type: 'integer' }, message: 'must be integer' }]
+    return false
+  }
+  strict.errors = null as typeof validate.errors
+  return strict
+}
 
 // What a pattern means, said in words: the patterns themselves are unreadable in a message.
 const PATTERN_MEANINGS = new Map<string, string>([
