@@ -98,8 +98,9 @@ export async function buildApp (options: AppOptions) {
 
   // Cross-cutting HTTP concerns. Their hooks run in this order on every request: metrics
   // first, so that the early answers of the others (503, 429, 401) are counted; then security
-  // headers, which every answer needs, CORS preflights included; 404/405 and plain OPTIONS
-  // (not-found), then CORS, whose headers those answers need too; refusing new work once shutting down, and
+  // headers, which every answer needs, CORS preflights included; plain OPTIONS (not-found,
+  // which also answers 404 and 405) before CORS, which would take it for a bad preflight; then
+  // CORS, whose headers the other answers need too; refusing new work once shutting down, and
   // under load, before any work; the rate limit before authentication, so token guessing is
   // limited as well. All of them, and the API document, must precede the routes: they hook
   // into routes as they are declared.
