@@ -7,6 +7,7 @@
 #   bash scripts/schemathesis.sh             short run (CI): 25 examples per operation
 #   bash scripts/schemathesis.sh long        long run: 1000 examples per operation (thousands of cases)
 #   SCHEMATHESIS_MAX_EXAMPLES=N bash scripts/schemathesis.sh [extra schemathesis options]
+#   SCHEMATHESIS_API_TOKEN=secret bash scripts/schemathesis.sh   with bearer authentication on
 #
 # use_after_free is the one check left out: DELETE cancels an order, which stays readable (the
 # document says so), so a GET after a DELETE is 200 by design, where that check wants 404.
@@ -22,6 +23,9 @@ MODE=short
 if [ "${1:-}" = long ] || [ "${1:-}" = short ]; then MODE=$1; shift; fi
 if [ "$MODE" = long ]; then DEFAULT_EXAMPLES=1000; else DEFAULT_EXAMPLES=25; fi
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-$DEFAULT_EXAMPLES}
+# With a token, the service requires it on POST, PUT and DELETE (API_TOKENS) and schemathesis
+# sends it, and its ignored_auth check sees that requests without it are refused.
+TOKEN=${SCHEMATHESIS_API_TOKEN:-}
 EXCLUDE=${SCHEMATHESIS_EXCLUDE_CHECKS-use_after_free}
 
 log() { echo "[schemathesis] $*" >&2; }
@@ -65,7 +69,7 @@ BASE="http://127.0.0.1:$PORT"
 # them all (README, FerretDB): on a busy machine a list miss can outlast the default 2.5 s
 # database timeout and answer 503, which would be the test server's slowness, not the contract.
 MONGODB_URL=$MONGODB_URL REDIS_URL=$REDIS_URL PORT=$PORT HOST=127.0.0.1 LOG_LEVEL=warn \
-  MONGODB_TIMEOUT_MS=${MONGODB_TIMEOUT_MS:-20000} node dist/src/server.js >"$WORK/service.log" 2>&1 &
+  MONGODB_TIMEOUT_MS=${MONGODB_TIMEOUT_MS:-20000} API_TOKENS=$TOKEN node dist/src/server.js >"$WORK/service.log" 2>&1 &
 SERVICE_PID=$!
 for _ in $(seq 150); do
   node -e "fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "$BASE/health" && break
@@ -82,6 +86,7 @@ status=0
   --max-examples "$MAX_EXAMPLES" \
   --generation-database none \
   --no-color \
+  ${TOKEN:+--header "Authorization: Bearer $TOKEN"} \
   "$@" || status=$?
 
 # A 5xx the service logged but schemathesis did not see would still be a bug: show them.
