@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { trustProxy, type Config } from './config.js'
-import { validatorCompiler } from './http/validation.js'
+import { schemaErrorFormatter, validatorCompiler } from './http/validation.js'
+import { clientErrorHandler, frameworkErrors } from './http/early-errors.js'
 import mongodb from '../plugins/external/mongodb.js'
 import redis from '../plugins/external/redis.js'
 import metrics from '../plugins/external/metrics.js'
@@ -14,7 +15,9 @@ import rateLimit from '../plugins/external/rate-limit.js'
 import bearerAuth from '../plugins/external/bearer-auth.js'
 import swagger from '../plugins/external/swagger.js'
 import serviceMetrics from '../plugins/app/service-metrics.js'
-import errorHandler, { frameworkErrors } from '../plugins/app/error-handler.js'
+import errorHandler from '../plugins/app/error-handler.js'
+import notFound from '../plugins/app/not-found.js'
+import jsonBody from '../plugins/app/json-body.js'
 import requestId from '../plugins/app/request-id.js'
 import drainOnClose from '../plugins/app/drain-on-close.js'
 import orders from '../plugins/app/orders.js'
@@ -62,6 +65,8 @@ function serverOptions ({ config, prettyLogs = false }: AppOptions): FastifyServ
     trustProxy: trustProxy(config),
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
+    clientErrorHandler,
+    schemaErrorFormatter,
     // While closing, plugins/app/drain-on-close answers new requests with the contract's
     // 503 SHUTTING_DOWN body instead of Fastify's own.
     return503OnClosing: false,
@@ -73,8 +78,10 @@ function serverOptions ({ config, prettyLogs = false }: AppOptions): FastifyServ
 export async function buildApp (options: AppOptions) {
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
-  // Bodies are JSON only: a text/plain body is 415, not a string that fails validation.
+  // Bodies are JSON only: a text/plain body is 415, not a string that fails validation; JSON
+  // through Fastify's own parser, with the refusal of prototype poisoning explained.
   app.removeContentTypeParser('text/plain')
+  await app.register(jsonBody)
   app.decorate('config', options.config)
 
   // External connections and the metrics registry, configuration only; then the service's
@@ -85,13 +92,17 @@ export async function buildApp (options: AppOptions) {
   await app.register(serviceMetrics)
   await app.register(errorHandler)
 
-  // Global hooks, the same for every route: request ids, CORS and security headers, refusing
-  // new work once shutting down and under load, the rate limit. Authentication is the
-  // `onRequest: app.authenticate` each mutating route declares, so it always runs after them
-  // (a token guesser is rate limited). The API document collects the routes declared after it.
+  // Global hooks, the same for every route, in this order on every request (metrics' first, as
+  // registered above, so the early answers below are counted): request ids; security headers,
+  // which every answer needs, CORS preflights included; plain OPTIONS, 404 and 405 (not-found)
+  // before CORS, which would take a plain OPTIONS for a bad preflight; CORS; refusing new work
+  // once shutting down and under load; the rate limit. Authentication is the
+  // `onRequest: app.authenticate` each mutating route declares, so it always runs after all of
+  // them (a token guesser is rate limited). The API document collects the routes declared after it.
   await app.register(requestId)
-  await app.register(cors)
   await app.register(helmet)
+  await app.register(notFound)
+  await app.register(cors)
   await app.register(drainOnClose)
   await app.register(underPressure)
   await app.register(rateLimit)

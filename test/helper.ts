@@ -40,7 +40,7 @@ export function isolatedMongoUrl (baseUrl = TEST_MONGODB_URL): string {
   return url.toString()
 }
 
-interface BuildOptions {
+export interface BuildOptions {
   env?: Record<string, string>
   /** Wait for the Redis connection (default). False for tests that start with Redis down. */
   waitForRedis?: boolean

@@ -31,17 +31,6 @@ function toErrorBody (err: FastifyError): ErrorBody {
 }
 
 /**
- * For the few errors Fastify raises before routing (an undecodable URL, a path parameter over
- * the router's length limit): the same contract body, without echoing the URL back.
- */
-export function frameworkErrors (err: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
-  const body = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-    ? errorBody('VALIDATION_ERROR', 'params/id is too long')
-    : errorBody('BAD_REQUEST', 'The request URL is not valid')
-  return reply.code(body.statusCode).send(body)
-}
-
-/**
  * The one error handler: every error, whoever threw it, leaves as the contract's
  * `{ statusCode, code, error, message }` body, with the Retry-After its code calls for.
  */
@@ -58,9 +47,5 @@ export default fp(async function errorHandler (app) {
     const retryAfter = retryAfterOf(body.code)
     if (retryAfter !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfter))
     return reply.code(body.statusCode).send(body)
-  })
-
-  app.setNotFoundHandler(function routeNotFound (request, reply) {
-    return reply.code(404).send(errorBody('ROUTE_NOT_FOUND', `Route ${request.method} ${request.url.split('?')[0]} not found`))
   })
 }, { name: 'error-handler', dependencies: ['service-metrics'] })

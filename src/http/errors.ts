@@ -10,11 +10,14 @@ const CODES_BY_STATUS = {
   400: {
     VALIDATION_ERROR: 'a path parameter, query parameter or body field is invalid',
     INVALID_JSON: 'the body is not valid JSON',
-    INVALID_CONTENT_LENGTH: 'Content-Length does not match the body',
+    INVALID_CONTENT_LENGTH: 'Content-Length is not a valid length or does not match the body',
+    UNKNOWN_METHOD: 'the request does not start with an HTTP method the server recognises',
     BAD_REQUEST: 'the request is malformed'
   },
   401: { UNAUTHORIZED: 'missing or unknown bearer token (only when API_TOKENS is set)' },
-  404: { ORDER_NOT_FOUND: 'no order has this id', ROUTE_NOT_FOUND: 'no route has this method and path' },
+  404: { ORDER_NOT_FOUND: 'no order has this id', ROUTE_NOT_FOUND: 'no route serves this path' },
+  405: { METHOD_NOT_ALLOWED: 'the path is served, not with this method; Allow lists the methods that are' },
+  408: { REQUEST_TIMEOUT: 'the request was not received in time' },
   409: {
     ORDER_LOCKED: 'another request holds the order lock; retry after Retry-After',
     VERSION_CONFLICT: 'the order changed concurrently; nothing was written'
@@ -24,6 +27,7 @@ const CODES_BY_STATUS = {
   415: { UNSUPPORTED_MEDIA_TYPE: 'the body is not application/json' },
   422: { ORDER_NOT_MODIFIABLE: 'the order is Completed or Cancelled' },
   429: { RATE_LIMITED: 'too many requests from this client in the window; retry after Retry-After (only when RATE_LIMIT_MAX > 0)' },
+  431: { HEADERS_TOO_LARGE: 'the request line and headers are larger than the server accepts' },
   500: { INTERNAL_ERROR: 'a bug: logged with the request id, nothing internal is shown' },
   503: {
     DATABASE_UNAVAILABLE: 'MongoDB cannot be reached',
