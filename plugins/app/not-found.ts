@@ -18,7 +18,7 @@ function pathOf (request: FastifyRequest): string {
  * A wildcard route (CORS's catch-all OPTIONS, the documentation's static files) does not make
  * a path known. Every known path also answers OPTIONS: preflights through CORS, the rest here.
  */
-export function allowedMethods (app: FastifyInstance, path: string): string[] {
+function allowedMethods (app: FastifyInstance, path: string): string[] {
   // Only an origin-form target names a path (a CONNECT's host:port would confuse the router).
   if (!path.startsWith('/')) return []
   const served = app.supportedMethods.filter((method) => {
