@@ -1,0 +1,51 @@
+// The knobs of a reliability run. Two forms: the full one (a few minutes of faults, a several
+// minute soak) and --short for CI. Every figure can be overridden from the environment.
+
+export interface Options {
+  form: 'full' | 'short'
+  /** Orders created over HTTP before the load starts. */
+  seedOrders: number
+  /** Requests started per second by the load driver (open loop), and the in-flight cap. */
+  rate: number
+  maxInFlight: number
+  /** Seconds of each phase: the baseline, each fault window, and the recovery after a fault. */
+  baselineSeconds: number
+  faultSeconds: number
+  recoverySeconds: number
+  /** Soak on one instance: its length, and the warm-up before the first memory sample. */
+  soakSeconds: number
+  soakWarmupSeconds: number
+  /** Service settings shared by every instance. */
+  lockTtlSeconds: number
+  cacheTtlSeconds: number
+  mongodbTimeoutMs: number
+  /** No answer within this is logged as a client timeout. */
+  clientTimeoutMs: number
+}
+
+function num (name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name}=${raw}: not a non-negative number`)
+  return value
+}
+
+export function readOptions (argv: string[]): Options {
+  const short = argv.includes('--short') || process.env.RELIABILITY_SHORT === '1'
+  return {
+    form: short ? 'short' : 'full',
+    seedOrders: num('RELIABILITY_SEED_ORDERS', short ? 150 : 300),
+    rate: num('RELIABILITY_RATE', short ? 30 : 40),
+    maxInFlight: num('RELIABILITY_MAX_IN_FLIGHT', 64),
+    baselineSeconds: num('RELIABILITY_BASELINE_SECONDS', short ? 8 : 20),
+    faultSeconds: num('RELIABILITY_FAULT_SECONDS', short ? 5 : 10),
+    recoverySeconds: num('RELIABILITY_RECOVERY_SECONDS', short ? 8 : 15),
+    soakSeconds: num('RELIABILITY_SOAK_SECONDS', short ? 40 : 300),
+    soakWarmupSeconds: num('RELIABILITY_SOAK_WARMUP_SECONDS', short ? 10 : 30),
+    lockTtlSeconds: num('RELIABILITY_LOCK_TTL_SECONDS', 10),
+    cacheTtlSeconds: num('RELIABILITY_CACHE_TTL_SECONDS', 60),
+    mongodbTimeoutMs: num('RELIABILITY_MONGODB_TIMEOUT_MS', 2500),
+    clientTimeoutMs: num('RELIABILITY_CLIENT_TIMEOUT_MS', 15000)
+  }
+}

@@ -1,0 +1,26 @@
+import { isOk, isServerError, type LogEntry } from './request-log.js'
+import type { Phase } from './timeline.js'
+
+// How a recovery phase went, measured from the moment the dependency was back: when the last
+// request that still failed (5xx or no answer) was sent, and when writes and cache hits came back.
+
+export interface Recovery {
+  /** From the dependency back to the sending of the last failed request; 0 if none failed. */
+  recoveredAfterMs: number
+  firstWriteOkAfterMs: number | null
+  firstHitAfterMs: number | null
+  failed: number
+}
+
+const after = (phase: Phase, entry: LogEntry | undefined) => entry === undefined ? null : Math.round(entry.sentAt - phase.start)
+
+export function recoveryOf (phase: Phase, entries: LogEntry[], writeKinds: string[]): Recovery {
+  const failed = entries.filter(isServerError)
+  const lastFailed = failed.at(-1)
+  return {
+    recoveredAfterMs: lastFailed ? Math.round(Math.max(...failed.map((e) => e.sentAt)) - phase.start) : 0,
+    firstWriteOkAfterMs: after(phase, entries.filter((e) => writeKinds.includes(e.kind) && isOk(e)).sort((a, b) => a.sentAt - b.sentAt)[0]),
+    firstHitAfterMs: after(phase, entries.filter((e) => e.cache === 'HIT').sort((a, b) => a.sentAt - b.sentAt)[0]),
+    failed: failed.length
+  }
+}

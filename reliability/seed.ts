@@ -1,0 +1,20 @@
+import { send } from './http-client.js'
+import type { RequestLog } from './request-log.js'
+import type { Workload } from './workload.js'
+
+// Creates the starting orders over HTTP, a few at a time, each one logged like any other
+// request: the checks then know every order the database should hold.
+
+export async function seed (count: number, url: string, workload: Workload, log: RequestLog, timeoutMs: number): Promise<void> {
+  let created = 0
+  const worker = async () => {
+    while (created < count) {
+      created++
+      const entry = await send({ instance: 0, baseUrl: url, kind: 'create', method: 'POST', path: '/orders', body: workload.newOrderBody() }, log.nextSeq(), timeoutMs)
+      log.add(entry)
+      workload.observe(entry)
+      if (entry.status !== 201) throw new Error(`seeding: POST /orders answered ${entry.status} ${entry.error ?? ''}`)
+    }
+  }
+  await Promise.all(Array.from({ length: 4 }, worker))
+}
