@@ -26,15 +26,21 @@ export function faultsFor (redis: OwnedRedis, mongo: OwnedFerretDB): Fault[] {
   ]
 }
 
+export const WARMUP = 'warm-up'
 export const BASELINE = 'baseline'
 export const entering = (fault: Fault) => `${fault.name}: entering`
 export const outage = (fault: Fault) => `${fault.name}: outage`
 export const recovery = (fault: Fault) => `${fault.name}: recovery`
 
-export interface FaultTimes { baselineSeconds: number, faultSeconds: number, recoverySeconds: number }
+export interface FaultTimes { warmupSeconds: number, baselineSeconds: number, faultSeconds: number, recoverySeconds: number }
 
-/** Baseline, then each fault with its recovery. Waiting out a window under load is its duration. */
+/**
+ * A warm-up (cold caches, new connections; not measured), the baseline, then each fault with
+ * its recovery. Waiting out a window under load is its duration.
+ */
 export async function runFaults (faults: Fault[], timeline: Timeline, times: FaultTimes, say: (line: string) => void): Promise<void> {
+  timeline.enter(WARMUP)
+  await delay(times.warmupSeconds * 1000)
   timeline.enter(BASELINE)
   await delay(times.baselineSeconds * 1000)
   for (const fault of faults) {

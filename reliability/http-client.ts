@@ -15,12 +15,16 @@ export interface Call {
   body?: unknown
 }
 
+// Keep-alive sockets per instance: a bounded number, so the service's open handles do not
+// follow the latency of the moment (requests beyond it wait in the agent, and that wait is
+// part of their measured latency).
+const SOCKETS_PER_INSTANCE = 16
 const agents = new Map<string, Agent>()
 
 function agentFor (baseUrl: string): Agent {
   let agent = agents.get(baseUrl)
   if (!agent) {
-    agent = new Agent({ keepAlive: true, maxSockets: 64 })
+    agent = new Agent({ keepAlive: true, maxSockets: SOCKETS_PER_INSTANCE })
     agents.set(baseUrl, agent)
   }
   return agent

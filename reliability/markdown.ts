@@ -1,4 +1,5 @@
 import type { ReportInput } from './report.js'
+import { TOLERANCE } from './soak.js'
 import type { Figures } from './stats.js'
 
 // The human report (REPORT.md) of one run: checks first, then the figures behind them.
@@ -40,7 +41,7 @@ export function markdown (input: ReportInput): string {
     '',
     '## Phases',
     '',
-    `Baseline ${o.baselineSeconds} s; each fault: the signal ("entering", until the server is really gone: a SIGTERMed FerretDB takes a few seconds), ` +
+    `A ${o.warmupSeconds} s warm-up (not checked), the baseline (${o.baselineSeconds} s); each fault: the signal ("entering", until the server is really gone: a SIGTERMed FerretDB takes a few seconds), ` +
     `the outage (${o.faultSeconds} s, plus the restart until the server is ready), then ${o.recoverySeconds} s of recovery. ` +
     'A request belongs to the phase in which it was sent. Latencies in ms.',
     '',
@@ -53,20 +54,25 @@ export function markdown (input: ReportInput): string {
     '',
     'Measured from the moment the dependency was back (restart ready, or SIGCONT).',
     '',
-    '| fault | last failed request sent after (ms) | failures during recovery | first successful write after (ms) | first cache hit after (ms) |',
-    '|---|---|---|---|---|',
+    '| fault | last failed request sent after (ms) | by instance | failures during recovery | first successful write after (ms) | first cache hit after (ms) |',
+    '|---|---|---|---|---|---|',
     ...evaluation.recoveries.map(({ fault, recovery: r }) =>
-      `| ${fault} | ${r.recoveredAfterMs} | ${r.failed} | ${ms(r.firstWriteOkAfterMs)} | ${ms(r.firstHitAfterMs)} |`),
+      `| ${fault} | ${r.recoveredAfterMs} | ${r.byInstance.join(' / ')} | ${r.failed} | ${ms(r.firstWriteOkAfterMs)} | ${ms(r.firstHitAfterMs)} |`),
     '',
     '## Soak',
     '',
     `One fresh instance, the same mix at ${o.rate} requests/s for ${soak.seconds} s after a ${o.soakWarmupSeconds} s warm-up; ` +
-    `${soak.samples.length} samples of its /metrics. Start and end are each the median of three samples.`,
+    `${soak.samples.length} samples of its /metrics. Start and end are each the median of three samples taken with the load paused and drained.`,
     '',
-    '| | RSS MB | heap used MB | active handles |',
-    '|---|---|---|---|',
-    `| start | ${mb(soak.start.rssBytes)} | ${mb(soak.start.heapUsedBytes)} | ${soak.start.activeHandles} |`,
-    `| end | ${mb(soak.end.rssBytes)} | ${mb(soak.end.heapUsedBytes)} | ${soak.end.activeHandles} |`,
+    '| | RSS MB | heap used MB | active handles | of which MongoDB connections | Redis | HTTP clients |',
+    '|---|---|---|---|---|---|---|',
+    ...(['start', 'end'] as const).map((when) => {
+      const s = soak[when]
+      return `| ${when} | ${mb(s.rssBytes)} | ${mb(s.heapUsedBytes)} | ${s.activeHandles} | ${s.sockets?.mongodb ?? '?'} | ${s.sockets?.redis ?? '?'} | ${s.sockets?.httpClients ?? '?'} |`
+    }),
+    '',
+    `Tolerances: RSS +${TOLERANCE.rssGrowth * 100}%, heap used +${TOLERANCE.heapGrowth * 100}%, handles besides the MongoDB pool +${TOLERANCE.extraHandles}; ` +
+    `the pool grows to the peak concurrency and keeps its connections, up to maxPoolSize (${TOLERANCE.mongodbPool}).`,
     '',
     'Raw figures, every sample and every check: [results.json](results.json).',
     ''

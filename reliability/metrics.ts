@@ -1,11 +1,15 @@
 // The process figures the soak watches, read from the service's Prometheus /metrics
 // (prom-client's default process metrics, which the service names with its own prefix).
 
+import type { SocketCounts } from './sockets.js'
+
 export interface ProcessSample {
   at: number
   rssBytes: number
   heapUsedBytes: number
   activeHandles: number
+  /** Its TCP connections by peer, when known (Linux). */
+  sockets?: SocketCounts
 }
 
 const NAMES = {

@@ -8,7 +8,8 @@ export interface Options {
   /** Requests started per second by the load driver (open loop), and the in-flight cap. */
   rate: number
   maxInFlight: number
-  /** Seconds of each phase: the baseline, each fault window, and the recovery after a fault. */
+  /** Seconds of each phase: the warm-up, the baseline, each fault window, the recovery after a fault. */
+  warmupSeconds: number
   baselineSeconds: number
   faultSeconds: number
   recoverySeconds: number
@@ -38,6 +39,7 @@ export function readOptions (argv: string[]): Options {
     seedOrders: num('RELIABILITY_SEED_ORDERS', short ? 150 : 300),
     rate: num('RELIABILITY_RATE', short ? 30 : 40),
     maxInFlight: num('RELIABILITY_MAX_IN_FLIGHT', 64),
+    warmupSeconds: num('RELIABILITY_WARMUP_SECONDS', short ? 5 : 10),
     baselineSeconds: num('RELIABILITY_BASELINE_SECONDS', short ? 8 : 20),
     faultSeconds: num('RELIABILITY_FAULT_SECONDS', short ? 5 : 10),
     recoverySeconds: num('RELIABILITY_RECOVERY_SECONDS', short ? 8 : 15),

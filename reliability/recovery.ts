@@ -7,6 +7,8 @@ import type { Phase } from './timeline.js'
 export interface Recovery {
   /** From the dependency back to the sending of the last failed request; 0 if none failed. */
   recoveredAfterMs: number
+  /** The same for each service instance: one stuck instance shows here. */
+  byInstance: number[]
   firstWriteOkAfterMs: number | null
   firstHitAfterMs: number | null
   failed: number
@@ -14,11 +16,15 @@ export interface Recovery {
 
 const after = (phase: Phase, entry: LogEntry | undefined) => entry === undefined ? null : Math.round(entry.sentAt - phase.start)
 
-export function recoveryOf (phase: Phase, entries: LogEntry[], writeKinds: string[]): Recovery {
+function lastFailureAfter (phase: Phase, failed: LogEntry[]): number {
+  return failed.length === 0 ? 0 : Math.round(Math.max(...failed.map((e) => e.sentAt)) - phase.start)
+}
+
+export function recoveryOf (phase: Phase, entries: LogEntry[], writeKinds: string[], instances: number): Recovery {
   const failed = entries.filter(isServerError)
-  const lastFailed = failed.at(-1)
   return {
-    recoveredAfterMs: lastFailed ? Math.round(Math.max(...failed.map((e) => e.sentAt)) - phase.start) : 0,
+    recoveredAfterMs: lastFailureAfter(phase, failed),
+    byInstance: Array.from({ length: instances }, (_, i) => lastFailureAfter(phase, failed.filter((e) => e.instance === i))),
     firstWriteOkAfterMs: after(phase, entries.filter((e) => writeKinds.includes(e.kind) && isOk(e)).sort((a, b) => a.sentAt - b.sentAt)[0]),
     firstHitAfterMs: after(phase, entries.filter((e) => e.cache === 'HIT').sort((a, b) => a.sentAt - b.sentAt)[0]),
     failed: failed.length

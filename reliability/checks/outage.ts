@@ -47,7 +47,8 @@ export function databaseOutageChecks (fault: string, entries: LogEntry[], backAt
 export function recoveryChecks (fault: string, recovery: Recovery, boundMs: number, expectHits: boolean): Check[] {
   const checks = [
     check(`${fault}: recovers by itself within ${boundMs / 1000} s`, recovery.recoveredAfterMs <= boundMs,
-      `last failure sent ${recovery.recoveredAfterMs} ms after the dependency was back (${recovery.failed} failures in recovery)`),
+      `last failure sent ${recovery.recoveredAfterMs} ms after the dependency was back (${recovery.failed} failures in recovery; ` +
+      `by instance: ${recovery.byInstance.map((ms, i) => `#${i + 1} ${ms} ms`).join(', ')})`),
     check(`${fault}: writes succeed again`, recovery.firstWriteOkAfterMs !== null,
       `first successful write sent ${recovery.firstWriteOkAfterMs ?? 'never'} ms after`)
   ]
