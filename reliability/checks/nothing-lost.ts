@@ -24,6 +24,20 @@ async function storedOrders (mongodbUrl: string): Promise<Map<string, OrderSnaps
 
 const FIELDS = ['customer', 'address', 'status', 'totalAmount', 'version', 'updatedAt'] as const
 
+/**
+ * The unacknowledged write that explains a stored change: one on that order (or a create) that
+ * got no 2xx and was in flight when the stored updatedAt was written.
+ */
+function culprit (entries: LogEntry[], stored: OrderSnapshot): string {
+  const at = Date.parse(stored.updatedAt)
+  const found = entries.find((e) => !isOk(e) && e.method !== 'GET' && (e.orderId === stored._id || e.kind === 'create') &&
+    e.sentAt - 5 <= at && at <= e.doneAt + 5)
+  if (!found) return 'no request of the log was in flight then'
+  const iso = (t: number) => new Date(t).toISOString().slice(11, 23)
+  return `written at ${iso(at)} while #${found.seq} ${found.method} ${found.path} was in flight ` +
+    `(sent ${iso(found.sentAt)}, answered ${found.status || found.error} ${found.code ?? ''} at ${iso(found.doneAt)})`
+}
+
 function differences (acked: OrderSnapshot, stored: OrderSnapshot): string[] {
   return FIELDS.filter((field) => acked[field] !== stored[field])
     .map((field) => `${field} ${JSON.stringify(acked[field])} acked, ${JSON.stringify(stored[field])} stored`)
@@ -50,7 +64,7 @@ export async function nothingLostChecks (entries: LogEntry[], mongodbUrl: string
     const expected = 1 + (updates.get(id) ?? 0)
     if (order.version !== expected) wrongVersion.push(`${id} version ${order.version}, expected ${expected}`)
     const diff = differences(acked, order)
-    if (diff.length > 0) changed.push(`${id}: ${diff.join(', ')}`)
+    if (diff.length > 0) changed.push(`${id}: ${diff.join(', ')}; ${culprit(entries, order)}`)
   }
   const unacknowledged = [...stored.keys()].filter((id) => !lastAcked.has(id))
   const unanswered = entries.filter((entry) => entry.status === 0 && entry.method !== 'GET').length
@@ -63,6 +77,6 @@ export async function nothingLostChecks (entries: LogEntry[], mongodbUrl: string
     check('no order changed by a request that got no 2xx', changed.length === 0 && unacknowledged.length === 0,
       `${stored.size} orders stored; ${changed.length} differ from their last acknowledged write, ` +
       `${unacknowledged.length} were never acknowledged as created; ${unanswered} writes got no answer` +
-      examples([...changed, ...unacknowledged.map((id) => `${id} created without a 201`)]))
+      examples([...changed, ...unacknowledged.map((id) => `${id} created without a 201; ${culprit(entries, stored.get(id) as OrderSnapshot)}`)]))
   ]
 }
