@@ -9,7 +9,7 @@ import type { Options } from './options.js'
 import { recoveryOf, type Recovery } from './recovery.js'
 import type { RequestLog } from './request-log.js'
 import { INSTANCES } from './scenario.js'
-import { handlesBesidesPool, SOAK, TOLERANCE, type SoakResult } from './soak.js'
+import { handlesBesidesConnections, SOAK, TOLERANCE, type SoakResult } from './soak.js'
 import { figuresOf, type Figures } from './stats.js'
 import type { Timeline } from './timeline.js'
 
@@ -30,12 +30,14 @@ export function soakChecks (soak: SoakResult): Check[] {
       `${mb(start.rssBytes)} -> ${mb(end.rssBytes)} (${pct(start.rssBytes, end.rssBytes)})`),
     check(`soak: heap used flat (at most +${TOLERANCE.heapGrowth * 100}%)`, end.heapUsedBytes <= start.heapUsedBytes * (1 + TOLERANCE.heapGrowth),
       `${mb(start.heapUsedBytes)} -> ${mb(end.heapUsedBytes)} (${pct(start.heapUsedBytes, end.heapUsedBytes)})`),
-    check(`soak: open handles besides the MongoDB pool flat (at most +${TOLERANCE.extraHandles})`,
-      handlesBesidesPool(end) <= handlesBesidesPool(start) + TOLERANCE.extraHandles,
-      `${handlesBesidesPool(start)} -> ${handlesBesidesPool(end)} (all handles ${start.activeHandles} -> ${end.activeHandles})`),
-    check(`soak: MongoDB pool within maxPoolSize (${TOLERANCE.mongodbPool})`,
-      (end.sockets?.mongodb ?? 0) <= TOLERANCE.mongodbPool && end.sockets !== undefined,
-      end.sockets ? `${start.sockets?.mongodb ?? '?'} -> ${end.sockets.mongodb} connections` : 'not measured (needs Linux /proc)')
+    check(`soak: open handles besides connections flat (at most +${TOLERANCE.extraHandles})`,
+      handlesBesidesConnections(end) <= handlesBesidesConnections(start) + TOLERANCE.extraHandles,
+      `${handlesBesidesConnections(start)} -> ${handlesBesidesConnections(end)} (all handles ${start.activeHandles} -> ${end.activeHandles})`),
+    check(`soak: connections bounded (MongoDB pool <= ${TOLERANCE.mongodbPool}, HTTP clients <= ${TOLERANCE.httpClients})`,
+      end.sockets !== undefined && end.sockets.mongodb <= TOLERANCE.mongodbPool && end.sockets.httpClients <= TOLERANCE.httpClients,
+      end.sockets
+        ? `MongoDB ${start.sockets?.mongodb ?? '?'} -> ${end.sockets.mongodb}, HTTP clients ${start.sockets?.httpClients ?? '?'} -> ${end.sockets.httpClients}`
+        : 'not measured (needs Linux /proc)')
   ]
 }
 

@@ -18,7 +18,7 @@ export interface Call {
 // Keep-alive sockets per instance: a bounded number, so the service's open handles do not
 // follow the latency of the moment (requests beyond it wait in the agent, and that wait is
 // part of their measured latency).
-const SOCKETS_PER_INSTANCE = 16
+export const SOCKETS_PER_INSTANCE = 16
 const agents = new Map<string, Agent>()
 
 function agentFor (baseUrl: string): Agent {

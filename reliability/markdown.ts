@@ -71,8 +71,9 @@ export function markdown (input: ReportInput): string {
       return `| ${when} | ${mb(s.rssBytes)} | ${mb(s.heapUsedBytes)} | ${s.activeHandles} | ${s.sockets?.mongodb ?? '?'} | ${s.sockets?.redis ?? '?'} | ${s.sockets?.httpClients ?? '?'} |`
     }),
     '',
-    `Tolerances: RSS +${TOLERANCE.rssGrowth * 100}%, heap used +${TOLERANCE.heapGrowth * 100}%, handles besides the MongoDB pool +${TOLERANCE.extraHandles}; ` +
-    `the pool grows to the peak concurrency and keeps its connections, up to maxPoolSize (${TOLERANCE.mongodbPool}).`,
+    `Tolerances: RSS +${TOLERANCE.rssGrowth * 100}%, heap used +${TOLERANCE.heapGrowth * 100}%, handles besides connections +${TOLERANCE.extraHandles}. ` +
+    'The MongoDB pool and the keep-alive HTTP connections grow to the peak concurrency and stay open, so they are bounded instead: ' +
+    `the pool by maxPoolSize (${TOLERANCE.mongodbPool}), the HTTP clients by the driver's ${TOLERANCE.httpClients - 1} sockets (+1 for the /metrics reader).`,
     '',
     'Raw figures, every sample and every check: [results.json](results.json).',
     ''

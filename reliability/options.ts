@@ -1,7 +1,7 @@
 // The knobs of a reliability run. Two forms: the full one (a few minutes of faults, a several
 // minute soak) and --short for CI. Every figure can be overridden from the environment.
 // The load is modest on purpose: FerretDB v1 answers a list miss by scanning every order, so
-// a few hundred orders and 25 requests/s keep the database below saturation on a 2-core
+// a few hundred orders and 15 requests/s keep the database below saturation on a 2-core
 // machine; past it, every check measures an overloaded database rather than the faults.
 
 export interface Options {
@@ -39,8 +39,8 @@ export function readOptions (argv: string[]): Options {
   const short = argv.includes('--short') || process.env.RELIABILITY_SHORT === '1'
   return {
     form: short ? 'short' : 'full',
-    seedOrders: num('RELIABILITY_SEED_ORDERS', short ? 100 : 150),
-    rate: num('RELIABILITY_RATE', 25),
+    seedOrders: num('RELIABILITY_SEED_ORDERS', 100),
+    rate: num('RELIABILITY_RATE', 15),
     maxInFlight: num('RELIABILITY_MAX_IN_FLIGHT', 64),
     warmupSeconds: num('RELIABILITY_WARMUP_SECONDS', short ? 5 : 10),
     baselineSeconds: num('RELIABILITY_BASELINE_SECONDS', short ? 8 : 20),

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { LoadDriver } from './driver.js'
+import { SOCKETS_PER_INSTANCE } from './http-client.js'
 import { sampleProcess, type ProcessSample } from './metrics.js'
 import { countSockets } from './sockets.js'
 import type { Options } from './options.js'
@@ -15,7 +16,7 @@ import type { Workload } from './workload.js'
 
 export const SOAK_WARMUP = 'soak: warm-up'
 export const SOAK = 'soak'
-export const TOLERANCE = { rssGrowth: 0.2, heapGrowth: 0.25, extraHandles: 5, mongodbPool: 50 }
+export const TOLERANCE = { rssGrowth: 0.2, heapGrowth: 0.25, extraHandles: 5, mongodbPool: 50, httpClients: SOCKETS_PER_INSTANCE + 1 }
 
 export interface SoakResult {
   seconds: number
@@ -26,9 +27,12 @@ export interface SoakResult {
   skipped: number
 }
 
-/** Handles other than the MongoDB pool's connections. */
-export function handlesBesidesPool (sample: ProcessSample): number {
-  return sample.activeHandles - (sample.sockets?.mongodb ?? 0)
+/**
+ * Handles other than connections that follow the peak concurrency and are bounded elsewhere:
+ * the MongoDB pool (maxPoolSize) and the clients' keep-alive sockets (the driver's cap).
+ */
+export function handlesBesidesConnections (sample: ProcessSample): number {
+  return sample.activeHandles - (sample.sockets?.mongodb ?? 0) - (sample.sockets?.httpClients ?? 0)
 }
 
 function median (samples: ProcessSample[]): ProcessSample {
