@@ -28,8 +28,9 @@ export function soakChecks (soak: SoakResult): Check[] {
   return [
     check(`soak: RSS flat (at most +${TOLERANCE.rssGrowth * 100}%)`, end.rssBytes <= start.rssBytes * (1 + TOLERANCE.rssGrowth),
       `${mb(start.rssBytes)} -> ${mb(end.rssBytes)} (${pct(start.rssBytes, end.rssBytes)})`),
-    check(`soak: heap used flat (at most +${TOLERANCE.heapGrowth * 100}%)`, end.heapUsedBytes <= start.heapUsedBytes * (1 + TOLERANCE.heapGrowth),
-      `${mb(start.heapUsedBytes)} -> ${mb(end.heapUsedBytes)} (${pct(start.heapUsedBytes, end.heapUsedBytes)})`),
+    check(`soak: heap floor flat (at most +${TOLERANCE.heapGrowth * 100}%)`, soak.heapFloor.end <= soak.heapFloor.start * (1 + TOLERANCE.heapGrowth),
+      `lowest heap used in the first third ${mb(soak.heapFloor.start)}, in the last third ${mb(soak.heapFloor.end)} ` +
+      `(${pct(soak.heapFloor.start, soak.heapFloor.end)}); paused samples ${mb(start.heapUsedBytes)} -> ${mb(end.heapUsedBytes)}`),
     check(`soak: open handles besides connections flat (at most +${TOLERANCE.extraHandles})`,
       handlesBesidesConnections(end) <= handlesBesidesConnections(start) + TOLERANCE.extraHandles,
       `${handlesBesidesConnections(start)} -> ${handlesBesidesConnections(end)} (all handles ${start.activeHandles} -> ${end.activeHandles})`),

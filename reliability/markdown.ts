@@ -71,7 +71,10 @@ export function markdown (input: ReportInput): string {
       return `| ${when} | ${mb(s.rssBytes)} | ${mb(s.heapUsedBytes)} | ${s.activeHandles} | ${s.sockets?.mongodb ?? '?'} | ${s.sockets?.redis ?? '?'} | ${s.sockets?.httpClients ?? '?'} |`
     }),
     '',
-    `Tolerances: RSS +${TOLERANCE.rssGrowth * 100}%, heap used +${TOLERANCE.heapGrowth * 100}%, handles besides connections +${TOLERANCE.extraHandles}. ` +
+    `Heap floor (lowest heap used under load): ${mb(soak.heapFloor.start)} MB in the first third, ${mb(soak.heapFloor.end)} MB in the last.`,
+    '',
+    `Tolerances: RSS +${TOLERANCE.rssGrowth * 100}%, heap floor +${TOLERANCE.heapGrowth * 100}% (one sample holds whatever garbage the last GC left; ` +
+    `a leak raises the floor), handles besides connections +${TOLERANCE.extraHandles}. ` +
     'The MongoDB pool and the keep-alive HTTP connections grow to the peak concurrency and stay open, so they are bounded instead: ' +
     `the pool by maxPoolSize (${TOLERANCE.mongodbPool}), the HTTP clients by the driver's ${TOLERANCE.httpClients - 1} sockets (+1 for the /metrics reader).`,
     '',

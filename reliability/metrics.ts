@@ -1,6 +1,7 @@
 // The process figures the soak watches, read from the service's Prometheus /metrics
 // (prom-client's default process metrics, which the service names with its own prefix).
 
+import { get, type IncomingMessage } from 'node:http'
 import type { SocketCounts } from './sockets.js'
 
 export interface ProcessSample {
@@ -26,10 +27,19 @@ function valueOf (text: string, name: string): number {
   return value
 }
 
+/** GET /metrics on a connection of its own, closed after the answer. */
+async function scrape (url: string): Promise<string> {
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
+    get(`${url}/metrics`, { agent: false }, resolve).on('error', reject)
+  })
+  const chunks: Buffer[] = []
+  for await (const chunk of response) chunks.push(chunk as Buffer)
+  if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}`)
+  return Buffer.concat(chunks).toString()
+}
+
 export async function sampleProcess (url: string): Promise<ProcessSample> {
-  const response = await fetch(`${url}/metrics`)
-  if (!response.ok) throw new Error(`/metrics answered ${response.status}`)
-  const text = await response.text()
+  const text = await scrape(url)
   return {
     at: Date.now(),
     rssBytes: valueOf(text, NAMES.rssBytes),

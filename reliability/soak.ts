@@ -20,6 +20,11 @@ export const TOLERANCE = { rssGrowth: 0.2, heapGrowth: 0.25, extraHandles: 5, mo
 
 export interface SoakResult {
   seconds: number
+  /**
+   * The heap's floor: the lowest heap-used sample under load in the first and in the last third
+   * of the soak. One sample holds whatever garbage the last GC left; a leak raises the floor.
+   */
+  heapFloor: { start: number, end: number }
   /** Every sample, under load and paused. */
   samples: ProcessSample[]
   start: ProcessSample
@@ -87,7 +92,11 @@ export async function runSoak (options: Options, env: ServiceEnv, logDir: string
     }
     await driver.stop()
     timeline.close()
-    return { seconds: options.soakSeconds, samples, start, end: await paused(), skipped: driver.skipped }
+    const loaded = samples.slice(3)
+    const third = Math.max(1, Math.floor(loaded.length / 3))
+    const floor = (list: ProcessSample[]) => Math.min(...list.map((s) => s.heapUsedBytes))
+    const heapFloor = { start: floor(loaded.slice(0, third)), end: floor(loaded.slice(-third)) }
+    return { seconds: options.soakSeconds, samples, heapFloor, start, end: await paused(), skipped: driver.skipped }
   } finally {
     await driver.stop()
     await instance.stop()

@@ -28,7 +28,7 @@ export function countSockets (pid: number, ports: { http: number, mongodb: numbe
     for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/)
       const [local, remote, state, inode] = [fields[1], fields[2], fields[3], fields[9]]
-      if (!local || !remote || !inode || !inodes.has(inode) || state === '0A') continue // 0A: listening
+      if (!local || !remote || !inode || !inodes.has(inode) || state !== '01') continue // 01: established
       if (portOf(remote) === ports.mongodb) counts.mongodb++
       else if (portOf(remote) === ports.redis) counts.redis++
       else if (portOf(local) === ports.http) counts.httpClients++
