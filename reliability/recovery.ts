@@ -3,6 +3,8 @@ import type { Phase } from './timeline.js'
 
 // How a recovery phase went, measured from the moment the dependency was back: when the last
 // request that still failed (5xx or no answer) was sent, and when writes and cache hits came back.
+// A failure answered after the phase ended belongs to what came next (the next fault), not to
+// this recovery.
 
 export interface Recovery {
   /** From the dependency back to the sending of the last failed request; 0 if none failed. */
@@ -21,7 +23,7 @@ function lastFailureAfter (phase: Phase, failed: LogEntry[]): number {
 }
 
 export function recoveryOf (phase: Phase, entries: LogEntry[], writeKinds: string[], instances: number): Recovery {
-  const failed = entries.filter(isServerError)
+  const failed = entries.filter((e) => isServerError(e) && e.doneAt < phase.end)
   return {
     recoveredAfterMs: lastFailureAfter(phase, failed),
     byInstance: Array.from({ length: instances }, (_, i) => lastFailureAfter(phase, failed.filter((e) => e.instance === i))),
