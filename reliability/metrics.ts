@@ -1,0 +1,49 @@
+// The process figures the soak watches, read from the service's Prometheus /metrics
+// (prom-client's default process metrics, which the service names with its own prefix).
+
+import { get, type IncomingMessage } from 'node:http'
+import type { SocketCounts } from './sockets.js'
+
+export interface ProcessSample {
+  at: number
+  rssBytes: number
+  heapUsedBytes: number
+  activeHandles: number
+  /** Its TCP connections by peer, when known (Linux). */
+  sockets?: SocketCounts
+}
+
+const NAMES = {
+  rssBytes: 'process_resident_memory_bytes',
+  heapUsedBytes: 'nodejs_heap_size_used_bytes',
+  activeHandles: 'nodejs_active_handles_total'
+} as const
+
+function valueOf (text: string, name: string): number {
+  const pattern = new RegExp(`^\\w*${name} `)
+  const line = text.split('\n').find((l) => pattern.test(l))
+  const value = Number(line?.split(' ').at(-1))
+  if (line === undefined || !Number.isFinite(value)) throw new Error(`/metrics has no ${name}`)
+  return value
+}
+
+/** GET /metrics on a connection of its own, closed after the answer. */
+async function scrape (url: string): Promise<string> {
+  const response = await new Promise<IncomingMessage>((resolve, reject) => {
+    get(`${url}/metrics`, { agent: false }, resolve).on('error', reject)
+  })
+  const chunks: Buffer[] = []
+  for await (const chunk of response) chunks.push(chunk as Buffer)
+  if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}`)
+  return Buffer.concat(chunks).toString()
+}
+
+export async function sampleProcess (url: string): Promise<ProcessSample> {
+  const text = await scrape(url)
+  return {
+    at: Date.now(),
+    rssBytes: valueOf(text, NAMES.rssBytes),
+    heapUsedBytes: valueOf(text, NAMES.heapUsedBytes),
+    activeHandles: valueOf(text, NAMES.activeHandles)
+  }
+}

@@ -1,0 +1,56 @@
+// The knobs of a reliability run. Two forms: the full one (a few minutes of faults, a several
+// minute soak) and --short for CI. Every figure can be overridden from the environment.
+// The load is modest on purpose: FerretDB v1 answers a list miss by scanning every order, so
+// a few hundred orders and 15 requests/s keep the database below saturation on a 2-core
+// machine; past it, every check measures an overloaded database rather than the faults.
+
+export interface Options {
+  form: 'full' | 'short'
+  /** Orders created over HTTP before the load starts. */
+  seedOrders: number
+  /** Requests started per second by the load driver (open loop), and the in-flight cap. */
+  rate: number
+  maxInFlight: number
+  /** Seconds of each phase: the warm-up, the baseline, each fault window, the recovery after a fault. */
+  warmupSeconds: number
+  baselineSeconds: number
+  faultSeconds: number
+  recoverySeconds: number
+  /** Soak on one instance: its length, and the warm-up before the first memory sample. */
+  soakSeconds: number
+  soakWarmupSeconds: number
+  /** Service settings shared by every instance. */
+  lockTtlSeconds: number
+  cacheTtlSeconds: number
+  mongodbTimeoutMs: number
+  /** No answer within this is logged as a client timeout. */
+  clientTimeoutMs: number
+}
+
+function num (name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name}=${raw}: not a non-negative number`)
+  return value
+}
+
+export function readOptions (argv: string[]): Options {
+  const short = argv.includes('--short') || process.env.RELIABILITY_SHORT === '1'
+  return {
+    form: short ? 'short' : 'full',
+    seedOrders: num('RELIABILITY_SEED_ORDERS', 100),
+    rate: num('RELIABILITY_RATE', 15),
+    maxInFlight: num('RELIABILITY_MAX_IN_FLIGHT', 64),
+    warmupSeconds: num('RELIABILITY_WARMUP_SECONDS', short ? 5 : 10),
+    baselineSeconds: num('RELIABILITY_BASELINE_SECONDS', short ? 8 : 20),
+    faultSeconds: num('RELIABILITY_FAULT_SECONDS', short ? 5 : 10),
+    recoverySeconds: num('RELIABILITY_RECOVERY_SECONDS', short ? 8 : 15),
+    soakSeconds: num('RELIABILITY_SOAK_SECONDS', short ? 40 : 300),
+    soakWarmupSeconds: num('RELIABILITY_SOAK_WARMUP_SECONDS', short ? 10 : 30),
+    lockTtlSeconds: num('RELIABILITY_LOCK_TTL_SECONDS', 10),
+    cacheTtlSeconds: num('RELIABILITY_CACHE_TTL_SECONDS', 60),
+    mongodbTimeoutMs: num('RELIABILITY_MONGODB_TIMEOUT_MS', 2500),
+    clientTimeoutMs: num('RELIABILITY_CLIENT_TIMEOUT_MS', 15000)
+  }
+}

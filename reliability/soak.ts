@@ -1,0 +1,104 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import { LoadDriver } from './driver.js'
+import { SOCKETS_PER_INSTANCE } from './http-client.js'
+import { sampleProcess, type ProcessSample } from './metrics.js'
+import { countSockets } from './sockets.js'
+import type { Options } from './options.js'
+import type { RequestLog } from './request-log.js'
+import { startService, type ServiceEnv } from './services.js'
+import type { Timeline } from './timeline.js'
+import type { Workload } from './workload.js'
+
+// The soak: the mixed workload on one fresh instance for a bounded time, its RSS, heap and
+// open handles sampled from /metrics. Start and end are each the median of three samples
+// taken with the load paused and drained (one sample lands anywhere in a GC cycle, and under
+// load the handles follow the latency of the moment), the start after a warm-up.
+
+export const SOAK_WARMUP = 'soak: warm-up'
+export const SOAK = 'soak'
+export const TOLERANCE = { rssGrowth: 0.2, heapGrowth: 0.25, extraHandles: 5, mongodbPool: 50, httpClients: SOCKETS_PER_INSTANCE + 1 }
+
+export interface SoakResult {
+  seconds: number
+  /**
+   * The heap's floor: the lowest heap-used sample under load in the first and in the last third
+   * of the soak. One sample holds whatever garbage the last GC left; a leak raises the floor.
+   */
+  heapFloor: { start: number, end: number }
+  /** Every sample, under load and paused. */
+  samples: ProcessSample[]
+  start: ProcessSample
+  end: ProcessSample
+  skipped: number
+}
+
+/**
+ * Handles other than connections that follow the peak concurrency and are bounded elsewhere:
+ * the MongoDB pool (maxPoolSize) and the clients' keep-alive sockets (the driver's cap).
+ */
+export function handlesBesidesConnections (sample: ProcessSample): number {
+  return sample.activeHandles - (sample.sockets?.mongodb ?? 0) - (sample.sockets?.httpClients ?? 0)
+}
+
+function median (samples: ProcessSample[]): ProcessSample {
+  const mid = (pick: (s: ProcessSample) => number) => {
+    const sorted = samples.map(pick).sort((a, b) => a - b)
+    return sorted[Math.floor(sorted.length / 2)] as number
+  }
+  return {
+    at: samples[0]?.at ?? 0,
+    rssBytes: mid((s) => s.rssBytes),
+    heapUsedBytes: mid((s) => s.heapUsedBytes),
+    activeHandles: mid((s) => s.activeHandles),
+    ...(samples[0]?.sockets ? { sockets: samples[Math.floor(samples.length / 2)]?.sockets } : {})
+  }
+}
+
+const portOf = (url: string) => Number(new URL(url).port)
+
+export async function runSoak (options: Options, env: ServiceEnv, logDir: string, workload: Workload, log: RequestLog, timeline: Timeline): Promise<SoakResult> {
+  const instance = await startService('service-soak', env, logDir)
+  const driver = new LoadDriver({ urls: [instance.url], rate: options.rate, maxInFlight: options.maxInFlight, timeoutMs: options.clientTimeoutMs }, workload, log)
+  try {
+    const samples: ProcessSample[] = []
+    const ports = { http: portOf(instance.url), mongodb: portOf(env.MONGODB_URL), redis: portOf(env.REDIS_URL) }
+    const sample = async () => {
+      const taken = await sampleProcess(instance.url)
+      if (process.platform === 'linux' && instance.child.pid) taken.sockets = countSockets(instance.child.pid, ports)
+      return taken
+    }
+    const paused = async () => {
+      const taken = []
+      for (let i = 0; i < 3; i++) {
+        if (i > 0) await delay(500)
+        taken.push(await sample())
+      }
+      samples.push(...taken)
+      return median(taken)
+    }
+    timeline.enter(SOAK_WARMUP)
+    driver.start()
+    await delay(options.soakWarmupSeconds * 1000)
+    await driver.stop()
+    timeline.close()
+    const start = await paused()
+    timeline.enter(SOAK)
+    driver.start()
+    const every = Math.max(2, options.soakSeconds / 30)
+    const startedAt = Date.now()
+    while (Date.now() - startedAt < options.soakSeconds * 1000) {
+      await delay(every * 1000)
+      samples.push(await sample())
+    }
+    await driver.stop()
+    timeline.close()
+    const loaded = samples.slice(3)
+    const third = Math.max(1, Math.floor(loaded.length / 3))
+    const floor = (list: ProcessSample[]) => Math.min(...list.map((s) => s.heapUsedBytes))
+    const heapFloor = { start: floor(loaded.slice(0, third)), end: floor(loaded.slice(-third)) }
+    return { seconds: options.soakSeconds, samples, heapFloor, start, end: await paused(), skipped: driver.skipped }
+  } finally {
+    await driver.stop()
+    await instance.stop()
+  }
+}
