@@ -64,7 +64,7 @@ export class OwnedFerretDB extends OwnedServer {
     // The tools/ferretdb wrapper prints its MongoDB URI once the listener is bound.
     return spawnReady({
       name: 'ferretdb',
-      command: process.env.FERRETDB_BIN ?? 'tools/ferretdb/ferretdb',
+      command: process.env.FERRETDB_BIN ?? 'ferretdb', // scripts/reliability.sh sets it
       args: ['--handler=sqlite', `--sqlite-url=file:${this.dataDir}/`, `--listen-addr=127.0.0.1:${this.port}`, '--telemetry=disable'],
       ready: /mongodb:\/\//,
       logDir: this.logDir

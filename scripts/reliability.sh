@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 bash scripts/servers.sh install
-export FERRETDB_BIN=${FERRETDB_BIN:-$ROOT/tools/ferretdb/ferretdb}
+export FERRETDB_BIN=${FERRETDB_BIN:-$(bash tools/ferretdb/build.sh)}
 export REDIS_SERVER_BIN=${REDIS_SERVER_BIN:-$(command -v redis-server)}
 
 npm run build --silent
