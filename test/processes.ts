@@ -13,7 +13,7 @@ import { freePort } from '../bench/free-port.js'
 export { freePort }
 
 /** Resolves when the process prints a line matching `ready`; rejects if it exits first. */
-function startProcess (command: string, args: string[], ready: RegExp): Promise<ChildProcess> {
+export function startProcess (command: string, args: string[], ready: RegExp): Promise<ChildProcess> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((resolve, reject) => {
     let output = ''
