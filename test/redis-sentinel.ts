@@ -13,6 +13,13 @@ import { eventually, freePort, startProcess } from './processes.js'
 
 export const MASTER_NAME = 'flowops'
 
+/**
+ * The service's environment for this set-up. In sentinel mode REDIS_URL's host is not used,
+ * only its credentials and database: database 0 here, as these servers have the default 16
+ * (the shared test Redis hands out higher ones).
+ */
+export const SENTINEL_ENV = (seeds: string) => ({ REDIS_SENTINELS: seeds, REDIS_SENTINEL_MASTER: MASTER_NAME, REDIS_URL: 'redis://127.0.0.1:6379/0' })
+
 const redisServer = () => process.env.REDIS_SERVER_BIN ?? 'redis-server'
 
 interface Owned { port: number, child: ChildProcess }
