@@ -115,3 +115,21 @@ t.test('WORKERS=2: SIGTERM during a burst drains both workers, then exit 0', asy
   t.ok(accepted >= 20, `${accepted} requests accepted before SIGTERM, all answered in full (${finishedInShutdown} finished while draining)`)
   t.ok(server.logs.some((line) => line.role === 'primary' && line.msg === 'every worker stopped' && line.exitCode === 0), 'the primary saw every worker stop cleanly')
 })
+
+t.test('WORKERS=2: a worker that cannot start stops the service with exit 1, no restart loop', async (t) => {
+  const [port, closedPort] = [await freePort(), await freePort()]
+  const server = startBuiltServer(t, {
+    WORKERS: '2',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    // Nothing listens there: start-up fails once the driver gives up.
+    MONGODB_URL: `mongodb://127.0.0.1:${closedPort}/nowhere`,
+    MONGODB_TIMEOUT_MS: '300',
+    REDIS_URL: await isolatedRedisUrl()
+  })
+  const [code] = await server.exited
+  t.equal(code, 1, 'exit 1, as a single instance that cannot start')
+  t.ok(server.logs.some((line) => line.role === 'primary' && line.msg?.startsWith('worker exited before listening')), 'the primary said why')
+  t.notOk(server.logs.some((line) => line.msg === 'worker died; starting a replacement'), 'and started no replacement')
+})
