@@ -5,17 +5,22 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
+# The TypeScript build runs while the servers are installed and started (on a fresh machine
+# that means apt and the FerretDB build): the first run is then as short as the slowest step.
+echo "[dev] compiling the service (tsc)" >&2
+npm run --silent build &
+BUILD_PID=$!
+
 if [ -z "${MONGODB_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
   SERVERS_DIR="$ROOT/.servers/dev"
   bash scripts/servers.sh stop "$SERVERS_DIR" 2>/dev/null || true
-  trap 'bash scripts/servers.sh stop "$SERVERS_DIR" || true' EXIT
+  trap 'kill "$BUILD_PID" 2>/dev/null || true; bash scripts/servers.sh stop "$SERVERS_DIR" || true' EXIT
   bash scripts/servers.sh start "$SERVERS_DIR"
   # shellcheck disable=SC1091
   source "$SERVERS_DIR/env"
 fi
 
-echo "[dev] compiling the service (tsc)" >&2
-npm run --silent build
+if ! wait "$BUILD_PID"; then echo "[dev] the TypeScript build failed" >&2; exit 1; fi
 echo "[dev] starting the service" >&2
 PRETTY_LOGS=true node dist/src/server.js &
 SERVICE_PID=$!

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { trustProxy, type Config } from './config.js'
 import { createCounters, type Counters } from './counters.js'
-import { validatorCompiler } from './validation.js'
+import { schemaErrorFormatter, validatorCompiler } from './validation.js'
+import { clientErrorHandler, frameworkErrors } from './early-errors.js'
 import mongodb from '../plugins/external/mongodb.js'
 import redis from '../plugins/external/redis.js'
 import metrics from '../plugins/external/metrics.js'
@@ -14,7 +15,9 @@ import underPressure from '../plugins/external/under-pressure.js'
 import rateLimit from '../plugins/external/rate-limit.js'
 import bearerAuth from '../plugins/external/bearer-auth.js'
 import swagger from '../plugins/external/swagger.js'
-import errorHandler, { frameworkErrors } from '../plugins/app/error-handler.js'
+import errorHandler from '../plugins/app/error-handler.js'
+import notFound from '../plugins/app/not-found.js'
+import jsonBody from '../plugins/app/json-body.js'
 import requestId from '../plugins/app/request-id.js'
 import drainOnClose from '../plugins/app/drain-on-close.js'
 import ordersRepository from '../plugins/app/orders-repository.js'
@@ -67,6 +70,8 @@ export function serverOptions ({ config, prettyLogs = false }: AppOptions): Fast
     trustProxy: trustProxy(config),
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
+    clientErrorHandler,
+    schemaErrorFormatter,
     // While closing, plugins/app/drain-on-close answers new requests with the contract's
     // 503 SHUTTING_DOWN body instead of Fastify's own.
     return503OnClosing: false,
@@ -78,8 +83,10 @@ export function serverOptions ({ config, prettyLogs = false }: AppOptions): Fast
 export async function buildApp (options: AppOptions) {
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
-  // Bodies are JSON only: a text/plain body is 415, not a string that fails validation.
+  // Bodies are JSON only: a text/plain body is 415, not a string that fails validation; JSON
+  // through Fastify's own parser, with the refusal of prototype poisoning explained.
   app.removeContentTypeParser('text/plain')
+  await app.register(jsonBody)
   app.decorate('config', options.config)
   app.decorate('counters', createCounters())
 
@@ -90,15 +97,18 @@ export async function buildApp (options: AppOptions) {
   await app.register(errorHandler)
 
   // Cross-cutting HTTP concerns. Their hooks run in this order on every request: metrics
-  // first, so that the early answers of the others (503, 429, 401) are counted; then CORS and
-  // security headers, which those answers need too; refusing new work once shutting down, and
+  // first, so that the early answers of the others (503, 429, 401) are counted; then security
+  // headers, which every answer needs, CORS preflights included; plain OPTIONS (not-found,
+  // which also answers 404 and 405) before CORS, which would take it for a bad preflight; then
+  // CORS, whose headers the other answers need too; refusing new work once shutting down, and
   // under load, before any work; the rate limit before authentication, so token guessing is
   // limited as well. All of them, and the API document, must precede the routes: they hook
   // into routes as they are declared.
   await app.register(metrics)
   await app.register(requestId)
-  await app.register(cors)
   await app.register(helmet)
+  await app.register(notFound)
+  await app.register(cors)
   await app.register(drainOnClose)
   await app.register(underPressure)
   await app.register(rateLimit)

@@ -7,12 +7,13 @@ export function etagOf (version: number): string {
 
 /**
  * Optimistic concurrency for clients: when the request carries If-Match, it must name the
- * order's current ETag (or be `*`), else 412. Weak and strong forms of our tag both match.
+ * order's current ETag (or be `*`), else 412. If-Match uses the strong comparison (RFC 9110,
+ * 13.1.1): a weak tag such as W/"3" never matches, even when its opaque part is our version.
  */
 export function assertIfMatch (orderId: string, ifMatch: string | undefined, version: number): void {
   if (ifMatch === undefined) return
   const current = etagOf(version)
-  const accepted = ifMatch.split(',').map((tag) => tag.trim().replace(/^W\//, ''))
+  const accepted = ifMatch.split(',').map((tag) => tag.trim())
   if (accepted.includes('*') || accepted.includes(current)) return
   throw new PreconditionFailedError(orderId, ifMatch.slice(0, 100), current)
 }

@@ -40,17 +40,6 @@ function toErrorBody (err: FastifyError): ErrorBody {
 }
 
 /**
- * For the few errors Fastify raises before routing (an undecodable URL, a path parameter over
- * the router's length limit): the same contract body, without echoing the URL back.
- */
-export function frameworkErrors (err: FastifyError, _request: FastifyRequest, reply: FastifyReply) {
-  const body: ErrorBody = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-    ? { statusCode: 400, code: 'VALIDATION_ERROR', error: 'Bad Request', message: 'params/id is too long' }
-    : { statusCode: 400, code: 'BAD_REQUEST', error: 'Bad Request', message: 'The request URL is not valid' }
-  return reply.code(body.statusCode).send(body)
-}
-
-/**
  * The one error handler: every error, whoever threw it, leaves as the contract's
  * `{ statusCode, code, error, message }` body; 409, 429 and 503 carry Retry-After.
  */
@@ -69,14 +58,5 @@ export default fp(async function errorHandler (app) {
       if (body.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS.unavailable))
     }
     return reply.code(body.statusCode).send(body)
-  })
-
-  app.setNotFoundHandler(function routeNotFound (request, reply) {
-    return reply.code(404).send({
-      statusCode: 404,
-      code: 'ROUTE_NOT_FOUND',
-      error: 'Not Found',
-      message: `Route ${request.method} ${request.url.split('?')[0]} not found`
-    } satisfies ErrorBody)
   })
 }, { name: 'error-handler' })

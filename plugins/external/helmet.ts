@@ -16,6 +16,9 @@ export const API_HELMET_OPTIONS: HelmetOptions = {
     useDefaults: false,
     directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] }
   },
+  // DENY, not helmet's SAMEORIGIN: it must say what the CSP's frame-ancestors 'none' says
+  // (browsers that know CSP ignore it; the older ones that read only this header must agree).
+  xFrameOptions: { action: 'deny' },
   // HSTS only means something behind TLS, which a proxy terminates; it does no harm there.
   strictTransportSecurity: { maxAge: 15552000, includeSubDomains: true },
   crossOriginOpenerPolicy: false,
@@ -53,6 +56,9 @@ export function helmetHeaders (options: HelmetOptions): Record<string, string> {
   return headers
 }
 
+/** The API's security headers, for the few answers written before any hook runs (src/early-errors.ts). */
+export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = helmetHeaders(API_HELMET_OPTIONS)
+
 /**
  * Security headers on every response, from helmet (the library @fastify/helmet wraps).
  * @fastify/helmet itself is not used: it calls `helmet(options)` inside an onRequest hook, so
@@ -61,14 +67,13 @@ export function helmetHeaders (options: HelmetOptions): Record<string, string> {
  * each request gets the finished headers from one synchronous hook.
  */
 export default fp(async function securityHeaders (app) {
-  const apiHeaders = helmetHeaders(API_HELMET_OPTIONS)
   const documentHeaders = helmetHeaders(DOCUMENT_HELMET_OPTIONS)
   // By the matched route, not the raw URL: /docsfoo or /docs/nope are API 404s and keep the
   // deny-everything CSP, and an encoded path that reaches the UI still gets the UI's set.
   const isDocumentation = (route: string | undefined) =>
     route !== undefined && (route === DOCUMENTATION_PREFIX || route.startsWith(`${DOCUMENTATION_PREFIX}/`))
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(isDocumentation(request.routeOptions.url) ? documentHeaders : apiHeaders)
+    reply.headers(isDocumentation(request.routeOptions.url) ? documentHeaders : API_SECURITY_HEADERS)
     done()
   })
 }, { name: 'helmet' })

@@ -14,14 +14,38 @@ const HEADER_DOCS: Record<string, Record<string, object>> = {
   503: { 'Retry-After': { type: 'integer', description: 'seconds to wait before retrying' } }
 }
 const X_CACHE = { 'X-Cache': { type: 'string', enum: ['HIT', 'MISS', 'BYPASS'], description: 'HIT, MISS or BYPASS (Redis unavailable or the cache disabled)' } }
+const ETAG = { ETag: { type: 'string', pattern: '^"[0-9]+"$', description: 'the order\'s version as a strong entity tag, for If-Match' } }
+const LOCATION = { Location: { type: 'string', pattern: '^/orders/[0-9a-f]{24}$', description: 'the new order' } }
 
-function documentHeaders (schema: FastifySchema, cached: boolean): FastifySchema {
+/** The headers of a success answer: X-Cache on cached reads, ETag wherever one order is answered. */
+function successHeaders (status: string, url: string, cached: boolean): Record<string, object> | undefined {
+  if (status === '201') return { ...LOCATION, ...ETAG }
+  if (status !== '200') return undefined
+  const headers = { ...(cached ? X_CACHE : {}), ...(url === '/orders/:id' ? ETAG : {}) }
+  return Object.keys(headers).length > 0 ? headers : undefined
+}
+
+function documentHeaders (schema: FastifySchema, url: string, cached: boolean): FastifySchema {
   const responses = (schema.response ?? {}) as Record<string, object>
   const response = Object.fromEntries(Object.entries(responses).map(([status, body]) => {
-    const headers = status === '200' && cached ? X_CACHE : HEADER_DOCS[status]
+    const headers = successHeaders(status, url, cached) ?? HEADER_DOCS[status]
     return [status, headers ? { ...body, headers } : body]
   }))
   return { ...schema, response }
+}
+
+/**
+ * A query parameter with a default is not required of the client: validation fills it in
+ * (useDefaults) before `required` is checked. The route schema keeps it required, so the
+ * handler's type says it is always there; the document says what a client must send.
+ */
+function optionalWhenDefaulted (querystring: unknown): unknown {
+  if (typeof querystring !== 'object' || querystring === null) return querystring
+  const { required, properties } = querystring as { required?: unknown, properties?: Record<string, { default?: unknown }> }
+  if (!Array.isArray(required) || !properties) return querystring
+  const { required: _all, ...rest } = querystring as Record<string, unknown>
+  const stillRequired = required.filter((name) => properties[name]?.default === undefined)
+  return stillRequired.length > 0 ? { ...rest, required: stillRequired } : rest
 }
 
 /**
@@ -43,7 +67,13 @@ export default fp(async function swagger (app) {
         version: '1.0.0',
         description: 'Orders with MongoDB as the system of record and a Redis read-through cache and per-order locks. ' +
           'Every error body is { statusCode, code, error, message }; each response lists the codes it can carry. ' +
-          'Send X-Request-Id to have it echoed and logged; otherwise one is generated.' +
+          'Send X-Request-Id to have it echoed and logged; otherwise one is generated. ' +
+          'DELETE /orders/{id} cancels: the order is kept with status Cancelled and stays readable, so a GET after a ' +
+          'DELETE answers 200 with the cancelled order, not 404. ' +
+          'Beyond the operations below: a known path asked with a method it does not serve is 405 METHOD_NOT_ALLOWED with Allow; ' +
+          'OPTIONS is 204 with Allow (or a CORS preflight answer); requests refused before routing get the same error body: ' +
+          'malformed HTTP 400 (BAD_REQUEST, INVALID_CONTENT_LENGTH, UNKNOWN_METHOD), headers too large 431 HEADERS_TOO_LARGE, ' +
+          'a request not received in time 408 REQUEST_TIMEOUT.' +
           (authenticated ? ' POST, PUT and DELETE require a bearer token.' : '')
       },
       tags: [
@@ -55,7 +85,9 @@ export default fp(async function swagger (app) {
     transform ({ schema, url, route }) {
       if (!schema || schema.hide === true) return { schema, url }
       const tags = [url.startsWith('/health') ? 'health' : 'orders']
-      return { schema: { ...documentHeaders(schema, route.config?.cache !== undefined), tags }, url }
+      const documented = documentHeaders(schema, url, route.config?.cache !== undefined)
+      if (documented.querystring !== undefined) documented.querystring = optionalWhenDefaulted(documented.querystring)
+      return { schema: { ...documented, tags }, url }
     }
   })
 

@@ -45,9 +45,12 @@ const writeOrders: FastifyPluginAsyncTypebox<ChangeOrderSeams> = async (app, sea
   app.delete('/orders/:id', {
     schema: {
       summary: 'Cancel an order (status Cancelled) under its lock; If-Match optional',
+      description: 'Cancels, does not remove: the order is kept with status Cancelled and GET /orders/{id} still ' +
+        'answers 200 with it. Cancelling a Completed or Cancelled order is 422. A body is not needed; one that is sent ' +
+        'must be JSON (415 otherwise, 413 over the size limit) and is ignored.',
       params: IdParamsSchema,
       headers: IfMatchHeadersSchema,
-      response: { 200: CancelOrderResponseSchema, ...errorResponses(400, 404, 409, 412, 422, 503) }
+      response: { 200: CancelOrderResponseSchema, ...errorResponses(400, 404, 409, 412, 413, 415, 422, 503) }
     }
   }, async (request, reply) => {
     const order = await changeOrder(app, seams, {

@@ -16,9 +16,19 @@ export function orderIdOf (params: IdParams): string {
 }
 
 /** The optional optimistic-concurrency header of PUT and DELETE. */
+// RFC 9110's If-Match: "*" or a comma-separated list of entity tags, each an optionally weak
+// ("W/") quoted string of visible ASCII other than the quote. The list may be empty (an empty
+// field value), which matches nothing: 412. Anything else is 400.
+const ENTITY_TAG = '(W/)?"[!#-~]*"'
+export const IF_MATCH_PATTERN = `^(\\*|${ENTITY_TAG}([ \t]*,[ \t]*${ENTITY_TAG})*)?$`
+
 export const IfMatchHeadersSchema = Type.Object({
   'if-match': Type.Optional(Type.String({
-    description: 'the ETag of the order as last read (its version, e.g. "3"); 412 PRECONDITION_FAILED if it has changed since'
+    pattern: IF_MATCH_PATTERN,
+    description: 'the ETag of the order as last read (its version, e.g. "3"), a list of them, or *; an empty list matches nothing. ' +
+      'Strong comparison (RFC 9110, 13.1.1): a weak tag such as W/"3" never matches. ' +
+      '412 PRECONDITION_FAILED when none matches the current ETag.',
+    examples: ['"1"']
   }))
 })
 

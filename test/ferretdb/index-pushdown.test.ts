@@ -128,6 +128,25 @@ test('counts: unfiltered, filtered, with skip and limit', async (t) => {
   t.equal((await db.command({ count: 'rows', query: { createdAt: { $lt: early } } })).n, 60, 'filtered count')
 })
 
+test('the unfiltered count stays exact through inserts, a refused insert, deletes, a drop and a re-create', async (t) => {
+  const { db, rows } = await connect(t)
+  const count = async () => (await db.command({ count: 'rows' })).n as number
+  const model = await seedDates(rows)
+  t.equal(await count(), 240, 'after the inserts')
+  const [first] = model
+  await t.rejects(rows.insertOne(first as Row), { code: 11000 }, 'a duplicate _id is refused')
+  t.equal(await count(), 240, 'a refused insert changes nothing')
+  await rows.insertMany([{ _id: new ObjectId(), version: 1, label: 'a' }, { _id: new ObjectId(), version: 1, label: 'b' }])
+  t.equal(await count(), 242, 'after two more')
+  await rows.deleteMany({ label: { $in: ['a', 'b', 'row 0', 'row 1', 'row 2'] } })
+  t.equal(await count(), 237, 'after deleting five')
+  t.equal(await count(), await rows.countDocuments({ _id: { $exists: true } }), 'equal to counting every document')
+  await rows.drop()
+  t.equal(await count(), 0, 'a dropped collection counts 0')
+  await rows.insertOne({ _id: new ObjectId(), version: 1, label: 'again' })
+  t.equal(await count(), 1, 'a re-created collection starts from its own documents')
+})
+
 test('findOne and findOneAndUpdate by _id, with extra filter keys', async (t) => {
   const { rows } = await connect(t)
   const model = await seedDates(rows)

@@ -16,7 +16,7 @@ t.test('API responses carry the security headers and a deny-everything CSP', asy
     const response = await app.inject(url)
     t.equal(response.headers['x-content-type-options'], 'nosniff', `${url}: nosniff`)
     t.equal(response.headers['content-security-policy'], "default-src 'none';frame-ancestors 'none'", `${url}: CSP`)
-    t.equal(response.headers['x-frame-options'], 'SAMEORIGIN')
+    t.equal(response.headers['x-frame-options'], 'DENY', `${url}: X-Frame-Options agrees with frame-ancestors 'none'`)
     t.equal(response.headers['referrer-policy'], 'no-referrer')
     t.equal(response.headers['cross-origin-resource-policy'], 'same-origin')
     t.equal(response.headers['strict-transport-security'], 'max-age=15552000; includeSubDomains')

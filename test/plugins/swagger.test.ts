@@ -46,7 +46,7 @@ const CONTRACT: Record<string, number[]> = {
   'GET /orders/:id': [200, 400, 404, 503],
   'POST /orders': [201, 400, 413, 415, 503],
   'PUT /orders/:id': [200, 400, 404, 409, 412, 413, 415, 422, 503],
-  'DELETE /orders/:id': [200, 400, 404, 409, 412, 422, 503]
+  'DELETE /orders/:id': [200, 400, 404, 409, 412, 413, 415, 422, 503]
 }
 const MUTATING = new Set(['POST', 'PUT', 'DELETE'])
 
@@ -99,8 +99,9 @@ t.test('every registered route, parameter, body, status and error code is docume
 
   const param = (method: string, path: string, name: string) =>
     doc.paths[path]?.[method]?.parameters?.find((p) => p.name === name)
-  t.match(param('get', '/orders', 'page'), { in: 'query' })
-  t.match(param('get', '/orders', 'limit'), { in: 'query' })
+  // A parameter with a default is not required of the client.
+  t.match(param('get', '/orders', 'page'), { in: 'query', required: false, schema: { default: 1 } })
+  t.match(param('get', '/orders', 'limit'), { in: 'query', required: false, schema: { default: 10 } })
   for (const method of ['get', 'put', 'delete']) t.match(param(method, '/orders/{id}', 'id'), { in: 'path', required: true })
   for (const method of ['put', 'delete']) t.match(param(method, '/orders/{id}', 'if-match'), { in: 'header' })
   for (const [path, method] of [['/orders', 'post'], ['/orders/{id}', 'put']] as const) {
@@ -108,7 +109,32 @@ t.test('every registered route, parameter, body, status and error code is docume
     t.same(Object.keys(body?.properties ?? {}).sort(), ['address', 'customer', 'items', 'status'], `${method} ${path} body`)
   }
   t.ok(doc.paths['/orders']?.get?.responses['200']?.headers?.['X-Cache'], 'cached reads document X-Cache')
+  for (const method of ['get', 'put', 'delete']) t.ok(doc.paths['/orders/{id}']?.[method]?.responses['200']?.headers?.['ETag'], `${method} /orders/{id} documents ETag`)
+  t.ok(doc.paths['/orders']?.post?.responses['201']?.headers?.['Location'], 'POST documents Location')
   t.same(doc.components.securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer' } })
+})
+
+t.test('the document states the rules the service enforces, so schema-valid requests are accepted', async (t) => {
+  const app = await build(t)
+  const doc = await documentOf(t, app) as unknown as {
+    info: { description: string }
+    paths: Record<string, Record<string, { description?: string, parameters: Array<{ name: string, schema: { pattern?: string } }>, requestBody: { content: { 'application/json': { schema: any } } } }>>
+  }
+  const body = doc.paths['/orders']?.post?.requestBody.content['application/json'].schema
+  const item = body.properties.items.items
+  t.equal(item.properties.price.multipleOf, 0.01, 'price: at most 2 decimals, as multipleOf 0.01')
+  const trimmed = (pattern: string, text: string) => new RegExp(pattern, 'u').test(text)
+  for (const [field, schema, min] of [['customer', body.properties.customer, 2], ['address', body.properties.address, 5], ['sku', item.properties.sku, 1]] as const) {
+    t.ok(schema.pattern, `${field} has a pattern for its trimmed length`)
+    t.notOk(trimmed(schema.pattern, ` ${'x'.repeat(min - 1)}\u00a0\t`), `${field}: ${min - 1} characters once trimmed do not match`)
+    t.ok(trimmed(schema.pattern, ` ${'x'.repeat(min)}\u2003`), `${field}: ${min} characters once trimmed match`)
+  }
+  const ifMatch = doc.paths['/orders/{id}']?.put?.parameters.find((p) => p.name === 'if-match')?.schema.pattern as string
+  for (const value of ['"3"', '*', 'W/"3"', '"1", "2"', 'W/"a", "b"', '']) t.match(value, new RegExp(ifMatch), `If-Match ${value} is well formed`)
+  for (const value of ['3', '"3', 'W/3', '"a""b"', '"3",', '* , "3"']) t.notMatch(value, new RegExp(ifMatch), `If-Match ${JSON.stringify(value)} is not`)
+  t.match(doc.paths['/orders/{id}']?.delete?.description, /GET \/orders\/\{id\} still answers 200/, 'DELETE says it cancels, so the order stays readable')
+  t.match(doc.info.description, /a GET after a DELETE answers 200/)
+  t.match(doc.info.description, /405 METHOD_NOT_ALLOWED with Allow/)
 })
 
 t.test('without API tokens or a rate limit, no 401, 429 or security is documented', async (t) => {

@@ -117,8 +117,10 @@ const mistakes: Array<[string, Request, number, string]> = [
   ['body is null', json('null'), 400, 'VALIDATION_ERROR'],
   ['body is a string', json('"an order"'), 400, 'VALIDATION_ERROR'],
   ['no body and no content type', { payload: undefined }, 400, 'VALIDATION_ERROR'],
-  ['__proto__ key', json(`{${validJson},"__proto__":{"status":"Completed"}}`), 400, 'INVALID_JSON'],
-  ['constructor.prototype key', json(`{${validJson},"constructor":{"prototype":{"x":1}}}`), 400, 'INVALID_JSON'],
+  ['__proto__ key', json(`{${validJson},"__proto__":{"status":"Completed"}}`), 400, 'VALIDATION_ERROR'],
+  ['nested __proto__ key', json(`{${validJson.replace('"sku"', '"__proto__":{},"sku"')}}`), 400, 'VALIDATION_ERROR'],
+  ['escaped __proto__ key', json(`{${validJson},"\\u005f_proto__":{"status":"Completed"}}`), 400, 'VALIDATION_ERROR'],
+  ['constructor.prototype key', json(`{${validJson},"constructor":{"prototype":{"x":1}}}`), 400, 'VALIDATION_ERROR'],
   ['malformed JSON', json('{"customer": "Ada",'), 400, 'INVALID_JSON'],
   ['empty JSON body', json(''), 400, 'INVALID_JSON'],
   ['text/plain', { payload: JSON.stringify(validOrder), headers: { 'content-type': 'text/plain' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
@@ -138,6 +140,25 @@ t.test('every client mistake is a contract error and creates nothing', async (t)
   t.equal(list.json().pagination.total, 0, 'GET /orders total is unchanged')
   t.equal(await app.mongo.db!.collection('orders').countDocuments(), 0, 'nothing reached MongoDB')
   t.equal(Object.hasOwn(Object.prototype, 'status'), false, 'Object.prototype untouched')
+})
+
+t.test('a refused body says what is refused and why', async (t) => {
+  const app = await build(t)
+  const unknown = await post(app, { ...validOrder, discount: 10 })
+  assertError(t, unknown, 400, 'VALIDATION_ERROR')
+  t.match(unknown.json().message, /body must NOT have additional properties: "discount" is not a known field/, 'the unknown field is named')
+  const unknownItemField = await post(app, withItem({ color: 'red' }))
+  t.match(unknownItemField.json().message, /body\/items\/0 must NOT have additional properties: "color"/, 'with its path')
+
+  const proto = await post(app, json(`{${validJson},"__proto__":{"status":"Completed"}}`).payload, json('').headers)
+  assertError(t, proto, 400, 'VALIDATION_ERROR')
+  t.match(proto.json().message, /"__proto__".*prototype poisoning/, '__proto__ is named as refused, with the reason')
+  t.notMatch(proto.json().message, /not valid JSON/, 'valid JSON is not called invalid')
+  const constructor = await post(app, json(`{${validJson},"constructor":{"prototype":{"x":1}}}`).payload, json('').headers)
+  t.match(constructor.json().message, /"constructor\.prototype".*prototype poisoning/)
+  const malformed = await post(app, json('{"customer": "Ada",').payload, json('').headers)
+  assertError(t, malformed, 400, 'INVALID_JSON')
+  t.equal(await app.mongo.db!.collection('orders').countDocuments(), 0, 'nothing was created')
 })
 
 t.test('a body over BODY_LIMIT_BYTES is 413 PAYLOAD_TOO_LARGE', async (t) => {

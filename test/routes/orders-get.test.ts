@@ -86,10 +86,9 @@ t.test('an unknown route is 404 ROUTE_NOT_FOUND', async (t) => {
   const cases: Array<[string, string]> = [
     ['GET', '/nope'],
     ['GET', '/orders/665f1c2e8b3e4a0012345678/items'],
-    ['POST', '/orders/665f1c2e8b3e4a0012345678'],
-    ['PATCH', '/orders/665f1c2e8b3e4a0012345678'],
-    ['DELETE', '/orders']
+    ['POST', '/orders/665f1c2e8b3e4a0012345678/items']
   ]
+  // A known path with an unserved method is 405 with Allow: test/plugins/not-found.test.ts.
   for (const [method, url] of cases) {
     const response = await app.inject({ method: method as 'GET', url })
     assertError(t, response, 404, 'ROUTE_NOT_FOUND')

@@ -134,7 +134,7 @@ t.test('DELETE cancels: 200 with message and order, then 422', async (t) => {
   t.equal((await read(app, order._id)).version, 2, 'no further version')
 })
 
-t.test('If-Match: current ETag 200, stale 412 and nothing changes, * 200', async (t) => {
+t.test('If-Match: current ETag 200, stale or weak 412 and nothing changes, * 200', async (t) => {
   const app = await build(t)
   const { _id: id } = await createOrder(app)
 
@@ -147,8 +147,17 @@ t.test('If-Match: current ETag 200, stale 412 and nothing changes, * 200', async
   assertError(t, await cancel(app, id, { 'if-match': '"1"' }), 412, 'PRECONDITION_FAILED')
   t.same(await read(app, id), matching.json(), 'a failed precondition changes nothing')
 
-  const weak = await put(app, id, { address: '4 Weak Road' }, { 'if-match': 'W/"2"' })
-  t.equal(weak.statusCode, 200, 'the weak form of the current ETag matches')
+  // RFC 9110, 13.1.1: If-Match uses the strong comparison, so a weak tag never matches.
+  assertError(t, await put(app, id, { address: '4 Weak Road' }, { 'if-match': 'W/"2"' }), 412, 'PRECONDITION_FAILED')
+  assertError(t, await cancel(app, id, { 'if-match': 'W/"2"' }), 412, 'PRECONDITION_FAILED')
+  t.same(await read(app, id), matching.json(), 'a weak tag changes nothing')
+  assertError(t, await put(app, id, { address: '4 Empty Road' }, { 'if-match': '' }), 412, 'PRECONDITION_FAILED')
+  for (const malformed of ['2', '"2', 'W/2', '"2",']) {
+    assertError(t, await put(app, id, { address: '4 Malformed Road' }, { 'if-match': malformed }), 400, 'VALIDATION_ERROR')
+  }
+  t.same(await read(app, id), matching.json(), 'an empty list matches nothing, a malformed If-Match is 400, neither writes')
+  const listed = await put(app, id, { address: '4 Listed Road' }, { 'if-match': 'W/"2", "7", "2"' })
+  t.equal(listed.statusCode, 200, 'a list matches when one strong tag in it does')
   const any = await put(app, id, { address: '5 Any Road' }, { 'if-match': '*' })
   t.equal(any.statusCode, 200, '* matches any version')
   t.same({ address: any.json().address, version: any.json().version }, { address: '5 Any Road', version: 4 })

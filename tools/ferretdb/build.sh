@@ -6,6 +6,8 @@
 # The binary is built once per machine into a cache outside the clone, keyed by the hash of the
 # patch and of the wrapper's sources, so a second clone or CI run on the same machine reuses it:
 #   ${FLOWOPS_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/flowops}/ferretdb-v1.24.2-<hash>/ferretdb
+# Builds of older patches stay (about 40 MB each): a clone on another commit, or a test run
+# in progress, may still be using one. Delete the folder to reclaim them.
 #
 # How: the module comes from the Go module proxy (`go mod download`), is copied into a
 # throwaway build folder, patched with `git apply`, and the wrapper (main.go) is built against
@@ -82,9 +84,5 @@ ticker=
 
 mkdir -p "$(dirname "$out")"
 mv "$work/ferretdb" "$out"
-# Builds of older patches are not needed any more (a running one keeps its open file).
-for old in "$cache"/ferretdb-*/; do
-  if [ "$old" != "$(dirname "$out")/" ]; then rm -rf "$old"; fi
-done
 log "built in $((SECONDS - start)) s: $out"
 echo "$out"
