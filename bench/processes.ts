@@ -3,7 +3,7 @@ import { openSync } from 'node:fs'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
-import { freePort } from './free-port.js'
+import { freePort } from '../test/free-port.js'
 
 // The processes a benchmark run owns: service instances and the ceiling server, each in its own
 // process so the load generator never shares their event loop.

@@ -1,5 +1,5 @@
 import { MongoClient, type AnyBulkWriteOperation } from 'mongodb'
-import { ORDERS_COLLECTION, type OrderDocument } from '../src/orders-repository.js'
+import { ORDERS_COLLECTION, type OrderDocument } from '../src/orders/repository.js'
 
 // Seeds a realistic order collection fast: bulk inserts of 1,000, one insertMany per batch.
 // createdAt spreads over the past so the newest-first sort has work to do.

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import { redisKeys } from '../src/keys.js'
+import { redisKeys } from '../src/redis/keys.js'
 import { medianOf as median } from './median.js'
 
 // The miss path and writes at two data-set sizes, in the same rounds: does a list miss, a

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { withDeadline } from '../src/deadline.js'
-import { RETRY_AFTER_SECONDS } from '../src/errors.js'
-import { ErrorSchema } from '../src/schemas/common.js'
+import { withDeadline } from '../src/redis/deadline.js'
+import { ErrorSchema, retryAfterOf } from '../src/http/errors.js'
+import { errorResponses } from '../src/http/error-schema.js'
 
 const ReadinessSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
@@ -20,7 +20,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/health', {
     schema: {
       summary: 'Liveness: the process answers',
-      response: { 200: Type.Object({ status: Type.Literal('ok'), service: Type.Literal('order-service') }) }
+      response: { 200: Type.Object({ status: Type.Literal('ok'), service: Type.Literal('order-service') }), ...errorResponses(503) }
     }
   }, async () => ({ status: 'ok' as const, service: 'order-service' as const }))
 
@@ -40,7 +40,7 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
         : Promise.resolve('down' as const)
     ])
     const ready = mongodb === 'up'
-    if (!ready) reply.header('retry-after', String(RETRY_AFTER_SECONDS.unavailable))
+    if (!ready) reply.header('retry-after', String(retryAfterOf('DATABASE_UNAVAILABLE')))
     return reply.code(ready ? 200 : 503).send({
       status: ready ? 'ok' : 'unavailable',
       service: 'order-service',

@@ -3,9 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { trustProxy, type Config } from './config.js'
-import { createCounters, type Counters } from './counters.js'
-import { schemaErrorFormatter, validatorCompiler } from './validation.js'
-import { clientErrorHandler, frameworkErrors } from './early-errors.js'
+import { schemaErrorFormatter, validatorCompiler } from './http/validation.js'
+import { clientErrorHandler, frameworkErrors } from './http/early-errors.js'
 import mongodb from '../plugins/external/mongodb.js'
 import redis from '../plugins/external/redis.js'
 import metrics from '../plugins/external/metrics.js'
@@ -15,33 +14,29 @@ import underPressure from '../plugins/external/under-pressure.js'
 import rateLimit from '../plugins/external/rate-limit.js'
 import bearerAuth from '../plugins/external/bearer-auth.js'
 import swagger from '../plugins/external/swagger.js'
+import serviceMetrics from '../plugins/app/service-metrics.js'
 import errorHandler from '../plugins/app/error-handler.js'
 import notFound from '../plugins/app/not-found.js'
 import jsonBody from '../plugins/app/json-body.js'
 import requestId from '../plugins/app/request-id.js'
 import drainOnClose from '../plugins/app/drain-on-close.js'
-import ordersRepository from '../plugins/app/orders-repository.js'
-import cache, { type CachePluginOptions } from '../plugins/app/cache.js'
+import orders from '../plugins/app/orders.js'
+import cache from '../plugins/app/cache.js'
 import lock from '../plugins/app/lock.js'
-import serviceMetrics from '../plugins/app/service-metrics.js'
 import health from '../routes/health.js'
 import readOrders from '../routes/orders/read.js'
 import writeOrders from '../routes/orders/write.js'
-import type { ChangeOrderSeams } from '../routes/orders/change-order.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
-    counters: Counters
   }
 }
 
-export interface AppOptions {
+interface AppOptions {
   config: Config
   /** Log to stdout through pino-pretty (development) instead of JSON lines. */
   prettyLogs?: boolean
-  /** Test seams; production leaves them unset. */
-  seams?: CachePluginOptions & ChangeOrderSeams
 }
 
 const USABLE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
@@ -51,14 +46,20 @@ function incomingRequestId (request: IncomingMessage): string {
   return typeof given === 'string' && USABLE_REQUEST_ID.test(given) ? given : randomUUID()
 }
 
-/** The Fastify options, shared by the server and the tests so both run the same service. */
-export function serverOptions ({ config, prettyLogs = false }: AppOptions): FastifyServerOptions {
+/** The logger's options: the service's, and the cluster primary's (src/cluster-primary.ts). */
+export function loggerOptions ({ config, prettyLogs = false }: AppOptions) {
   return {
-    logger: {
-      level: config.LOG_LEVEL,
-      redact: ['req.headers.authorization'],
-      ...(prettyLogs ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
-    },
+    level: config.LOG_LEVEL,
+    redact: ['req.headers.authorization'],
+    ...(prettyLogs ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+  }
+}
+
+/** The Fastify options: buildApp is what the server and every test run, so both get these. */
+function serverOptions (options: AppOptions): FastifyServerOptions {
+  const { config } = options
+  return {
+    logger: loggerOptions(options),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Reject prototype poisoning in JSON bodies (the default is to throw; keep it explicit).
     onProtoPoisoning: 'error',
@@ -88,23 +89,22 @@ export async function buildApp (options: AppOptions) {
   app.removeContentTypeParser('text/plain')
   await app.register(jsonBody)
   app.decorate('config', options.config)
-  app.decorate('counters', createCounters())
 
-  // External connections, configuration only.
+  // External connections and the metrics registry, configuration only; then the service's
+  // metrics, which everything below counts into, and the one error handler.
   await app.register(mongodb)
   await app.register(redis)
-  // The one error handler, before every route and hook whose errors it answers.
+  await app.register(metrics)
+  await app.register(serviceMetrics)
   await app.register(errorHandler)
 
-  // Cross-cutting HTTP concerns. Their hooks run in this order on every request: metrics
-  // first, so that the early answers of the others (503, 429, 401) are counted; then security
-  // headers, which every answer needs, CORS preflights included; plain OPTIONS (not-found,
-  // which also answers 404 and 405) before CORS, which would take it for a bad preflight; then
-  // CORS, whose headers the other answers need too; refusing new work once shutting down, and
-  // under load, before any work; the rate limit before authentication, so token guessing is
-  // limited as well. All of them, and the API document, must precede the routes: they hook
-  // into routes as they are declared.
-  await app.register(metrics)
+  // Global hooks, the same for every route, in this order on every request (metrics' first, as
+  // registered above, so the early answers below are counted): request ids; security headers,
+  // which every answer needs, CORS preflights included; plain OPTIONS, 404 and 405 (not-found)
+  // before CORS, which would take a plain OPTIONS for a bad preflight; CORS; refusing new work
+  // once shutting down and under load; the rate limit. Authentication is the
+  // `onRequest: app.authenticate` each mutating route declares, so it always runs after all of
+  // them (a token guesser is rate limited). The API document collects the routes declared after it.
   await app.register(requestId)
   await app.register(helmet)
   await app.register(notFound)
@@ -115,18 +115,15 @@ export async function buildApp (options: AppOptions) {
   await app.register(bearerAuth)
   await app.register(swagger)
 
-  // The service's own plugins. The cache must precede the routes: it wires itself into the
-  // routes that opt in through `config.cache` as they are declared.
-  await app.register(ordersRepository)
-  await app.register(cache, { beforeFill: options.seams?.beforeFill })
+  // The service's own decorators; the cache carries out the routes' `config.cache` and
+  // `config.invalidates` as they are declared.
+  await app.register(orders)
   await app.register(lock)
-  await app.register(serviceMetrics)
+  await app.register(cache)
 
   await app.register(health)
   await app.register(readOrders)
-  await app.register(writeOrders, { beforeWrite: options.seams?.beforeWrite })
+  await app.register(writeOrders)
 
   return app
 }
-
-export type App = Awaited<ReturnType<typeof buildApp>>

@@ -1,6 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import Fastify from 'fastify'
-import { serverOptions } from './app.js'
+import { loggerOptions } from './app.js'
 import type { Config } from './config.js'
 import { SHUTDOWN_MESSAGE } from './instance.js'
 
@@ -21,7 +21,7 @@ const KILL_MARGIN_MS = 2000
  */
 export function runPrimary ({ config, workers, prettyLogs }: { config: Config, workers: number, prettyLogs: boolean }): void {
   // The workers' logger configuration, for the primary's few lines.
-  const log = Fastify({ logger: serverOptions({ config, prettyLogs }).logger }).log.child({ role: 'primary' })
+  const log = Fastify({ logger: loggerOptions({ config, prettyLogs }) }).log.child({ role: 'primary' })
   const live = new Set<Worker>()
   const listening = new Set<Worker>()
   let shuttingDown = false

@@ -13,7 +13,7 @@ const HOST_PORT = '[^\\s,:]+:([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{
 const HostPortList = (description: string) =>
   Type.String({ pattern: `^(${HOST_PORT}(\\s*,\\s*${HOST_PORT})*)?$`, default: '', description })
 
-export const ConfigSchema = Type.Object({
+const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 5001, description: 'HTTP port' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'HTTP bind address' }),
   MONGODB_URL: Type.String({ pattern: '^mongodb(\\+srv)?://', default: 'mongodb://127.0.0.1:27017/flowops' }),

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
-import { DeadlineExceededError, withDeadline } from '../src/deadline.js'
+import { DeadlineExceededError, withDeadline } from '../src/redis/deadline.js'
 import { TEST_REDIS_URL } from './helper.js'
 
 // src/deadline.ts: the per-call deadline of the cache's Redis calls.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
-import { buildApp, type AppOptions } from '../src/app.js'
+import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 
 // Every test app runs the real service against the real servers that scripts/test.sh started,
@@ -15,7 +15,7 @@ function required (name: string): string {
   return value
 }
 
-export const TEST_MONGODB_URL = required('TEST_MONGODB_URL')
+const TEST_MONGODB_URL = required('TEST_MONGODB_URL')
 export const TEST_REDIS_URL = required('TEST_REDIS_URL')
 
 /** A Redis URL pointing at a logical database no other test app uses. */
@@ -42,7 +42,6 @@ export function isolatedMongoUrl (baseUrl = TEST_MONGODB_URL): string {
 
 export interface BuildOptions {
   env?: Record<string, string>
-  seams?: AppOptions['seams']
   /** Wait for the Redis connection (default). False for tests that start with Redis down. */
   waitForRedis?: boolean
 }
@@ -55,7 +54,7 @@ export async function build (t: Test, options: BuildOptions = {}) {
     REDIS_URL: await isolatedRedisUrl(),
     ...options.env
   })
-  const app = await buildApp({ config, seams: options.seams })
+  const app = await buildApp({ config })
   t.teardown(async () => {
     await app.mongo.db?.dropDatabase().catch(() => {})
     await app.close()
@@ -91,31 +90,9 @@ export async function createOrder (app: TestApp, body: object = validOrder) {
   return response.json()
 }
 
-/** A promise and its resolve handle: a test seam awaits it, so a test pauses on an event, never on a sleep. */
+/** A promise and its resolve handle: a test awaits it, so it pauses on an event, never on a sleep. */
 export function deferred<T = void> () {
   let resolve!: (value: T) => void
   const promise = new Promise<T>((_resolve) => { resolve = _resolve })
   return { promise, resolve }
-}
-
-/**
- * A test seam that pauses the next call once armed, until the test resumes it: how a test holds
- * a request between two steps (its MongoDB read and its cache fill, its read and its write)
- * without a sleep. `paused` resolves with the seam's argument when the call arrives.
- */
-export function pauseOnce<T = void> () {
-  const paused = deferred<T>()
-  const resume = deferred()
-  let armed = false
-  return {
-    arm: () => { armed = true },
-    paused: paused.promise,
-    resume: () => resume.resolve(),
-    seam: async (value: T): Promise<void> => {
-      if (!armed) return
-      armed = false
-      paused.resolve(value)
-      await resume.promise
-    }
-  }
 }

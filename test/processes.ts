@@ -4,13 +4,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
-import { freePort } from '../bench/free-port.js'
+import { freePort } from './free-port.js'
 
 // Real server processes owned by one test, for fault injection: stop (SIGTERM), freeze
 // (SIGSTOP), thaw (SIGCONT) and restart on the same port. Never a stubbed client.
-
-// The same helper the benchmark uses to give its processes ports.
-export { freePort }
 
 /** Resolves when the process prints a line matching `ready`; rejects if it exits first. */
 export function startProcess (command: string, args: string[], ready: RegExp): Promise<ChildProcess> {

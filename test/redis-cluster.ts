@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
-import { eventually, freePort, startProcess } from './processes.js'
+import { freePort } from './free-port.js'
+import { eventually, startProcess } from './processes.js'
 
 // A real Redis Cluster on loopback, owned by one test: 3 masters + 3 replicas started with
 // redis-server --cluster-enabled yes and joined by redis-cli --cluster create. Nodes can be

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
-import { eventually, freePort, startProcess } from './processes.js'
+import { freePort } from './free-port.js'
+import { eventually, startProcess } from './processes.js'
 
 // A real Redis Sentinel set-up on loopback, owned by one test: 1 master, 1 replica and 3
 // sentinels (quorum 2) monitoring it as MASTER_NAME. The master can be killed and the

@@ -6,10 +6,11 @@ import { createInterface } from 'node:readline'
 import { MongoClient } from 'mongodb'
 import { Redis } from 'ioredis'
 import { deferred, isolatedMongoUrl, isolatedRedisUrl, validOrder } from './helper.js'
-import { eventually, freePort } from './processes.js'
+import { freePort } from './free-port.js'
+import { eventually } from './processes.js'
 import { ensureBuilt, ROOT, SERVER } from './built-server.js'
-import { ORDERS_COLLECTION } from '../src/orders-repository.js'
-import { redisKeys } from '../src/keys.js'
+import { ORDERS_COLLECTION } from '../src/orders/repository.js'
+import { redisKeys } from '../src/redis/keys.js'
 
 // The built server (dist/src/server.js, what `npm start` and the Docker image run) under a
 // burst of real HTTP requests, stopped by SIGTERM in the middle of it.

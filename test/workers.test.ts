@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { request } from 'node:http'
 import { isolatedMongoUrl, isolatedRedisUrl, validOrder } from './helper.js'
-import { freePort } from './processes.js'
+import { freePort } from './free-port.js'
 import { startBuiltServer, type BuiltServer, type LogLine } from './built-server.js'
 
 // WORKERS=2 on the built server: the primary runs two full instances with Node's cluster

@@ -1,7 +1,5 @@
 import fp from 'fastify-plugin'
-import { RETRY_AFTER_SECONDS, ShuttingDownError } from '../../src/errors.js'
-import { errorResponse } from '../../src/schemas/common.js'
-import { addResponse } from '../../src/route-schema.js'
+import { ShuttingDownError } from '../../src/http/errors.js'
 
 /**
  * Graceful shutdown, the HTTP side of app.close(). Closing the server stops new connections and
@@ -20,9 +18,8 @@ export default fp(async function drainOnClose (app) {
   app.addHook('preClose', async () => { closing = true })
 
   // Callback-style hooks: they run on every request, and cost nothing until the shutdown.
-  app.addHook('onRequest', (_request, reply, done) => {
+  app.addHook('onRequest', (_request, _reply, done) => {
     if (!closing) return done()
-    reply.header('retry-after', String(RETRY_AFTER_SECONDS.shuttingDown))
     done(new ShuttingDownError())
   })
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -33,6 +30,4 @@ export default fp(async function drainOnClose (app) {
     if (closing) setImmediate(() => app.server.closeIdleConnections())
     done()
   })
-
-  app.addHook('onRoute', (route) => addResponse(route, 503, errorResponse(503)))
 }, { name: 'drain-on-close' })

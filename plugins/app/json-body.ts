@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { ValidationError } from '../../src/errors.js'
+import { ValidationError } from '../../src/http/errors.js'
 
 /**
  * The key a prototype-poisoning body uses, if it holds one: `__proto__` anywhere, or a

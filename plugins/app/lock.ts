@@ -8,19 +8,12 @@ declare module 'fastify' {
   }
 }
 
-/** Decorates `orderLocks`, the per-order Redis lock used by PUT and DELETE. */
+/** Decorates `orderLocks`, the per-order Redis lock of PUT and DELETE. */
 export default fp(async function lockPlugin (app) {
-  const config = app.config
   app.decorate('orderLocks', createLock({
     redis: app.redis,
-    counters: app.counters,
+    metrics: app.serviceMetrics,
     log: app.log.child({ component: 'lock' }),
-    options: {
-      ttlSeconds: config.LOCK_TTL_SECONDS,
-      timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-      retryCount: config.LOCK_RETRY_COUNT,
-      retryDelayMs: config.LOCK_RETRY_DELAY_MS,
-      retryJitterMs: config.LOCK_RETRY_JITTER_MS
-    }
+    config: app.config
   }))
-}, { name: 'lock', dependencies: ['redis-connection'] })
+}, { name: 'lock', dependencies: ['redis-connection', 'service-metrics'] })

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { errorBody, writeErrorToSocket } from '../../src/early-errors.js'
-import type { ErrorBody } from '../../src/schemas/common.js'
+import { writeErrorToSocket } from '../../src/http/early-errors.js'
+import { errorBody, type ErrorBody } from '../../src/http/errors.js'
 
 // Methods listed first in Allow, in this order; any other method a route serves follows.
 const USUAL_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
@@ -18,7 +18,7 @@ function pathOf (request: FastifyRequest): string {
  * A wildcard route (CORS's catch-all OPTIONS, the documentation's static files) does not make
  * a path known. Every known path also answers OPTIONS: preflights through CORS, the rest here.
  */
-export function allowedMethods (app: FastifyInstance, path: string): string[] {
+function allowedMethods (app: FastifyInstance, path: string): string[] {
   // Only an origin-form target names a path (a CONNECT's host:port would confuse the router).
   if (!path.startsWith('/')) return []
   const served = app.supportedMethods.filter((method) => {
@@ -32,11 +32,11 @@ export function allowedMethods (app: FastifyInstance, path: string): string[] {
 }
 
 function notFoundBody (method: string, path: string): ErrorBody {
-  return errorBody(404, 'ROUTE_NOT_FOUND', `Route ${method} ${path} not found`)
+  return errorBody('ROUTE_NOT_FOUND', `Route ${method} ${path} not found`)
 }
 
 function methodNotAllowedBody (method: string, path: string, allowed: string[]): ErrorBody {
-  return errorBody(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`)
+  return errorBody('METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`)
 }
 
 function routeNotFound (request: FastifyRequest, reply: FastifyReply) {

@@ -1,41 +1,42 @@
 import fp from 'fastify-plugin'
 import fastifyBearerAuth from '@fastify/bearer-auth'
-import type { FastifyReply, FastifyRequest, onRequestHookHandler, RouteOptions } from 'fastify'
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify'
 import { apiTokens } from '../../src/config.js'
-import { UnauthorizedError } from '../../src/errors.js'
-import { errorResponse } from '../../src/schemas/common.js'
-import { addResponse } from '../../src/route-schema.js'
+import { UnauthorizedError } from '../../src/http/errors.js'
 
-const MUTATING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
-const REALM = 'Bearer realm="order-service"'
-
-/** The OpenAPI security requirement of the mutating routes (scheme declared in swagger.ts). */
-export const BEARER_SECURITY = [{ bearerAuth: [] }]
-
-function asArray<T> (value: T | T[] | undefined): T[] {
-  if (value === undefined) return []
-  return Array.isArray(value) ? value : [value]
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * What the mutating routes declare as their `onRequest`: the hook that answers 401 without
+     * a valid bearer token, or no hook at all when authentication is off.
+     */
+    authenticate: onRequestHookHandler[]
+  }
 }
 
+const REALM = 'Bearer realm="order-service"'
+
 /**
- * Optional bearer-token authentication of the mutating routes (POST, PUT, DELETE) with
- * @fastify/bearer-auth, in constant time against the tokens of API_TOKENS. Off when API_TOKENS
- * is empty; reads stay open either way. A request without a valid token gets 401 UNAUTHORIZED
- * and WWW-Authenticate, before its body is even read, and takes no lock.
+ * Optional bearer-token authentication with @fastify/bearer-auth, in constant time against the
+ * tokens of API_TOKENS. Decorates `authenticate`, which POST, PUT and DELETE declare as their
+ * `onRequest`; reads stay open. With API_TOKENS empty it is no hook at all. A request
+ * without a valid token gets 401 UNAUTHORIZED and WWW-Authenticate, before its body is even
+ * read, and takes no lock.
  */
 export default fp(async function bearerAuth (app) {
   const tokens = apiTokens(app.config)
   if (tokens.length === 0) {
     app.log.info('API_TOKENS is empty: POST, PUT and DELETE are not authenticated')
+    app.decorate('authenticate', [])
     return
   }
 
-  // addHook false: the plugin only decorates verifyBearerAuth; the routes opt in below.
+  // addHook false: the plugin only decorates verifyBearerAuth, called below.
   await app.register(fastifyBearerAuth, { keys: tokens, addHook: false, verifyErrorLogLevel: 'debug' })
   const verify = app.verifyBearerAuth
   if (!verify) throw new Error('@fastify/bearer-auth did not decorate verifyBearerAuth')
 
-  const authenticate: onRequestHookHandler = function authenticate (request: FastifyRequest, reply: FastifyReply, done) {
+  app.decorate('authenticate', [function authenticate (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
     verify(request, reply, (err) => {
       if (!err) return done()
       // RFC 6750: no error attribute when no credentials were sent at all.
@@ -43,12 +44,5 @@ export default fp(async function bearerAuth (app) {
       reply.header('www-authenticate', missing ? REALM : `${REALM}, error="invalid_token"`)
       done(new UnauthorizedError(missing ? 'A bearer token is required' : 'The bearer token is not valid'))
     })
-  }
-
-  app.addHook('onRoute', (route: RouteOptions) => {
-    if (!asArray(route.method).some((method) => MUTATING_METHODS.has(method))) return
-    route.onRequest = [...asArray(route.onRequest), authenticate]
-    addResponse(route, 401, errorResponse(401))
-    if (route.schema && route.schema.hide !== true) route.schema = { ...route.schema, security: BEARER_SECURITY }
-  })
+  }])
 }, { name: 'bearer-auth' })

@@ -56,7 +56,7 @@ export function helmetHeaders (options: HelmetOptions): Record<string, string> {
   return headers
 }
 
-/** The API's security headers, for the few answers written before any hook runs (src/early-errors.ts). */
+/** The API's security headers, for the few answers written before any hook runs (src/http/early-errors.ts). */
 export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = helmetHeaders(API_HELMET_OPTIONS)
 
 /**

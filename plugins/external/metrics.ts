@@ -1,21 +1,12 @@
 import fp from 'fastify-plugin'
-import fastifyMetricsModule, { type IMetricsPluginOptions } from 'fastify-metrics'
-import platformaticPromClient from '@platformatic/prom-client'
-import { OPERATIONAL_ROUTES } from '../../src/operational-routes.js'
+import fastifyMetricsModule from 'fastify-metrics'
+import { METRIC_PREFIX, promClient, type MetricsRegistry } from '../../src/metrics/service-metrics.js'
+import { OPERATIONAL_ROUTES } from '../../src/http/operational-routes.js'
 import { DOCUMENTATION_PREFIX } from './helmet.js'
 import { OPENAPI_URL } from './swagger.js'
 
 // A CommonJS module with `exports.default`: its default import is the module object.
 const fastifyMetrics = fastifyMetricsModule.default
-
-/**
- * The Prometheus client: @platformatic/prom-client, the faster drop-in fork of prom-client that
- * fastify-metrics 13 prefers when it is installed. fastify-metrics declares its options with
- * prom-client's types, whose generic defaults differ from the fork's; seen through them, one
- * client serves the request metrics and the service metrics (plugins/app/service-metrics.ts).
- */
-export const promClient = platformaticPromClient as unknown as NonNullable<IMetricsPluginOptions['promClient']>
-export type MetricsRegistry = InstanceType<typeof promClient.Registry>
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,8 +14,6 @@ declare module 'fastify' {
     metricsRegistry: MetricsRegistry
   }
 }
-
-export const METRIC_PREFIX = 'flowops_order_service_'
 
 // Request latency from a cache hit (well under a millisecond) to a write waiting on MongoDB.
 const DURATION_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]

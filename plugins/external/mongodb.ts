@@ -32,6 +32,6 @@ export default fp(async function mongodb (app) {
 }, { name: 'mongodb-connection' })
 
 /** MONGODB_WRITE_CONCERN as the driver's w: 'majority' or a number of members. */
-export function writeConcern (value: string): 'majority' | number {
+function writeConcern (value: string): 'majority' | number {
   return value === 'majority' ? value : Number(value)
 }

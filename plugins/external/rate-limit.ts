@@ -1,11 +1,9 @@
 import fp from 'fastify-plugin'
 import fastifyRateLimit from '@fastify/rate-limit'
-import { redisKeys } from '../../src/keys.js'
+import { redisKeys } from '../../src/redis/keys.js'
 import { createRedisClient } from '../../src/redis/create-redis-client.js'
-import { RateLimitedError } from '../../src/errors.js'
-import { errorResponse } from '../../src/schemas/common.js'
-import { addResponse } from '../../src/route-schema.js'
-import { OPERATIONAL_ROUTES } from '../../src/operational-routes.js'
+import { RateLimitedError } from '../../src/http/errors.js'
+import { OPERATIONAL_ROUTES } from '../../src/http/operational-routes.js'
 
 /**
  * Per-client-IP rate limiting with @fastify/rate-limit, counted in Redis so every instance
@@ -19,6 +17,9 @@ import { OPERATIONAL_ROUTES } from '../../src/operational-routes.js'
  * Redis (standalone, cluster or sentinel, made like the service's client) with a command
  * timeout, so a frozen Redis delays a request by at most RATE_LIMIT_REDIS_TIMEOUT_MS. Its one
  * key per client IP is a single-key script, which a Redis Cluster serves as it is.
+ *
+ * One global onRequest hook (the plugin's `rateLimit()` handler, `global: false` so it rewrites
+ * no route): every request is counted, whatever was registered before or after.
  */
 export default fp(async function rateLimit (app) {
   const config = app.config
@@ -38,11 +39,9 @@ export default fp(async function rateLimit (app) {
     redis: limiterRedis,
     nameSpace: redisKeys.rateLimitPrefix,
     skipOnError: true,
+    global: false,
     allowList: (request) => OPERATIONAL_ROUTES.has(request.routeOptions.url ?? ''),
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
   })
-
-  app.addHook('onRoute', (route) => {
-    if (!OPERATIONAL_ROUTES.has(route.url)) addResponse(route, 429, errorResponse(429))
-  })
+  app.addHook('onRequest', app.rateLimit())
 }, { name: 'rate-limit', dependencies: ['redis-connection'] })

@@ -28,7 +28,6 @@ export default fp(async function redis (app) {
     healthy = true
   })
   client.on('error', (err: Error) => {
-    app.counters.redis.connectionErrors++
     if (healthy) app.log.warn({ err }, 'redis unavailable; reads fall back to MongoDB, updates answer 503')
     healthy = false
   })

@@ -25,14 +25,23 @@ function successHeaders (status: string, url: string, cached: boolean): Record<s
   return Object.keys(headers).length > 0 ? headers : undefined
 }
 
-function documentHeaders (schema: FastifySchema, url: string, cached: boolean): FastifySchema {
+/**
+ * The route's schema as the document shows it: response headers added by status, and what the
+ * route declares for optional features that are off here left out (401 and its security
+ * requirement without API_TOKENS, 429 without a rate limit).
+ */
+function documented (schema: FastifySchema, url: string, cached: boolean, off: ReadonlySet<string>, authenticated: boolean): FastifySchema {
   const responses = (schema.response ?? {}) as Record<string, object>
-  const response = Object.fromEntries(Object.entries(responses).map(([status, body]) => {
+  const response = Object.fromEntries(Object.entries(responses).filter(([status]) => !off.has(status)).map(([status, body]) => {
     const headers = successHeaders(status, url, cached) ?? HEADER_DOCS[status]
     return [status, headers ? { ...body, headers } : body]
   }))
-  return { ...schema, response }
+  const { security, ...rest } = schema as FastifySchema & { security?: unknown }
+  return { ...rest, response, ...(authenticated && security ? { security } : {}) }
 }
+
+/** Where the OpenAPI document is served. */
+export const OPENAPI_URL = '/openapi.json'
 
 /**
  * A query parameter with a default is not required of the client: validation fills it in
@@ -54,11 +63,9 @@ function optionalWhenDefaulted (querystring: unknown): unknown {
  * itself, this document) are hidden from it. Must be registered before the routes: it
  * collects them as they are declared.
  */
-/** Where the OpenAPI document is served. */
-export const OPENAPI_URL = '/openapi.json'
-
 export default fp(async function swagger (app) {
   const authenticated = apiTokens(app.config).length > 0
+  const off = new Set([...(authenticated ? [] : ['401']), ...(app.config.RATE_LIMIT_MAX > 0 ? [] : ['429'])])
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
@@ -85,9 +92,9 @@ export default fp(async function swagger (app) {
     transform ({ schema, url, route }) {
       if (!schema || schema.hide === true) return { schema, url }
       const tags = [url.startsWith('/health') ? 'health' : 'orders']
-      const documented = documentHeaders(schema, url, route.config?.cache !== undefined)
-      if (documented.querystring !== undefined) documented.querystring = optionalWhenDefaulted(documented.querystring)
-      return { schema: { ...documented, tags }, url }
+      const shown = documented(schema, url, route.config?.cache !== undefined, off, authenticated)
+      if (shown.querystring !== undefined) shown.querystring = optionalWhenDefaulted(shown.querystring)
+      return { schema: { ...shown, tags }, url }
     }
   })
 

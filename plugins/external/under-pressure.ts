@@ -1,9 +1,7 @@
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
-import { OverloadedError, RETRY_AFTER_SECONDS } from '../../src/errors.js'
-import { OPERATIONAL_ROUTES } from '../../src/operational-routes.js'
-import { errorResponse } from '../../src/schemas/common.js'
-import { addResponse } from '../../src/route-schema.js'
+import { OverloadedError } from '../../src/http/errors.js'
+import { OPERATIONAL_ROUTES } from '../../src/http/operational-routes.js'
 
 /**
  * Load shedding with @fastify/under-pressure: while the event loop is slower than
@@ -20,16 +18,12 @@ export default fp(async function loadShedding (app) {
     maxHeapUsedBytes: config.LOAD_SHEDDING_MAX_HEAP_USED_BYTES,
     maxRssBytes: config.LOAD_SHEDDING_MAX_RSS_BYTES,
     sampleInterval: config.LOAD_SHEDDING_SAMPLE_INTERVAL_MS,
-    pressureHandler (request, reply, type, value) {
+    pressureHandler (request, _reply, type, value) {
       if (OPERATIONAL_ROUTES.has(request.routeOptions.url ?? '')) return
       request.log.warn({ type, value }, 'shedding load')
-      reply.header('retry-after', String(RETRY_AFTER_SECONDS.overloaded))
-      // A rejection goes to the error handler, which answers with the contract body.
+      // A rejection goes to the error handler, which answers with the contract body and the
+      // Retry-After of OVERLOADED.
       return Promise.reject(new OverloadedError())
     }
-  })
-
-  app.addHook('onRoute', (route) => {
-    if (!OPERATIONAL_ROUTES.has(route.url)) addResponse(route, 503, errorResponse(503))
   })
 }, { name: 'load-shedding' })

@@ -1,30 +1,33 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { OrderNotFoundError } from '../../src/errors.js'
-import { etagOf } from '../../src/etag.js'
-import { errorResponses, IdParamsSchema, PaginationQuerySchema } from '../../src/schemas/common.js'
-import { OrderListSchema, OrderSchema } from '../../src/schemas/order.js'
-import { orderEntityCache, orderListCache } from './cache-policies.js'
+import { OrderNotFoundError } from '../../src/http/errors.js'
+import { errorResponses } from '../../src/http/error-schema.js'
+import { etagOf } from '../../src/http/etag.js'
+import { oneOrder, orderListPage } from '../../src/orders/cache-policies.js'
+import { IdParamsSchema, orderIdOf, OrderListSchema, OrderSchema, PaginationQuerySchema } from '../../src/orders/schemas.js'
 
+// Read-through cached (config.cache): on a hit the cache plugin answers from Redis and these
+// handlers do not run; on a miss they are the load, shared by every concurrent miss.
 const readOrders: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/orders', {
     schema: {
       summary: 'List orders, newest first (read-through cached; X-Cache tells HIT, MISS or BYPASS)',
       querystring: PaginationQuerySchema,
-      response: { 200: OrderListSchema, ...errorResponses(400, 503) }
+      response: { 200: OrderListSchema, ...errorResponses(400, 429, 503) }
     },
-    config: { cache: orderListCache }
+    config: { cache: orderListPage }
   }, async (request) => app.orders.list(request.query.page, request.query.limit))
 
   app.get('/orders/:id', {
     schema: {
       summary: 'One order (read-through cached); ETag is its version, for If-Match',
       params: IdParamsSchema,
-      response: { 200: OrderSchema, ...errorResponses(400, 404, 503) }
+      response: { 200: OrderSchema, ...errorResponses(400, 404, 429, 503) }
     },
-    config: { cache: orderEntityCache }
+    config: { cache: oneOrder }
   }, async (request, reply) => {
-    const order = await app.orders.findById(request.params.id)
-    if (!order) throw new OrderNotFoundError(request.params.id)
+    const orderId = orderIdOf(request.params)
+    const order = await app.orders.findById(orderId)
+    if (!order) throw new OrderNotFoundError(orderId)
     reply.header('etag', etagOf(order.version))
     return order
   })

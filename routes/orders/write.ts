@@ -1,40 +1,47 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { etagOf } from '../../src/etag.js'
-import { prepareChanges, prepareNewOrder } from '../../src/domain/order.js'
-import { errorResponses, IdParamsSchema, IfMatchHeadersSchema, orderIdOf } from '../../src/schemas/common.js'
-import { CancelOrderResponseSchema, CreateOrderBodySchema, OrderSchema, UpdateOrderBodySchema } from '../../src/schemas/order.js'
-import { changeOrder, type ChangeOrderSeams } from './change-order.js'
+import { errorResponses } from '../../src/http/error-schema.js'
+import { etagOf } from '../../src/http/etag.js'
+import { everyListPage, theOrderAndEveryListPage } from '../../src/orders/cache-policies.js'
+import { prepareChanges, prepareNewOrder } from '../../src/orders/rules.js'
+import {
+  CancelOrderResponseSchema, CreateOrderBodySchema, IdParamsSchema, IfMatchHeadersSchema, orderIdOf, OrderSchema,
+  UpdateOrderBodySchema
+} from '../../src/orders/schemas.js'
+import { writeOrder } from '../../src/orders/write-order.js'
 
-const writeOrders: FastifyPluginAsyncTypebox<ChangeOrderSeams> = async (app, seams) => {
+// Every mutation authenticates (onRequest: no hook unless API_TOKENS is set) and declares what
+// it invalidates (config.invalidates): the cache plugin sends it before the response.
+const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
+  const deps = { locks: app.orderLocks, orders: app.orders, metrics: app.serviceMetrics }
+
   // POST takes no lock (a new order has no concurrent writer) and so works while Redis is down.
   app.post('/orders', {
     schema: {
       summary: 'Create an order; totalAmount is computed by the server',
+      security: [{ bearerAuth: [] }],
       body: CreateOrderBodySchema,
-      response: { 201: OrderSchema, ...errorResponses(400, 413, 415, 503) }
-    }
+      response: { 201: OrderSchema, ...errorResponses(400, 401, 413, 415, 429, 503) }
+    },
+    onRequest: app.authenticate,
+    config: { invalidates: everyListPage }
   }, async (request, reply) => {
-    const fields = prepareNewOrder(request.body)
-    let order
-    try {
-      order = await app.orders.insert(fields)
-    } finally {
-      // Also when the insert failed: a lost reply can hide a committed insert.
-      await app.cache.invalidate()
-    }
+    const order = await app.orders.insert(prepareNewOrder(request.body))
     return reply.code(201).header('location', `/orders/${order._id}`).header('etag', etagOf(order.version)).send(order)
   })
 
   app.put('/orders/:id', {
     schema: {
       summary: 'Update an order under its lock; If-Match optional',
+      security: [{ bearerAuth: [] }],
       params: IdParamsSchema,
       headers: IfMatchHeadersSchema,
       body: UpdateOrderBodySchema,
-      response: { 200: OrderSchema, ...errorResponses(400, 404, 409, 412, 413, 415, 422, 503) }
-    }
+      response: { 200: OrderSchema, ...errorResponses(400, 401, 404, 409, 412, 413, 415, 422, 429, 503) }
+    },
+    onRequest: app.authenticate,
+    config: { invalidates: theOrderAndEveryListPage }
   }, async (request, reply) => {
-    const order = await changeOrder(app, seams, {
+    const order = await writeOrder(deps, {
       orderId: orderIdOf(request.params),
       ifMatch: request.headers['if-match'],
       changes: prepareChanges(request.body)
@@ -48,12 +55,15 @@ const writeOrders: FastifyPluginAsyncTypebox<ChangeOrderSeams> = async (app, sea
       description: 'Cancels, does not remove: the order is kept with status Cancelled and GET /orders/{id} still ' +
         'answers 200 with it. Cancelling a Completed or Cancelled order is 422. A body is not needed; one that is sent ' +
         'must be JSON (415 otherwise, 413 over the size limit) and is ignored.',
+      security: [{ bearerAuth: [] }],
       params: IdParamsSchema,
       headers: IfMatchHeadersSchema,
-      response: { 200: CancelOrderResponseSchema, ...errorResponses(400, 404, 409, 412, 413, 415, 422, 503) }
-    }
+      response: { 200: CancelOrderResponseSchema, ...errorResponses(400, 401, 404, 409, 412, 413, 415, 422, 429, 503) }
+    },
+    onRequest: app.authenticate,
+    config: { invalidates: theOrderAndEveryListPage }
   }, async (request, reply) => {
-    const order = await changeOrder(app, seams, {
+    const order = await writeOrder(deps, {
       orderId: orderIdOf(request.params),
       ifMatch: request.headers['if-match'],
       changes: { status: 'Cancelled' }

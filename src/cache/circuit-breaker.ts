@@ -1,4 +1,4 @@
-export type BreakerState = 'closed' | 'open' | 'half-open'
+type BreakerState = 'closed' | 'open' | 'half-open'
 
 /**
  * Consecutive-failure circuit breaker for the cache's Redis calls. Closed: every call goes
@@ -47,5 +47,3 @@ export function createCircuitBreaker ({ threshold, cooldownMs, now = Date.now }:
     }
   }
 }
-
-export type CircuitBreaker = ReturnType<typeof createCircuitBreaker>

@@ -2,23 +2,19 @@
 //
 //   <generation>\n<etag>\n<body bytes>
 //
-// The generation is the one the filler observed before reading MongoDB; a hit requires it to
-// equal the current generation, which every mutation bumps. The body is sent exactly as stored:
-// a hit slices the buffer, it never parses or re-serialises JSON.
+// The generation is the one the filler observed before reading MongoDB (the fill script
+// writes it in front, see scripts.ts); a hit requires it to equal the current generation,
+// which every mutation bumps. The body is sent exactly as stored: a hit slices the buffer, it
+// never parses or re-serialises JSON.
 
 const NEWLINE = 0x0a
 
-export function encodeEntry (generation: string, etag: string, body: string): string {
-  return `${generation}\n${etag}\n${body}`
+/** What the fill script stores after the generation line. */
+export function entryPayload (etag: string, body: string): string {
+  return `${etag}\n${body}`
 }
 
-export interface DecodedEntry {
-  generation: Buffer
-  etag: string
-  body: Buffer
-}
-
-export function decodeEntry (stored: Buffer): DecodedEntry | undefined {
+export function decodeEntry (stored: Buffer): { generation: Buffer, etag: string, body: Buffer } | undefined {
   const first = stored.indexOf(NEWLINE)
   if (first < 0) return undefined
   const second = stored.indexOf(NEWLINE, first + 1)

@@ -1,151 +1,147 @@
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import { redisKeys } from '../keys.js'
-import { cacheTargets } from './targets.js'
-import { withDeadline } from '../deadline.js'
-import type { Counters } from '../counters.js'
+import { withDeadline } from '../redis/deadline.js'
+import type { ServiceMetrics } from '../metrics/service-metrics.js'
+import { cacheTargets, redisKeys } from '../redis/keys.js'
 import './scripts.js'
 
+const MAX_RETRY_DELAY_MS = 1000
+
 /**
- * Invalidation after a committed mutation. The list generation is one key, so invalidating
- * every cached page is O(1); a PUT or DELETE also bumps that order's entity generation.
+ * Invalidation after a mutation. The list generation is one key, so invalidating every cached
+ * page is O(1); a PUT or DELETE also bumps that order's entity generation.
  *
- * If Redis cannot be reached, the invalidation is not dropped: it stays pending and is retried
- * in the background with capped exponential backoff, and until it lands this instance
- * serves no cache hit (the caller checks `hitsAllowed`). Pending work from several
- * mutations merges into one script call.
+ * Each mutation waits until a delivery that carries its invalidation has landed (or failed):
+ * one script call is on the wire at a time, and the mutations that arrive meanwhile share the
+ * next one. A failed delivery is not dropped: its work stays pending and is redelivered with
+ * capped exponential backoff, the only retries there are. From that failure until everything
+ * owed has landed, the invalidation is "owed": this instance serves no cache hit (the cache
+ * checks `hitsAllowed`), and later mutations queue their work behind it without waiting for
+ * a Redis that just failed them.
  */
-export function createInvalidator ({ redis, counters, log, timeoutMs, retryMs, entityGenerationTtlSeconds }: {
+export function createInvalidator ({ redis, metrics, log, timeoutMs, retryMs, entityGenerationTtlSeconds }: {
   redis: Redis
-  counters: Counters
+  metrics: ServiceMetrics
   log: FastifyBaseLogger
   timeoutMs: number
   retryMs: number
   entityGenerationTtlSeconds: number
 }) {
+  // What mutations still need delivered: every list page (any mutation), and these orders.
   let listsPending = false
-  const entitiesPending = new Set<string>()
+  const ordersPending = new Set<string>()
+  let owed = false
+  let sending: Promise<boolean> | undefined
+  let nextSending: Promise<boolean> | undefined
   let retryTimer: NodeJS.Timeout | undefined
   let retryDelay = retryMs
-  let flushing: Promise<boolean> | undefined
   let closed = false
-  // From a failed delivery until a later flush that includes it lands, the mutation was already
-  // answered, so cached data may be older than what a client has seen: no hits until then.
-  // Mutations are numbered so that steady new writes cannot keep this set forever: a flush
-  // clears it when its snapshot covers the newest mutation that was owed.
-  let owed = false
-  let mutationSeq = 0
-  let owedUpTo = 0
 
-  async function send (orderIds: string[]): Promise<void> {
+  const hasWork = () => listsPending || ordersPending.size > 0
+
+  /** Sends everything pending as one script call; on failure puts it back and owes it. */
+  async function send (): Promise<boolean> {
+    const orderIds = [...ordersPending]
+    listsPending = false
+    ordersPending.clear()
     const keys: string[] = [redisKeys.listGeneration]
     for (const id of orderIds) {
       const entity = cacheTargets.entity(id)
       keys.push(entity.generationKey, entity.key)
     }
-    await withDeadline(
-      redis.bumpGenerations(keys.length, ...keys, entityGenerationTtlSeconds),
-      timeoutMs,
-      'cache invalidation'
-    )
+    try {
+      await withDeadline(redis.bumpGenerations(keys.length, ...keys, entityGenerationTtlSeconds), timeoutMs, 'cache invalidation')
+    } catch (err) {
+      metrics.redisErrors.inc({ component: 'cache' })
+      listsPending = true
+      for (const id of orderIds) ordersPending.add(id)
+      if (!owed) log.warn({ err }, 'cache invalidation failed; redelivering in the background, no cache hits until it lands')
+      owed = true
+      scheduleRetry()
+      return false
+    }
+    retryDelay = retryMs
+    if (owed && !hasWork()) {
+      owed = false
+      log.info('owed cache invalidations delivered')
+    }
+    return true
   }
 
-  /** Sends everything pending. Resolves true when nothing is pending any more. */
-  function flush (): Promise<boolean> {
-    // One flush at a time; a mutation arriving meanwhile is picked up by the next one.
-    flushing ??= (async () => {
-      const coversUpTo = mutationSeq
-      const orderIds = [...entitiesPending]
-      listsPending = false
-      entitiesPending.clear()
-      try {
-        await send(orderIds)
-        if (coversUpTo >= owedUpTo) owed = false
-        return true
-      } catch (err) {
-        counters.cache.redisErrors++
-        listsPending = true
-        for (const id of orderIds) entitiesPending.add(id)
-        owed = true
-        owedUpTo = Math.max(owedUpTo, coversUpTo)
-        log.warn({ err }, 'cache invalidation failed; retrying in the background, no cache hits until it lands')
-        return false
-      } finally {
-        flushing = undefined
-      }
-    })()
-    return flushing
+  /**
+   * Delivers what is pending. A send in flight took its snapshot before the caller's work was
+   * added, so the caller waits for the next send, shared with everyone who arrives meanwhile.
+   */
+  function deliver (): Promise<boolean> {
+    if (sending) {
+      nextSending ??= sending.then(() => {
+        nextSending = undefined
+        // Someone may have started the send that carries our work already.
+        return hasWork() ? deliver() : (sending ?? true)
+      })
+      return nextSending
+    }
+    sending = send().finally(() => { sending = undefined })
+    // Work queued without waiting while the invalidation was owed goes out right behind.
+    return sending.then((delivered) => {
+      if (delivered && owed && hasWork() && !closed) deliver()
+      return delivered
+    })
   }
 
   function scheduleRetry (): void {
     if (closed || retryTimer) return
-    retryTimer = setTimeout(async () => {
+    retryTimer = setTimeout(() => {
       retryTimer = undefined
-      counters.cache.invalidationRetries++
-      if (await flush()) {
-        retryDelay = retryMs
-        log.info('pending cache invalidation delivered')
-        if (hasWork()) scheduleRetry()
-      } else {
-        retryDelay = Math.min(retryDelay * 2, 1000)
-        scheduleRetry()
-      }
+      if (!hasWork()) return
+      metrics.cache.invalidationRetries.inc()
+      deliver()
     }, retryDelay)
     retryTimer.unref()
-  }
-
-  /** Delivers now what is pending (the connection just came back); the backoff restarts. */
-  function retryNow (): void {
-    if (closed || !hasWork()) return
-    if (retryTimer) clearTimeout(retryTimer)
-    retryTimer = undefined
-    retryDelay = retryMs
-    counters.cache.invalidationRetries++
-    flush().then((delivered) => { if (!delivered || hasWork()) scheduleRetry() }, () => scheduleRetry())
-  }
-
-  function hasWork (): boolean {
-    return listsPending || entitiesPending.size > 0
+    retryDelay = Math.min(retryDelay * 2, MAX_RETRY_DELAY_MS)
   }
 
   return {
-    /** False while an answered mutation's invalidation has not reached Redis yet. */
+    /** False while a mutation was answered before its invalidation reached Redis. */
     hitsAllowed: (): boolean => !owed,
-    retryNow,
 
-    /**
-     * Records the invalidation a committed mutation needs and tries to deliver it now. With
-     * `tryNow` false (Redis known to be down) it only queues, so the mutation's response is not
-     * delayed by a call that cannot succeed.
-     */
-    async invalidate (orderId: string | undefined, tryNow: boolean): Promise<void> {
-      counters.cache.invalidations++
-      mutationSeq++
-      listsPending = true
-      if (orderId) entitiesPending.add(orderId)
-      if (flushing) await flushing // a flush in progress took a snapshot without this mutation
-      if (!tryNow) {
-        owed = true
-        owedUpTo = mutationSeq
-        scheduleRetry()
-      } else if (!(await flush()) || hasWork()) {
-        scheduleRetry()
-      }
+    /** The connection is back: redeliver what is owed now rather than at the next backoff step. */
+    redeliverNow (): void {
+      if (closed || !hasWork() || sending) return
+      clearTimeout(retryTimer)
+      retryTimer = undefined
+      metrics.cache.invalidationRetries.inc()
+      deliver()
     },
 
     /**
-     * Stops retrying; first makes one last attempt to deliver what is pending, so that a
+     * Records the invalidation of a mutation (every list page, and the order when given) and
+     * resolves once it has landed or failed. When one is owed already, or Redis is known to be
+     * down, it only queues: the background redelivery carries it.
+     */
+    async invalidate (orderId: string | undefined): Promise<void> {
+      metrics.cache.invalidations.inc()
+      listsPending = true
+      if (orderId) ordersPending.add(orderId)
+      if (owed || redis.status !== 'ready') {
+        owed = true
+        scheduleRetry()
+        return
+      }
+      await deliver()
+    },
+
+    /**
+     * Stops redelivering; first makes one last attempt to deliver what is pending, so that a
      * shutting-down instance does not leave other instances serving pre-mutation pages until
      * their TTL.
      */
     async close (): Promise<void> {
       closed = true
-      if (retryTimer) clearTimeout(retryTimer)
+      clearTimeout(retryTimer)
       retryTimer = undefined
-      if (flushing) await flushing
-      if (hasWork()) await flush()
+      if (sending) await sending
+      if (hasWork()) await send()
     }
   }
 }
-
-export type Invalidator = ReturnType<typeof createInvalidator>

@@ -4,22 +4,37 @@ import type { Redis, Result } from 'ioredis'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** Stores the entry only if the generation is still the one the filler observed. 1 stored, 0 refused. */
-    fillIfGeneration (generationKey: string, entryKey: string, expectedGeneration: string,
-      entry: string, ttlSeconds: number): Result<number, Context>
-    /** Returns the generation, first creating it (server time in µs) when it does not exist. */
-    ensureGeneration (generationKey: string, ttlSeconds: number): Result<string, Context>
+    /**
+     * Stores the entry only if the generation is still the one the filler observed ('' for
+     * none). 1 stored, 0 refused.
+     */
+    fillIfGeneration (generationKey: string, entryKey: string, observedGeneration: string,
+      etagAndBody: string, ttlSeconds: number, generationTtlSeconds: number): Result<number, Context>
     /** Bumps the list generation and, per order, its entity generation, deleting its entry. */
     bumpGenerations (...keysThenArgs: Array<string | number>): Result<number, Context>
   }
 }
 
-// A missing generation never matches: if it expired or Redis restarted since the filler looked,
-// the filler cannot know which mutations it missed.
+// A generation that changed, appeared or vanished since the filler looked refuses the fill:
+// the filler cannot know which mutations it missed. A key read before any mutation has no
+// generation yet; its first fill creates one from the server clock (no value an old entry or
+// another filler can hold), so a miss that stores nothing (a 404) writes nothing to Redis.
+// ARGV: observed generation ('' for none), etag\nbody, entry TTL, generation TTL (0: none).
 const FILL_IF_GENERATION = `
 local current = redis.call('GET', KEYS[1])
-if not current or current ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[2], 'EX', tonumber(ARGV[3]))
+if ARGV[1] == '' then
+  if current then return 0 end
+  local t = redis.call('TIME')
+  current = string.format('%d', tonumber(t[1]) * 1000000 + tonumber(t[2]))
+  if tonumber(ARGV[4]) > 0 then
+    redis.call('SET', KEYS[1], current, 'EX', tonumber(ARGV[4]))
+  else
+    redis.call('SET', KEYS[1], current)
+  end
+elseif current ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[2], current .. '\\n' .. ARGV[2], 'EX', tonumber(ARGV[3]))
 return 1
 `
 
@@ -47,24 +62,7 @@ end
 return 1
 `
 
-// A generation is created the first time a key is read, from the server clock, so a generation
-// that expired (entity generations have a TTL) or vanished with a Redis restart comes back as a
-// value no old entry or in-flight filler can hold. ARGV[1]: TTL, 0 for none.
-const ENSURE_GENERATION = `
-local current = redis.call('GET', KEYS[1])
-if current then return current end
-local t = redis.call('TIME')
-local initial = string.format('%d', tonumber(t[1]) * 1000000 + tonumber(t[2]))
-if tonumber(ARGV[1]) > 0 then
-  redis.call('SET', KEYS[1], initial, 'EX', tonumber(ARGV[1]))
-else
-  redis.call('SET', KEYS[1], initial)
-end
-return initial
-`
-
 export function defineCacheScripts (redis: Redis): void {
   redis.defineCommand('fillIfGeneration', { numberOfKeys: 2, lua: FILL_IF_GENERATION })
   redis.defineCommand('bumpGenerations', { lua: BUMP_GENERATIONS })
-  redis.defineCommand('ensureGeneration', { numberOfKeys: 1, lua: ENSURE_GENERATION })
 }

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Redis, Result } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import { redisKeys } from '../keys.js'
-import { withDeadline } from '../deadline.js'
-import { LockUnavailableError, OrderLockedError } from '../errors.js'
-import type { Counters } from '../counters.js'
+import type { Config } from '../config.js'
+import { redisKeys } from '../redis/keys.js'
+import { withDeadline } from '../redis/deadline.js'
+import { LockUnavailableError, OrderLockedError } from '../http/errors.js'
+import type { ServiceMetrics } from '../metrics/service-metrics.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -23,16 +24,7 @@ return 0
 
 const MAX_RETRY_DELAY_MS = 1000
 
-export interface LockOptions {
-  ttlSeconds: number
-  /** Deadline of each lock call: past it, the lock service counts as unavailable (503). */
-  timeoutMs: number
-  retryCount: number
-  retryDelayMs: number
-  retryJitterMs: number
-}
-
-export interface HeldLock {
+interface HeldLock {
   orderId: string
   key: string
   token: string
@@ -45,24 +37,28 @@ export interface HeldLock {
  * holder's lock. Fail-closed: a held lock is 409 ORDER_LOCKED, an unreachable, frozen or
  * erroring Redis is 503 LOCK_UNAVAILABLE (told apart by what Redis answered, not by text).
  * The lock is an efficiency measure; safety against an expired lock comes from the version
- * check in the MongoDB update (fencing), see orders-repository.
+ * check in the MongoDB update (fencing), see src/orders/repository.ts.
  */
-export function createLock ({ redis, counters, log, options }: {
+export function createLock ({ redis, metrics, log, config }: {
   redis: Redis
-  counters: Counters
+  metrics: ServiceMetrics
   log: FastifyBaseLogger
-  options: LockOptions
+  config: Config
 }) {
   redis.defineCommand('releaseLockIfOwner', { numberOfKeys: 1, lua: RELEASE_IF_OWNER })
+  const timeoutMs = config.REDIS_COMMAND_TIMEOUT_MS
+  let longestHeldMs = 0
 
   async function release (lock: HeldLock): Promise<void> {
     const heldMs = Date.now() - lock.acquiredAt
-    counters.lock.holdTimeMsTotal += heldMs
-    counters.lock.holdTimeMsMax = Math.max(counters.lock.holdTimeMsMax, heldMs)
-    counters.observers.lockHeldMs(heldMs)
+    metrics.lock.holdSeconds.observe(heldMs / 1000)
+    if (heldMs > longestHeldMs) {
+      longestHeldMs = heldMs
+      metrics.lock.holdSecondsMax.set(heldMs / 1000)
+    }
     try {
-      const released = await withDeadline(redis.releaseLockIfOwner(lock.key, lock.token), options.timeoutMs, 'lock release')
-      if (released === 1) counters.lock.released++
+      const released = await withDeadline(redis.releaseLockIfOwner(lock.key, lock.token), timeoutMs, 'lock release')
+      if (released === 1) metrics.lock.released.inc()
       else log.warn({ orderId: lock.orderId, heldMs }, 'lock had expired before release; the version check fenced the write')
     } catch (err) {
       // Nothing else to do: the TTL frees it. The write itself already committed or failed.
@@ -71,11 +67,12 @@ export function createLock ({ redis, counters, log, options }: {
   }
 
   async function trySet (key: string, token: string): Promise<boolean> {
-    const attempt = redis.set(key, token, 'EX', options.ttlSeconds, 'NX')
+    const attempt = redis.set(key, token, 'EX', config.LOCK_TTL_SECONDS, 'NX')
     try {
-      return (await withDeadline(attempt, options.timeoutMs, 'lock acquire')) === 'OK'
+      return (await withDeadline(attempt, timeoutMs, 'lock acquire')) === 'OK'
     } catch (err) {
-      counters.lock.unavailable++
+      metrics.lock.unavailable.inc()
+      metrics.redisErrors.inc({ component: 'lock' })
       // A frozen Redis may still apply the SET when it wakes. Queue the owner-only release on
       // the same connection right behind it, so the lock is not left held for its whole TTL.
       if (redis.status === 'ready') redis.releaseLockIfOwner(key, token).catch(() => {})
@@ -88,23 +85,20 @@ export function createLock ({ redis, counters, log, options }: {
     const token = randomBytes(16).toString('hex')
     for (let attempt = 0; ; attempt++) {
       if (await trySet(key, token)) {
-        counters.lock.acquired++
+        metrics.lock.acquired.inc()
         return { orderId, key, token, acquiredAt: Date.now() }
       }
-      if (attempt >= options.retryCount) {
-        counters.lock.contended++
+      if (attempt >= config.LOCK_RETRY_COUNT) {
+        metrics.lock.contended.inc()
         throw new OrderLockedError(orderId)
       }
       // Exponential backoff, capped so a long retry budget never turns into minutes of waiting.
-      const backoff = Math.min(options.retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS)
-      await sleep(backoff + Math.random() * options.retryJitterMs)
+      const backoff = Math.min(config.LOCK_RETRY_DELAY_MS * 2 ** attempt, MAX_RETRY_DELAY_MS)
+      await sleep(backoff + Math.random() * config.LOCK_RETRY_JITTER_MS)
     }
   }
 
   return {
-    acquire,
-    release,
-
     /** Runs `work` while holding the order's lock; always releases, owner-only. */
     async withLock<T> (orderId: string, work: (lock: HeldLock) => Promise<T>): Promise<T> {
       const lock = await acquire(orderId)

@@ -1,27 +1,33 @@
 import t from 'tap'
-import { build, createOrder, pauseOnce, redisFor } from '../helper.js'
-import { redisKeys } from '../../src/keys.js'
+import { build, createOrder, redisFor } from '../helper.js'
+import { redisKeys } from '../../src/redis/keys.js'
+import { throughRelay } from '../relay.js'
+import { scrape } from '../scrape.js'
 
 // Generations never come back to a value an old entry or a slow filler holds: a missing
-// generation is created from the server clock, and a fill never matches a missing one.
+// generation is created from the server clock by a first fill or a bump, and a fill never
+// matches a generation that vanished.
 
 t.test('a generation that vanished mid-read (expiry, Redis restart) refuses the fill', async (t) => {
-  const reader = pauseOnce<unknown>()
-  const app = await build(t, { seams: { beforeFill: reader.seam } })
-  const redis = redisFor(t, app)
-  const order = await createOrder(app)
+  const writer = await build(t)
+  const { relay, url: relayedRedis } = await throughRelay(t, writer.config.REDIS_URL)
+  // The held fill is in flight: its deadline must outlast the hold.
+  const app = await build(t, { env: { MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis, CACHE_REDIS_TIMEOUT_MS: '10000' } })
+  const redis = redisFor(t, writer)
+  const order = await createOrder(writer)
   const generationKey = redisKeys.entityGeneration(order._id)
+  await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'First Change' } })
+  t.ok(Number(await redis.get(generationKey)) > 0, 'the PUT created the generation from the clock')
 
-  reader.arm()
+  const fillHeld = relay.holdNext('eval')
   const slowRead = app.inject(`/orders/${order._id}`)
-  await reader.paused
-  t.ok(Number(await redis.get(generationKey)) > 0, 'the first read created the generation from the clock')
-  t.equal((await app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })).statusCode, 200)
+  await fillHeld
+  t.equal((await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })).statusCode, 200)
   await redis.del(generationKey) // as if it expired, or Redis restarted empty
-  reader.resume()
+  relay.release()
   await slowRead
 
-  t.equal(app.counters.cache.staleFillsRefused, 1, 'the fill was refused')
+  t.equal(await scrape(app, 'cache_stale_fills_refused_total'), 1, 'the fill was refused')
   const next = await app.inject(`/orders/${order._id}`)
   t.equal(next.headers['x-cache'], 'MISS')
   t.equal(next.json().customer, 'Changed Meanwhile')

@@ -1,8 +1,9 @@
 import t from 'tap'
-import { build, createOrder, pauseOnce, redisFor, validOrder } from '../helper.js'
-import { redisKeys } from '../../src/keys.js'
-import type { CacheTarget } from '../../src/cache/create-cache.js'
+import { build, createOrder, redisFor, validOrder } from '../helper.js'
+import { redisKeys } from '../../src/redis/keys.js'
 import { ownRedis } from '../processes.js'
+import { throughRelay } from '../relay.js'
+import { scrape } from '../scrape.js'
 
 // Command statistics are per server, so the tests that read them run their own redis-server.
 
@@ -24,7 +25,7 @@ t.test('a list miss fills the contract key with TTL, then hits with the same byt
   t.equal(hit.headers['x-cache'], 'HIT')
   t.match(hit.headers['content-type'], /^application\/json/)
   t.equal(hit.body, miss.body, 'a hit replies with the bytes the miss sent')
-  t.equal(app.counters.cache.hits, 1)
+  t.equal(await scrape(app, 'cache_hits_total'), 1)
 })
 
 t.test('a hit is one Redis round trip (MGET) and nothing else', async (t) => {
@@ -102,30 +103,34 @@ t.test('every mutation invalidates every cached list page; PUT and DELETE their 
   t.equal(afterDelete.json().status, 'Cancelled')
 })
 
-// A reader paused between its MongoDB read and its cache fill; a mutation commits and
+// A reader paused between its MongoDB read and its cache fill (its Redis connection goes
+// through a relay that holds the fill script); another instance commits a mutation and
 // invalidates meanwhile; the reader resumes. Its fill must be refused.
 for (const scope of ['list', 'entity'] as const) {
+  // The entity has no generation before the PUT (its first fill would create it); the list's
+  // was created by the POST.
   t.test(`no stale fill (${scope}): a slow reader cannot store pre-mutation data`, async (t) => {
-    const reader = pauseOnce<CacheTarget>()
-    const app = await build(t, { seams: { beforeFill: reader.seam } })
-    const order = await createOrder(app)
+    const writer = await build(t)
+    const { relay, url: relayedRedis } = await throughRelay(t, writer.config.REDIS_URL)
+    // The held fill is in flight: its deadline must outlast the hold.
+    const app = await build(t, { env: { MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis, CACHE_REDIS_TIMEOUT_MS: '10000' } })
+    const order = await createOrder(writer)
     const url = scope === 'list' ? '/orders' : `/orders/${order._id}`
 
-    reader.arm()
+    const fillHeld = relay.holdNext('eval')
     const slowRead = app.inject(url)
-    const target = await reader.paused
-    t.equal(target.key, scope === 'list' ? redisKeys.listPage(1, 10) : redisKeys.entity(order._id))
+    await fillHeld
 
-    const put = await app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })
+    const put = await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })
     t.equal(put.statusCode, 200)
-    reader.resume()
+    relay.release()
     const old = await slowRead
     t.equal(old.headers['x-cache'], 'MISS')
-    t.equal(app.counters.cache.staleFillsRefused, 1, 'the fill was refused')
+    t.equal(await scrape(app, 'cache_stale_fills_refused_total'), 1, 'the fill was refused')
 
     const next = await app.inject(url)
     t.equal(next.headers['x-cache'], 'MISS', 'nothing stale was stored')
-    const shown = scope === 'list' ? next.json().data[0] : next.json()
+    const shown = scope === 'list' ? next.json().data.find((o: { _id: string }) => o._id === order._id) : next.json()
     t.equal(shown.customer, 'Changed Meanwhile', 'the next GET shows the mutation')
     t.equal((await app.inject(url)).headers['x-cache'], 'HIT', 'and the fresh data is cached')
   })
@@ -135,18 +140,18 @@ t.test('concurrent misses on one key share one MongoDB query', async (t) => {
   const app = await build(t)
   await createOrder(app)
   const order = await createOrder(app)
-  const readsBefore = app.counters.database.reads
+  const readsBefore = await scrape(app, 'database_reads_total')
 
   const responses = await Promise.all(Array.from({ length: 25 }, () => app.inject('/orders?limit=20')))
   t.ok(responses.every((r) => r.statusCode === 200 && r.headers['x-cache'] === 'MISS'))
   t.ok(responses.every((r) => r.body === responses[0]?.body), 'all got the same bytes')
-  t.equal(app.counters.database.reads - readsBefore, 1, 'one MongoDB query for 25 concurrent misses')
-  t.equal(app.counters.cache.dedupedMisses, 24)
+  t.equal(await scrape(app, 'database_reads_total') - readsBefore, 1, 'one MongoDB query for 25 concurrent misses')
+  t.equal(await scrape(app, 'cache_deduped_misses_total'), 24)
 
-  const entityReads = app.counters.database.reads
+  const entityReads = await scrape(app, 'database_reads_total')
   const entity = await Promise.all(Array.from({ length: 10 }, () => app.inject(`/orders/${order._id}`)))
   t.ok(entity.every((r) => r.statusCode === 200 && r.headers.etag === '"1"'))
-  t.equal(app.counters.database.reads - entityReads, 1, 'one MongoDB query for 10 concurrent entity misses')
+  t.equal(await scrape(app, 'database_reads_total') - entityReads, 1, 'one MongoDB query for 10 concurrent entity misses')
 })
 
 t.test('CACHE_ENABLED=false bypasses the cache but still invalidates for other instances', async (t) => {
@@ -180,10 +185,12 @@ t.test('across instances: concurrent misses cost at most one MongoDB query per i
   const shared = { MONGODB_URL: first.config.MONGODB_URL, REDIS_URL: first.config.REDIS_URL }
   const apps = [first, await build(t, { env: shared }), await build(t, { env: shared })]
   await createOrder(first)
-  const readsBefore = apps.map((app) => app.counters.database.reads)
+  const reads = () => Promise.all(apps.map((app) => scrape(app, 'database_reads_total')))
+  const readsBefore = await reads()
   const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => apps[i % 3]!.inject('/orders')))
   t.ok(responses.every((r) => r.statusCode === 200 && r.body === responses[0]?.body), 'every instance answered the same page')
-  const queries = apps.reduce((sum, app, i) => sum + app.counters.database.reads - (readsBefore[i] ?? 0), 0)
+  const readsAfter = await reads()
+  const queries = readsAfter.reduce((sum, after, i) => sum + after - (readsBefore[i] ?? 0), 0)
   t.comment(`30 concurrent misses on 3 instances: ${queries} MongoDB queries`)
   t.ok(queries >= 1 && queries <= apps.length, `${queries} queries for 30 misses on ${apps.length} instances`)
 })

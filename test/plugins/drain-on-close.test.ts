@@ -1,7 +1,8 @@
 import t from 'tap'
 import { once } from 'node:events'
 import { connect, type AddressInfo, type Socket } from 'node:net'
-import { build, createOrder, deferred } from '../helper.js'
+import { build, createOrder } from '../helper.js'
+import { throughRelay } from '../relay.js'
 import { eventually } from '../processes.js'
 
 // app.close() over real connections, in-process: an in-flight PUT is finished, a request that
@@ -27,16 +28,11 @@ function parse (raw: string) {
 }
 
 t.test('closing: in-flight finished, late arrivals refused, connections closed', async (t) => {
-  const writing = deferred()
-  const finishWrite = deferred()
-  const app = await build(t, {
-    seams: {
-      beforeWrite: async () => {
-        writing.resolve()
-        await finishWrite.promise
-      }
-    }
-  })
+  // The PUT is paused under its lock by holding its conditional update on the way to MongoDB.
+  const direct = await build(t)
+  const { relay, url: relayedMongo } = await throughRelay(t, direct.config.MONGODB_URL)
+  const app = await build(t, { env: { MONGODB_URL: relayedMongo, REDIS_URL: direct.config.REDIS_URL } })
+  const writing = relay.holdNext('findAndModify')
   const order = await createOrder(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const { port } = app.server.address() as AddressInfo
@@ -56,7 +52,7 @@ t.test('closing: in-flight finished, late arrivals refused, connections closed',
   const answerA = readAll(a)
   const body = JSON.stringify({ customer: 'Finished While Closing' })
   a.write(`PUT /orders/${order._id} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`)
-  await writing.promise
+  await writing
   // B: a request whose headers have started to arrive, not finished.
   const b = connect(port, '127.0.0.1')
   const answerB = readAll(b)
@@ -84,7 +80,7 @@ t.test('closing: in-flight finished, late arrivals refused, connections closed',
   t.equal(refused.headers['retry-after'], '1')
   t.equal(refused.headers.connection, 'close')
 
-  finishWrite.resolve()
+  relay.release()
   const finished = parse(await answerA)
   t.equal(finished.status, 200, 'the in-flight PUT is answered in full')
   t.equal(finished.body.customer, 'Finished While Closing')

@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { build, createOrder, type TestApp } from '../helper.js'
-import { ORDERS_COLLECTION } from '../../src/orders-repository.js'
+import { ORDERS_COLLECTION } from '../../src/orders/repository.js'
 import { OpenApiOracle, isDecimalMultiple } from './openapi-oracle.js'
 
 // Property-based tests (fast-check) of the validation of every route, with the service's own

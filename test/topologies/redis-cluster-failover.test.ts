@@ -3,7 +3,7 @@ import { build, validOrder } from '../helper.js'
 import { ownRedisCluster } from '../redis-cluster.js'
 import { eventually } from '../processes.js'
 import { FAILOVER_PUT_STATUSES, HANG_MS, startMix, summarize } from '../failover-mix.js'
-import { redisKeys } from '../../src/keys.js'
+import { redisKeys } from '../../src/redis/keys.js'
 
 // Redis Cluster failover under a steady mix of GET, POST and PUT: the master that holds one
 // order's lock slot is killed (SIGKILL) and its replica takes over. What is asserted is what

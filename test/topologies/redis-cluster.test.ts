@@ -2,7 +2,7 @@ import t from 'tap'
 import { Cluster } from 'ioredis'
 import { build, validOrder } from '../helper.js'
 import { ownRedisCluster } from '../redis-cluster.js'
-import { redisKeys } from '../../src/keys.js'
+import { redisKeys } from '../../src/redis/keys.js'
 
 // The service against a real Redis Cluster (REDIS_CLUSTER_NODES): it boots, reports Redis up,
 // takes writes, and its per-order lock (SET NX EX on one key, compare-and-delete script on the

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, validOrder } from '../helper.js'
 import { MASTER_NAME, SENTINEL_ENV, ownRedisSentinels } from '../redis-sentinel.js'
-import { redisKeys } from '../../src/keys.js'
+import { redisKeys } from '../../src/redis/keys.js'
 
 // The service against a real Redis Sentinel set-up (REDIS_SENTINELS, REDIS_SENTINEL_MASTER):
 // ioredis asks the sentinels where the master is. Failover: redis-sentinel-failover.test.ts.

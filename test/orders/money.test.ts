@@ -1,5 +1,5 @@
 import t from 'tap'
-import { fromCents, toCents, totalAmount } from '../../src/domain/money.js'
+import { fromCents, toCents, totalAmount } from '../../src/orders/money.js'
 
 // Money is integer cents: two-decimal prices convert exactly, anything finer is refused.
 

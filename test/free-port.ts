@@ -2,9 +2,9 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 
 /**
- * A TCP port free on loopback right now, for a server the benchmark or a test starts. Shared by
- * bench/processes.ts and test/processes.ts; kept apart so the tests load nothing else of the
- * benchmark.
+ * A TCP port free on loopback right now, for a server a test or the benchmark starts. Shared by
+ * test/processes.ts and bench/processes.ts; kept apart so the benchmark loads nothing else of
+ * the tests (and the tests nothing of the benchmark).
  */
 export async function freePort (): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1')

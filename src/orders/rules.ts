@@ -1,13 +1,13 @@
-import { ValidationError, OrderNotModifiableError } from '../errors.js'
+import { ValidationError, OrderNotModifiableError } from '../http/errors.js'
 import { toCents, totalAmount } from './money.js'
-import type { CreateOrderBody, OrderItem, OrderStatus, UpdateOrderBody } from '../schemas/order.js'
+import type { CreateOrderBody, OrderItem, OrderStatus, UpdateOrderBody } from './schemas.js'
 
 // The rules of an order that JSON Schema cannot say: trimmed lengths, two-decimal prices,
 // the server-computed total, and which statuses are final.
 
 const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set(['Completed', 'Cancelled'])
 
-export function isModifiable (status: OrderStatus): boolean {
+function isModifiable (status: OrderStatus): boolean {
   return !FINAL_STATUSES.has(status)
 }
 

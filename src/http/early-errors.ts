@@ -1,17 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { API_SECURITY_HEADERS } from '../plugins/external/helmet.js'
-import type { ErrorBody } from './schemas/common.js'
+import { API_SECURITY_HEADERS } from '../../plugins/external/helmet.js'
+import { errorBody, type ErrorBody } from './errors.js'
 
 // Answers to the errors raised before routing, so before any hook runs: they get the contract's
 // error body, the API's security headers and an X-Request-Id here, as every routed answer does
 // through the hooks.
-
-export function errorBody (statusCode: number, code: string, message: string): ErrorBody {
-  return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Client Error', message }
-}
 
 /**
  * Fastify's `frameworkErrors`: the request was parsed but the router refused it (an
@@ -19,21 +14,21 @@ export function errorBody (statusCode: number, code: string, message: string): E
  */
 export function frameworkErrors (err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const body = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-    ? errorBody(400, 'VALIDATION_ERROR', 'params/id is too long')
-    : errorBody(400, 'BAD_REQUEST', 'The request URL is not valid')
+    ? errorBody('VALIDATION_ERROR', 'params/id is too long')
+    : errorBody('BAD_REQUEST', 'The request URL is not valid')
   return reply.code(body.statusCode).headers(API_SECURITY_HEADERS).header('x-request-id', request.id).send(body)
 }
 
 // Node's HTTP parser errors (llhttp's HPE_* codes) and its request timeout, by code.
 const PARSER_ERRORS: Record<string, ErrorBody> = {
-  HPE_HEADER_OVERFLOW: errorBody(431, 'HEADERS_TOO_LARGE', 'The request line and headers are larger than the server accepts'),
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: errorBody(413, 'PAYLOAD_TOO_LARGE', 'The chunk extensions are larger than the server accepts'),
-  ERR_HTTP_REQUEST_TIMEOUT: errorBody(408, 'REQUEST_TIMEOUT', 'The request was not received in time'),
-  HPE_INVALID_METHOD: errorBody(400, 'UNKNOWN_METHOD', 'The request does not start with an HTTP method the server recognises'),
-  HPE_INVALID_CONTENT_LENGTH: errorBody(400, 'INVALID_CONTENT_LENGTH', 'Content-Length is not a valid length'),
-  HPE_UNEXPECTED_CONTENT_LENGTH: errorBody(400, 'BAD_REQUEST', 'Content-Length and Transfer-Encoding must not both be sent')
+  HPE_HEADER_OVERFLOW: errorBody('HEADERS_TOO_LARGE', 'The request line and headers are larger than the server accepts'),
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: errorBody('PAYLOAD_TOO_LARGE', 'The chunk extensions are larger than the server accepts'),
+  ERR_HTTP_REQUEST_TIMEOUT: errorBody('REQUEST_TIMEOUT', 'The request was not received in time'),
+  HPE_INVALID_METHOD: errorBody('UNKNOWN_METHOD', 'The request does not start with an HTTP method the server recognises'),
+  HPE_INVALID_CONTENT_LENGTH: errorBody('INVALID_CONTENT_LENGTH', 'Content-Length is not a valid length'),
+  HPE_UNEXPECTED_CONTENT_LENGTH: errorBody('BAD_REQUEST', 'Content-Length and Transfer-Encoding must not both be sent')
 }
-const MALFORMED = errorBody(400, 'BAD_REQUEST', 'The request is not valid HTTP/1.1')
+const MALFORMED = errorBody('BAD_REQUEST', 'The request is not valid HTTP/1.1')
 
 /**
  * Fastify's `clientErrorHandler`: Node could not parse the request (malformed HTTP, headers over

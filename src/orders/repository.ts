@@ -1,7 +1,7 @@
 import { ObjectId, type Db, type WithId } from 'mongodb'
-import type { NewOrderFields, OrderChanges } from './domain/order.js'
-import type { Order, OrderItem, OrderList, OrderStatus } from './schemas/order.js'
-import type { Counters } from './counters.js'
+import type { NewOrderFields, OrderChanges } from './rules.js'
+import type { Order, OrderItem, OrderList, OrderStatus } from './schemas.js'
+import type { ServiceMetrics } from '../metrics/service-metrics.js'
 
 /** An order as stored in MongoDB. */
 export interface OrderDocument {
@@ -39,7 +39,7 @@ function toOrder (doc: WithId<OrderDocument>): Order {
  * The only code that talks to the orders collection. It knows nothing of HTTP, Redis or
  * locks; `updateIfVersion` is the fencing primitive the write path builds on.
  */
-export function createOrdersRepository ({ db, counters }: { db: Db, counters: Counters }) {
+export function createOrdersRepository ({ db, metrics }: { db: Db, metrics: ServiceMetrics }) {
   const orders = db.collection<OrderDocument>(ORDERS_COLLECTION)
 
   return {
@@ -49,7 +49,7 @@ export function createOrdersRepository ({ db, counters }: { db: Db, counters: Co
     },
 
     async list (page: number, limit: number): Promise<OrderList> {
-      counters.database.reads++
+      metrics.database.reads.inc()
       // O(page) on any server: the hint makes MongoDB walk the index that has exactly the
       // sort's keys (never a collection scan and an in-memory sort, whatever its planner
       // thinks); the list is unfiltered, so the total comes from the collection's metadata
@@ -65,13 +65,13 @@ export function createOrdersRepository ({ db, counters }: { db: Db, counters: Co
     },
 
     async findById (id: string): Promise<Order | null> {
-      counters.database.reads++
+      metrics.database.reads.inc()
       const doc = await orders.findOne({ _id: new ObjectId(id) })
       return doc ? toOrder(doc) : null
     },
 
     async insert (fields: NewOrderFields): Promise<Order> {
-      counters.database.writes++
+      metrics.database.writes.inc()
       const now = new Date()
       const doc: OrderDocument = { ...fields, version: 1, createdAt: now, updatedAt: now }
       const { insertedId } = await orders.insertOne(doc)
@@ -84,7 +84,7 @@ export function createOrdersRepository ({ db, counters }: { db: Db, counters: Co
      * view is stale and it must not overwrite (fencing).
      */
     async updateIfVersion (id: string, expectedVersion: number, changes: OrderChanges): Promise<Order | null> {
-      counters.database.writes++
+      metrics.database.writes.inc()
       const doc = await orders.findOneAndUpdate(
         { _id: new ObjectId(id), version: expectedVersion },
         { $set: { ...changes, updatedAt: new Date() }, $inc: { version: 1 } },

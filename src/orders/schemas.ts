@@ -1,13 +1,59 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { ObjectIdSchema, PaginationSchema } from './common.js'
 
-export const ORDER_STATUSES = ['Pending', 'Completed', 'Cancelled'] as const
-export const OrderStatusSchema = Type.Union(ORDER_STATUSES.map((status) => Type.Literal(status)))
+// The orders API's TypeBox schemas, request and response; TS types come from Static<>.
+
+/** A MongoDB ObjectId as clients see it: 24 hexadecimal characters. */
+const ObjectIdSchema = Type.String({
+  pattern: '^[0-9a-fA-F]{24}$',
+  description: 'order id: a 24-character hexadecimal ObjectId',
+  examples: ['665f1c2e8b3e4a0012345678']
+})
+
+export const IdParamsSchema = Type.Object({ id: ObjectIdSchema }, { additionalProperties: false })
+export type IdParams = Static<typeof IdParamsSchema>
+
+/** The order id of a route's params, in one case: an ObjectId's hex digits are case-blind. */
+export function orderIdOf (params: IdParams): string {
+  return params.id.toLowerCase()
+}
+
+// RFC 9110's If-Match: "*" or a comma-separated list of entity tags, each an optionally weak
+// ("W/") quoted string of visible ASCII other than the quote. The list may be empty (an empty
+// field value), which matches nothing: 412. Anything else is 400.
+const ENTITY_TAG = '(W/)?"[!#-~]*"'
+export const IF_MATCH_PATTERN = `^(\\*|${ENTITY_TAG}([ \t]*,[ \t]*${ENTITY_TAG})*)?$`
+
+/** The optional optimistic-concurrency header of PUT and DELETE. */
+export const IfMatchHeadersSchema = Type.Object({
+  'if-match': Type.Optional(Type.String({
+    pattern: IF_MATCH_PATTERN,
+    description: 'the ETag of the order as last read (its version, e.g. "3"), a list of them, or *; an empty list matches nothing. ' +
+      'Strong comparison (RFC 9110, 13.1.1): a weak tag such as W/"3" never matches. ' +
+      '412 PRECONDITION_FAILED when none matches the current ETag.',
+    examples: ['"1"']
+  }))
+})
+
+export const PaginationQuerySchema = Type.Object({
+  page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 10 })
+}, { additionalProperties: false })
+export type PaginationQuery = Static<typeof PaginationQuerySchema>
+
+const PaginationSchema = Type.Object({
+  total: Type.Integer({ minimum: 0 }),
+  page: Type.Integer({ minimum: 1 }),
+  limit: Type.Integer({ minimum: 1 }),
+  totalPages: Type.Integer({ minimum: 0 })
+})
+
+const ORDER_STATUSES = ['Pending', 'Completed', 'Cancelled'] as const
+const OrderStatusSchema = Type.Union(ORDER_STATUSES.map((status) => Type.Literal(status)))
 export type OrderStatus = Static<typeof OrderStatusSchema>
 
 // Bounds keep every computed total an exact integer number of cents well inside 2^53
 // (100 items x 10 000 qty x 100 000 000 cents = 1e14).
-export const MAX_PRICE = 1_000_000
+const MAX_PRICE = 1_000_000
 
 // The characters String.prototype.trim removes (ECMAScript's WhiteSpace and LineTerminator),
 // listed rather than written \s, whose meaning differs between regular-expression engines: the
@@ -20,17 +66,17 @@ const NOT_TRIMMED = `[^${String.fromCodePoint(...TRIMMED_CODE_POINTS)}]`
 /**
  * A pattern that holds when the text keeps at least `min` characters once trimmed: it has a
  * run from a non-space character to a non-space character at least `min` long. So the rule the
- * domain enforces (src/domain/order.ts) is in the schema, and a schema-valid body passes it.
+ * domain enforces (src/orders/rules.ts) is in the schema, and a schema-valid body passes it.
  */
 export function trimmedAtLeast (min: number): string {
   return min <= 1 ? NOT_TRIMMED : `${NOT_TRIMMED}[\\s\\S]{${min - 2},}${NOT_TRIMMED}`
 }
 
-export const OrderItemSchema = Type.Object({
+const OrderItemSchema = Type.Object({
   sku: Type.String({ minLength: 1, maxLength: 64, pattern: trimmedAtLeast(1), description: 'trimmed, 1..64 characters' }),
   qty: Type.Integer({ minimum: 1, maximum: 10_000 }),
   // multipleOf 0.01 read exactly, as decimal text: 0.29 is one, 0.1 + 0.2 is not. Ajv checks it
-  // with a float tolerance (src/validation.ts) and src/domain/money.ts then checks it exactly.
+  // with a float tolerance (src/http/validation.ts) and src/orders/money.ts then checks it exactly.
   price: Type.Number({ minimum: 0, maximum: MAX_PRICE, multipleOf: 0.01, description: 'unit price, at most 2 decimals' })
 }, { additionalProperties: false })
 export type OrderItem = Static<typeof OrderItemSchema>

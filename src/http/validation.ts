@@ -1,7 +1,6 @@
 import { Ajv, type Options } from 'ajv'
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
-import { IF_MATCH_PATTERN } from './schemas/common.js'
-import { trimmedAtLeast } from './schemas/order.js'
+import { IF_MATCH_PATTERN, trimmedAtLeast } from '../orders/schemas.js'
 
 // Fastify's default Ajv removes unknown properties and coerces types everywhere. The contract
 // wants the opposite for JSON bodies: an unknown field or a number sent as a string is a 400,
@@ -9,7 +8,7 @@ import { trimmedAtLeast } from './schemas/order.js'
 // keep type coercion ("?page=2" is the integer 2).
 // multipleOfPrecision: Ajv divides by multipleOf in floating point, which would refuse 0.29 as a
 // multiple of 0.01; with a tolerance it accepts every price the document's multipleOf 0.01
-// allows, and src/domain/money.ts then refuses, exactly, the few it lets through (0.29000001).
+// allows, and src/orders/money.ts then refuses, exactly, the few it lets through (0.29000001).
 const shared: Options = { removeAdditional: false, useDefaults: true, allErrors: false, strict: false, multipleOfPrecision: 6 }
 const bodyAjv = new Ajv({ ...shared, coerceTypes: false })
 const textAjv = new Ajv({ ...shared, coerceTypes: 'array' })

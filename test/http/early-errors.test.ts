@@ -1,9 +1,9 @@
 import t from 'tap'
-import { assertError } from './routes/contract.js'
-import { listening, rawRequest } from './raw-http.js'
-import { build } from './helper.js'
+import { assertError } from '../routes/contract.js'
+import { listening, rawRequest } from '../raw-http.js'
+import { build } from '../helper.js'
 
-// Errors raised before routing (src/early-errors.ts): Node's parser errors, written straight to
+// Errors raised before routing (src/http/early-errors.ts): Node's parser errors, written straight to
 // the socket, and the router's own refusals. Each gets the contract's error body with a code,
 // the API's security headers and an X-Request-Id, like every routed answer; nothing is written.
 

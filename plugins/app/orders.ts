@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { createOrdersRepository } from '../../src/orders-repository.js'
+import { createOrdersRepository } from '../../src/orders/repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,7 +11,7 @@ declare module 'fastify' {
 export default fp(async function ordersRepository (app) {
   // MONGODB_URL names the database (mongodb://host:27017/flowops); without one, use flowops.
   const db = app.mongo.db ?? app.mongo.client.db('flowops')
-  const orders = createOrdersRepository({ db, counters: app.counters })
+  const orders = createOrdersRepository({ db, metrics: app.serviceMetrics })
   await orders.ensureIndexes()
   app.decorate('orders', orders)
-}, { name: 'orders-repository', dependencies: ['mongodb-connection'] })
+}, { name: 'orders-repository', dependencies: ['mongodb-connection', 'service-metrics'] })

@@ -1,8 +1,8 @@
 import { test } from 'tap'
 import { MongoClient, type CommandStartedEvent, type Document } from 'mongodb'
-import { createCounters } from '../src/counters.js'
-import { createOrdersRepository } from '../src/orders-repository.js'
-import { isolatedMongoUrl } from './helper.js'
+import { createServiceMetrics, promClient } from '../../src/metrics/service-metrics.js'
+import { createOrdersRepository } from '../../src/orders/repository.js'
+import { isolatedMongoUrl } from '../helper.js'
 
 // The shape of the queries the repository sends, read through the driver's command monitoring,
 // so that the O(page) list is checked on any server (real MongoDB as well as FerretDB): the
@@ -19,7 +19,7 @@ test('a list page is one hinted, sorted, skipped and limited find plus an unfilt
     await client.db().dropDatabase().catch(() => {})
     await client.close()
   })
-  const repository = createOrdersRepository({ db: client.db(), counters: createCounters() })
+  const repository = createOrdersRepository({ db: client.db(), metrics: createServiceMetrics(new promClient.Registry()) })
   await repository.ensureIndexes()
   for (let i = 0; i < 25; i++) {
     await repository.insert({ customer: `Customer ${i}`, address: `${i} Query Street`, items: [{ sku: 'A', qty: 1, price: 1 }], totalAmount: 1, status: 'Pending' })

@@ -1,0 +1,39 @@
+import { OrderNotFoundError, VersionConflictError } from '../http/errors.js'
+import { assertIfMatch } from '../http/etag.js'
+import type { Lock } from '../lock/create-lock.js'
+import type { ServiceMetrics } from '../metrics/service-metrics.js'
+import type { OrdersRepository } from './repository.js'
+import { assertModifiable, type OrderChanges } from './rules.js'
+import type { Order } from './schemas.js'
+
+/**
+ * The write flow of PUT and DELETE:
+ * lock -> read -> If-Match -> rules -> conditional update on the version read -> release.
+ * The version condition is the fence: if our lock expired and someone else wrote meanwhile,
+ * the update matches nothing and we answer 409 without writing. The cache invalidation the
+ * routes declare (`config.invalidates`) is sent by the cache plugin before the response.
+ */
+export async function writeOrder (deps: {
+  locks: Lock
+  orders: OrdersRepository
+  metrics: ServiceMetrics
+}, request: {
+  orderId: string
+  ifMatch: string | undefined
+  changes: OrderChanges
+}): Promise<Order> {
+  const { locks, orders, metrics } = deps
+  const { orderId, ifMatch, changes } = request
+  return locks.withLock(orderId, async () => {
+    const current = await orders.findById(orderId)
+    if (!current) throw new OrderNotFoundError(orderId)
+    assertIfMatch(orderId, ifMatch, current.version)
+    assertModifiable(orderId, current.status)
+    const updated = await orders.updateIfVersion(orderId, current.version, changes)
+    if (!updated) {
+      metrics.lock.fencingRejections.inc()
+      throw new VersionConflictError(orderId, current.version)
+    }
+    return updated
+  })
+}

@@ -1,0 +1,70 @@
+import { createServer, connect, type Socket } from 'node:net'
+import { once } from 'node:events'
+import type { Test } from 'tap'
+
+/**
+ * A TCP relay between the service and a real server (Redis or MongoDB), owned by one test: it
+ * forwards bytes both ways, and once armed it holds the first message from the service that
+ * contains a given marker (a command name), until the test releases it. This is how a test
+ * pauses one request at an exact step, like a slow network would, with nothing in the service
+ * that exists for tests. Not a test file itself.
+ */
+async function relayTo (t: Test, target: { host: string, port: number }) {
+  const sockets = new Set<Socket>()
+  let marker: string | undefined
+  let onHeld: (() => void) | undefined
+  let release: (() => void) | undefined
+
+  const server = createServer((client) => {
+    const upstream = connect(target.port, target.host)
+    sockets.add(client).add(upstream)
+    client.pause()
+    upstream.once('connect', () => client.resume())
+    upstream.pipe(client)
+    // Chunks go upstream in order; one held chunk holds everything after it on this socket.
+    let queue = Promise.resolve()
+    client.on('data', (chunk: Buffer) => {
+      if (marker !== undefined && chunk.includes(marker)) {
+        marker = undefined
+        const released = new Promise<void>((resolve) => { release = resolve })
+        queue = queue.then(() => released)
+        onHeld?.()
+      }
+      queue = queue.then(() => { upstream.write(chunk) })
+    })
+    const close = () => { client.destroy(); upstream.destroy() }
+    client.on('close', close).on('error', close)
+    upstream.on('close', close).on('error', close)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const port = (server.address() as { port: number }).port
+  t.teardown(() => {
+    release?.()
+    for (const socket of sockets) socket.destroy()
+    server.close()
+  })
+
+  return {
+    port,
+    /** Holds the next message that contains `text`; resolves once one is held. */
+    holdNext (text: string): Promise<void> {
+      marker = text
+      return new Promise((resolve) => { onHeld = resolve })
+    },
+    /** Lets the held message, and everything after it, through. */
+    release (): void {
+      release?.()
+      release = undefined
+    }
+  }
+}
+
+/** `url` (redis:// or mongodb://) rewritten to reach its server through a new relay. */
+export async function throughRelay (t: Test, url: string) {
+  const direct = new URL(url)
+  const relay = await relayTo(t, { host: direct.hostname, port: Number(direct.port) })
+  const relayed = new URL(url)
+  relayed.port = String(relay.port)
+  return { relay, url: relayed.toString() }
+}
