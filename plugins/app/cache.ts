@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { createCache, type CachedResponse } from '../../src/cache/create-cache.js'
 import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/redis/keys.js'
+import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
 
 declare module 'fastify' {
@@ -31,7 +32,7 @@ function asArray<T> (value: T | T[] | undefined): T[] {
  *   it has landed (or failed and is owed), so the client that wrote reads its write.
  */
 export default fp(async function cachePlugin (app) {
-  const keys = app.config.REDIS_CLUSTER_NODES ? clusterKeys : standaloneKeys
+  const keys = redisTopology(app.config) === 'cluster' ? clusterKeys : standaloneKeys
   const cache = createCache({ redis: app.redis, keys, metrics: app.serviceMetrics, log: app.log.child({ component: 'cache' }), config: app.config })
   app.decorate('cache', cache)
   app.addHook('onClose', () => cache.close())

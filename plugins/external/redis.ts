@@ -1,13 +1,9 @@
 import fp from 'fastify-plugin'
-import type { Redis } from 'ioredis'
-import { createRedisClient } from '../../src/redis/create-redis-client.js'
+import { createRedisClient, type RedisClient } from '../../src/redis/create-redis-client.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    // Typed as the standalone client until the cache core and the lock take RedisClient (the
-    // cluster key-slot work of issue 12): a Cluster answers the same commands, events and
-    // status that they use, but its TypeScript class differs.
-    redis: Redis
+    redis: RedisClient
   }
 }
 
@@ -19,7 +15,7 @@ declare module 'fastify' {
  * made by src/redis/create-redis-client.ts; it connects in the background and reconnects forever.
  */
 export default fp(async function redis (app) {
-  const client = createRedisClient(app.config, { connectionName: 'flowops-order-service' }) as Redis
+  const client = createRedisClient(app.config, { connectionName: 'flowops-order-service' })
 
   // Log transitions, not every reconnection attempt: an outage must not flood the logs.
   let healthy = true
@@ -32,7 +28,7 @@ export default fp(async function redis (app) {
     healthy = false
   })
 
-  app.decorate('redis', client)
+  app.decorate<RedisClient>('redis', client)
   app.addHook('onClose', async () => {
     // disconnect(), not quit(): quit waits for a reply that a frozen Redis never sends.
     client.disconnect()

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import { withDeadline } from '../redis/deadline.js'
@@ -31,7 +31,7 @@ type Lookup =
  * than a mutation that invalidated meanwhile.
  */
 export function createCache ({ redis, keys, metrics, log, config }: {
-  redis: Redis
+  redis: RedisClient
   /** Where entries live: the brief's keys, or hash-tagged ones on a Redis Cluster. */
   keys: KeyLayout
   metrics: ServiceMetrics

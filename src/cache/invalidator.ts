@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
@@ -20,7 +20,7 @@ const MAX_RETRY_DELAY_MS = 1000
  * a Redis that just failed them.
  */
 export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retryMs, entityGenerationTtlSeconds }: {
-  redis: Redis
+  redis: RedisClient
   keys: KeyLayout
   metrics: ServiceMetrics
   log: FastifyBaseLogger

@@ -1,4 +1,5 @@
-import type { Redis, Result } from 'ioredis'
+import type { Result } from 'ioredis'
+import type { RedisClient } from '../redis/create-redis-client.js'
 
 // Multi-step cache operations run as Lua scripts, so each is one round trip and atomic.
 
@@ -68,7 +69,7 @@ end
 return 1
 `
 
-export function defineCacheScripts (redis: Redis): void {
+export function defineCacheScripts (redis: RedisClient): void {
   redis.defineCommand('fillIfGeneration', { numberOfKeys: 2, lua: FILL_IF_GENERATION })
   redis.defineCommand('bumpGenerations', { lua: BUMP_GENERATIONS })
 }

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { Cluster, type Redis } from 'ioredis'
 import { build, validOrder } from '../helper.js'
 import { MASTER_NAME, SENTINEL_ENV, ownRedisSentinels } from '../redis-sentinel.js'
 import { redisKeys } from '../../src/redis/keys.js'
@@ -9,7 +10,8 @@ import { redisKeys } from '../../src/redis/keys.js'
 t.test('against Redis Sentinel: ready, POST, PUT with its lock, cache hits on the master', async (t) => {
   const sentinels = await ownRedisSentinels(t)
   const app = await build(t, { env: { ...SENTINEL_ENV(sentinels.seeds) } })
-  t.equal(app.redis.options.name, MASTER_NAME, 'the client follows the sentinels\' master')
+  t.notOk(app.redis instanceof Cluster, 'a single-node client')
+  t.equal((app.redis as Redis).options.name, MASTER_NAME, 'the client follows the sentinels\' master')
 
   const ready = await app.inject({ method: 'GET', url: '/health/ready' })
   t.equal(ready.statusCode, 200)
