@@ -72,14 +72,18 @@ export function createRedisClient (config: Config, overrides: ClientOverrides): 
     case 'cluster': {
       const clusterOptions: ClusterOptions = {
         enableOfflineQueue: false,
-        enableAutoPipelining: true,
+        // Off in a cluster: ioredis's auto-pipelining groups commands by the slot of their first
+        // argument, which for a script with a variable number of keys (the invalidation) is the
+        // key count, so calls for different slots landed in one pipeline and were refused
+        // ("All keys in the pipeline should belong to the same slots allocation group").
+        enableAutoPipelining: false,
         scaleReads: 'master',
         clusterRetryStrategy: retryStrategy,
         slotsRefreshTimeout: 1000,
         retryDelayOnFailover: 100,
         retryDelayOnClusterDown: 100,
         retryDelayOnTryAgain: 100,
-        redisOptions: { ...options, ...fromUrl(config.REDIS_URL) }
+        redisOptions: { ...options, enableAutoPipelining: false, ...fromUrl(config.REDIS_URL) }
       }
       return new Cluster(hostPorts(config.REDIS_CLUSTER_NODES), clusterOptions)
     }

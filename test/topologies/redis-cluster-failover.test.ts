@@ -3,22 +3,23 @@ import { build, validOrder } from '../helper.js'
 import { ownRedisCluster } from '../redis-cluster.js'
 import { eventually } from '../processes.js'
 import { FAILOVER_PUT_STATUSES, HANG_MS, startMix, summarize } from '../failover-mix.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { clusterKeys } from '../../src/redis/keys.js'
 
-// Redis Cluster failover under a steady mix of GET, POST and PUT: the master that holds one
-// order's lock slot is killed (SIGKILL) and its replica takes over. What is asserted is what
-// does not depend on the cache (whose cluster-mode keys are the pending key-slot work of issue
-// 12): reads 200, POST 201, PUT 200, 503 or (bounded by the lock TTL) 409, no hang, and the
-// writes to that order recover after the promotion.
+// Redis Cluster failover under a steady mix of GET, POST and PUT: the master that holds the
+// cache's hottest keys (list page 1 and its generation) is killed (SIGKILL) and its replica
+// takes over. Reads 200 (they fail open to MongoDB), POST 201, PUT 200, 503 or (bounded by the
+// lock TTL) 409, no hang, writes recover after the promotion, and afterwards no GET, list or
+// order, shows data older than an acknowledged write (the invalidations that could not land on
+// the dead master were owed, with no hits, until they did).
 
 const LOCK_TTL_SECONDS = 3
 
-t.test('Cluster failover of a lock\'s master during GET/POST/PUT: no hang, writes recover', async (t) => {
+t.test('Cluster failover of the cache\'s master during GET/POST/PUT: no hang, writes recover, nothing stale', async (t) => {
   const cluster = await ownRedisCluster(t)
   const app = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds, LOCK_TTL_SECONDS: String(LOCK_TTL_SECONDS) } })
   const orders: string[] = []
   for (let i = 0; i < 4; i++) orders.push((await app.inject({ method: 'POST', url: '/orders', payload: validOrder })).json()._id)
-  const victimKey = redisKeys.orderLock(orders[0] as string)
+  const victimKey = clusterKeys.listPage(1, 10).key
   const victim = await cluster.masterOf(victimKey)
 
   const mix = startMix(app, orders)
@@ -41,8 +42,16 @@ t.test('Cluster failover of a lock\'s master during GET/POST/PUT: no hang, write
     'PUT answered 200, 503 LOCK_UNAVAILABLE, or 409 ORDER_LOCKED')
   t.ok(summary.lastLockedAt < promotedAt + LOCK_TTL_SECONDS * 1000 + 1000, `409 no later than a lock's TTL after the promotion (${ms(summary.lastLockedAt)})`)
   t.ok(summary.slowestMs < HANG_MS, `no request hung (slowest ${summary.slowestMs.toFixed(0)} ms)`)
+  // Every list page, through the cache (the mix created orders, so the first four are deep).
+  const list: Array<{ _id: string, customer: string }> = []
+  for (let page = 1, pages = 1; page <= pages; page++) {
+    const body = (await app.inject({ method: 'GET', url: `/orders?page=${page}&limit=100` })).json()
+    list.push(...body.data)
+    pages = body.pagination.totalPages
+  }
   for (const id of orders) {
     const read = await app.inject({ method: 'GET', url: `/orders/${id}` })
     t.equal(read.json().customer, mix.acknowledged.get(id), `order ${id}: GET shows the last acknowledged PUT`)
+    t.equal(list.find((order) => order._id === id)?.customer, mix.acknowledged.get(id), `order ${id}: so does the list`)
   }
 })
