@@ -13,6 +13,7 @@ import { markdown, svgChart, type BenchReport, type ScenarioResult, type Target 
 import { pendingOrderIds, seedOrders } from './seed.js'
 import { measureSizeScaling, type SizeScalingRow } from './size-scaling.js'
 import { medianOf } from './median.js'
+import { compareWorkers } from './workers.js'
 
 // npm run bench (scripts/bench.sh starts the servers and builds): seeds orders, starts the
 // built service (cache on, cache off, and a profiled copy) and a bare Fastify ceiling, then runs
@@ -38,6 +39,8 @@ const DB_SECONDS = env('BENCH_DB_SECONDS', 30)
 const RANDOM_PAGES = env('BENCH_RANDOM_PAGES', 100)
 // Sequential samples per size, per operation, per round of the size-scaling measurement.
 const SIZE_SAMPLES = env('BENCH_SIZE_SAMPLES', 5)
+// BENCH_ONLY=workers runs only the 1 vs 2 workers scenario (after the common set-up) and logs it.
+const ONLY_WORKERS = process.env.BENCH_ONLY === 'workers'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../bench')
 const mongoBase = process.env.MONGODB_URL
@@ -252,6 +255,10 @@ async function main (): Promise<void> {
   const put = (id: string) => ({ method: 'PUT' as const, path: `/orders/${id}`, body: JSON.stringify({ address: `${Math.floor(Math.random() * 1e6)} Benchmark Road` }) })
 
   const [limit10, limit100] = hotPaths as [string, string]
+  const [workers1, workers2] = await compareWorkers(serviceEnv, limit10, interleaved)
+  const workersRatio = roundRatio(workers2, workers1)
+  log(`2 workers vs 1 (cache hit, limit 10): ${workersRatio.toFixed(2)}x`)
+  if (ONLY_WORKERS) return
   const [ceiling10, bare10, hit10] = await interleaved([
     { name: 'ceiling-limit-10', title: 'ceiling: bare Fastify, same bytes (limit 10)', target: ceiling, path: limit10 },
     { name: 'body-only-limit-10', title: 'ceiling: bare Fastify, body only (limit 10)', target: ceiling, path: BODY_ONLY_PREFIX + limit10 },
@@ -320,7 +327,8 @@ async function main (): Promise<void> {
     'hit vs bypass (limit 10)': hit10.requestsPerSecond / bypass10.requestsPerSecond,
     'hit vs ceiling, same bytes (limit 10)': hitVsCeiling,
     'hit vs ceiling, body only (limit 10)': roundRatio(hit10, bare10),
-    'hit vs ceiling, same bytes (limit 100)': roundRatio(hit100, ceiling100)
+    'hit vs ceiling, same bytes (limit 100)': roundRatio(hit100, ceiling100),
+    '2 workers vs 1 (hit, limit 10)': workersRatio
   }
   const targets: Target[] = [
     { name: 'hit throughput vs ceiling (same bytes)', goal: '>= 0.6x', measured: `${hitVsCeiling.toFixed(2)}x`, pass: hitVsCeiling >= 0.6 },

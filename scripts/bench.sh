@@ -2,7 +2,7 @@
 # npm run bench: starts throwaway servers (or uses MONGODB_URL / REDIS_URL), builds the service
 # and the benchmark, and runs bench/run.ts. Knobs: BENCH_ORDERS (10000), BENCH_LARGE_ORDERS
 # (200000; 0 skips), BENCH_SECONDS (8), BENCH_ROUNDS (4), BENCH_WARMUP_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_DB_CONNECTIONS (2), BENCH_DB_SECONDS (30),
-# BENCH_RANDOM_PAGES (100).
+# BENCH_RANDOM_PAGES (100), BENCH_ONLY=workers (only the 1 vs 2 workers scenario, after the common set-up).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

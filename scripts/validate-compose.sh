@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 FILE=$(realpath "${1:-$ROOT/docker-compose.yml}")
 # Enable every optional profile so its services are checked too, not silently skipped.
-PROFILES=(--profile monitoring)
+PROFILES=(--profile monitoring --profile scale)
 
 log() { echo "[validate-compose] $*" >&2; }
 
@@ -46,4 +46,4 @@ else
   docker-compose "${PROFILES[@]}" -f "$FILE" config -q
 fi
 # set -e has exited already on an invalid file.
-echo "$(basename "$FILE"): valid (validated offline by $validator config -q, profiles: default + monitoring)"
+echo "$(basename "$FILE"): valid (validated offline by $validator config -q, profiles: default + monitoring + scale)"

@@ -46,14 +46,20 @@ function incomingRequestId (request: IncomingMessage): string {
   return typeof given === 'string' && USABLE_REQUEST_ID.test(given) ? given : randomUUID()
 }
 
-/** The Fastify options: buildApp is what the server and every test run, so both get these. */
-function serverOptions ({ config, prettyLogs = false }: AppOptions): FastifyServerOptions {
+/** The logger's options: the service's, and the cluster primary's (src/cluster-primary.ts). */
+export function loggerOptions ({ config, prettyLogs = false }: AppOptions) {
   return {
-    logger: {
-      level: config.LOG_LEVEL,
-      redact: ['req.headers.authorization'],
-      ...(prettyLogs ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
-    },
+    level: config.LOG_LEVEL,
+    redact: ['req.headers.authorization'],
+    ...(prettyLogs ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
+  }
+}
+
+/** The Fastify options: buildApp is what the server and every test run, so both get these. */
+function serverOptions (options: AppOptions): FastifyServerOptions {
+  const { config } = options
+  return {
+    logger: loggerOptions(options),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Reject prototype poisoning in JSON bodies (the default is to throw; keep it explicit).
     onProtoPoisoning: 'error',

@@ -7,12 +7,21 @@ const PositiveInt = (def: number, max: number, description: string) =>
   Type.Integer({ minimum: 1, maximum: max, default: def, description })
 const NonNegativeInt = (def: number, max: number, description: string) =>
   Type.Integer({ minimum: 0, maximum: max, default: def, description })
+// host:port (a name or IPv4 address; no IPv6 literal) with a port in 1..65535; a list is
+// comma-separated.
+const HOST_PORT = '[^\\s,:]+:([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])'
+const HostPortList = (description: string) =>
+  Type.String({ pattern: `^(${HOST_PORT}(\\s*,\\s*${HOST_PORT})*)?$`, default: '', description })
 
 const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 5001, description: 'HTTP port' }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'HTTP bind address' }),
   MONGODB_URL: Type.String({ pattern: '^mongodb(\\+srv)?://', default: 'mongodb://127.0.0.1:27017/flowops' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  REDIS_CLUSTER_NODES: HostPortList('Redis Cluster seed nodes (host:port, comma-separated); when set it wins over REDIS_URL'),
+  REDIS_SENTINELS: HostPortList('Redis Sentinels (host:port, comma-separated); needs REDIS_SENTINEL_MASTER'),
+  REDIS_SENTINEL_MASTER: Type.String({ pattern: '^[\\w.-]*$', default: '', description: 'the master name the sentinels monitor' }),
+  WORKERS: NonNegativeInt(1, 256, 'HTTP worker processes (Node cluster module); 0 is one per core'),
   CACHE_TTL_SECONDS: PositiveInt(60, 86400, 'TTL of cached list pages and orders'),
   LOCK_TTL_SECONDS: PositiveInt(10, 3600, 'TTL of a per-order lock'),
   LOG_LEVEL: Type.Union(
@@ -35,6 +44,13 @@ const ConfigSchema = Type.Object({
   LOCK_RETRY_JITTER_MS: NonNegativeInt(50, 60000, 'random extra delay added to each lock retry'),
 
   MONGODB_TIMEOUT_MS: PositiveInt(2500, 600000, 'server selection, connect and socket timeout of the MongoDB driver'),
+  MONGODB_WRITE_CONCERN: Type.String({
+    pattern: '^(majority|[1-9]\\d?)$', default: 'majority', description: 'w of every write: majority, or how many members must acknowledge it'
+  }),
+  MONGODB_READ_PREFERENCE: Type.Union([
+    Type.Literal('primary'), Type.Literal('primaryPreferred'), Type.Literal('secondary'),
+    Type.Literal('secondaryPreferred'), Type.Literal('nearest')
+  ], { default: 'primary', description: 'which replica-set members serve reads' }),
 
   SHUTDOWN_TIMEOUT_MS: PositiveInt(10000, 600000, 'on SIGTERM/SIGINT, how long in-flight requests may take before the process exits 1'),
   TRUST_PROXY: Type.String({
@@ -81,10 +97,24 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     const name = error.path.replace(/^\//, '')
     return `${name}=${JSON.stringify(picked[name] ?? null)}: ${error.message}`
   })
+  problems.push(...topologyProblems(converted as Config))
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration: ${[...new Set(problems)].join('; ')}`)
   }
   return converted as Config
+}
+
+/** The Redis variables that only make sense together, or not together. */
+function topologyProblems (config: Config): string[] {
+  const problems: string[] = []
+  const sentinels = config.REDIS_SENTINELS !== ''
+  if (sentinels !== (config.REDIS_SENTINEL_MASTER !== '')) {
+    problems.push(`REDIS_SENTINELS=${JSON.stringify(config.REDIS_SENTINELS)}, REDIS_SENTINEL_MASTER=${JSON.stringify(config.REDIS_SENTINEL_MASTER)}: set both or neither`)
+  }
+  if (sentinels && config.REDIS_CLUSTER_NODES !== '') {
+    problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: set one of them, not both')
+  }
+  return problems
 }
 
 /** Splits a comma-separated variable into its trimmed, non-empty entries. */
@@ -103,6 +133,19 @@ export function trustProxy (config: Config): boolean | string[] {
   if (value === '' || value === 'false') return false
   if (value === 'true') return true
   return list(value)
+}
+
+/** A host:port list (REDIS_CLUSTER_NODES, REDIS_SENTINELS) as { host, port } pairs. */
+export function hostPorts (value: string): Array<{ host: string, port: number }> {
+  return list(value).map((entry) => {
+    const at = entry.lastIndexOf(':')
+    return { host: entry.slice(0, at), port: Number(entry.slice(at + 1)) }
+  })
+}
+
+/** How many HTTP workers to run: WORKERS, with 0 meaning one per core. */
+export function workerCount (config: Config, cores: number): number {
+  return config.WORKERS === 0 ? cores : config.WORKERS
 }
 
 /** Turns CORS_ORIGINS into what @fastify/cors takes: true for any origin, or the list. */

@@ -1,8 +1,12 @@
-import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import cluster from 'node:cluster'
+import { availableParallelism } from 'node:os'
+import { ConfigError, loadConfig, workerCount } from './config.js'
+import { runInstance } from './instance.js'
+import { runPrimary } from './cluster-primary.js'
 
-// The server entry: the only place that reads process.env.
+// The server entry: the only place that reads process.env. With WORKERS > 1 (0: one per core)
+// this process becomes a cluster primary that runs that many workers, each running this same
+// file as a full instance; otherwise it is the instance itself.
 
 async function main (): Promise<void> {
   let config
@@ -15,23 +19,10 @@ async function main (): Promise<void> {
     }
     throw err
   }
-
-  const app = await buildApp({ config, prettyLogs: process.env.PRETTY_LOGS === 'true' })
-
-  // Graceful shutdown on SIGTERM or SIGINT (and on an uncaught error): app.close() stops
-  // accepting connections and closes the idle ones, lets in-flight requests finish (a PUT or
-  // DELETE releases its lock in its own finally block before answering), then the onClose
-  // hooks disconnect Redis and close MongoDB. close-with-grace exits 0 when that is done, 1 on
-  // an error, or 1 after SHUTDOWN_TIMEOUT_MS if a request never finishes; a second signal
-  // exits at once.
-  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: app.log }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'fatal error; shutting down')
-    else app.log.info({ signal }, 'shutting down: finishing in-flight requests')
-    await app.close()
-    app.log.info('shut down')
-  })
-
-  await app.listen({ port: config.PORT, host: config.HOST })
+  const prettyLogs = process.env.PRETTY_LOGS === 'true'
+  const workers = workerCount(config, availableParallelism())
+  if (cluster.isPrimary && workers > 1) runPrimary({ config, workers, prettyLogs })
+  else await runInstance({ config, prettyLogs })
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
+import type { RedisClient } from '../src/redis/create-redis-client.js'
 
 // Every test app runs the real service against the real servers that scripts/test.sh started,
 // isolated: its own MongoDB database and its own Redis logical database, so test files can run
@@ -65,7 +66,7 @@ export async function build (t: Test, options: BuildOptions = {}) {
 }
 
 /** The service connects to Redis in the background; this awaits its 'ready' event. */
-export async function redisReady (app: { redis: import('ioredis').Redis }): Promise<void> {
+export async function redisReady (app: { redis: RedisClient }): Promise<void> {
   if (app.redis.status !== 'ready') await once(app.redis, 'ready')
 }
 

@@ -10,7 +10,7 @@ import { freePort } from './free-port.js'
 // (SIGSTOP), thaw (SIGCONT) and restart on the same port. Never a stubbed client.
 
 /** Resolves when the process prints a line matching `ready`; rejects if it exits first. */
-function startProcess (command: string, args: string[], ready: RegExp): Promise<ChildProcess> {
+export function startProcess (command: string, args: string[], ready: RegExp): Promise<ChildProcess> {
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   return new Promise((resolve, reject) => {
     let output = ''

@@ -5,33 +5,39 @@ import type { Test } from 'tap'
 /**
  * A TCP relay between the service and a real server (Redis or MongoDB), owned by one test: it
  * forwards bytes both ways, and once armed it holds the first message from the service that
- * contains a given marker (a command name), until the test releases it. This is how a test
+ * contains a given marker (a command name), or the first reply to it that does (a value the
+ * server sends back), until the test releases it. This is how a test
  * pauses one request at an exact step, like a slow network would, with nothing in the service
  * that exists for tests. Not a test file itself.
  */
 async function relayTo (t: Test, target: { host: string, port: number }) {
   const sockets = new Set<Socket>()
-  let marker: string | undefined
+  let marker: { text: string, from: 'service' | 'server' } | undefined
   let onHeld: (() => void) | undefined
   let release: (() => void) | undefined
+
+  /** Writes each chunk in order; the one that carries the armed marker waits for release. */
+  function forward (from: 'service' | 'server', source: Socket, destination: Socket) {
+    // Chunks go on in order; one held chunk holds everything after it on this socket.
+    let queue = Promise.resolve()
+    source.on('data', (chunk: Buffer) => {
+      if (marker?.from === from && chunk.includes(marker.text)) {
+        marker = undefined
+        const released = new Promise<void>((resolve) => { release = resolve })
+        queue = queue.then(() => released)
+        onHeld?.()
+      }
+      queue = queue.then(() => { destination.write(chunk) })
+    })
+  }
 
   const server = createServer((client) => {
     const upstream = connect(target.port, target.host)
     sockets.add(client).add(upstream)
     client.pause()
     upstream.once('connect', () => client.resume())
-    upstream.pipe(client)
-    // Chunks go upstream in order; one held chunk holds everything after it on this socket.
-    let queue = Promise.resolve()
-    client.on('data', (chunk: Buffer) => {
-      if (marker !== undefined && chunk.includes(marker)) {
-        marker = undefined
-        const released = new Promise<void>((resolve) => { release = resolve })
-        queue = queue.then(() => released)
-        onHeld?.()
-      }
-      queue = queue.then(() => { upstream.write(chunk) })
-    })
+    forward('server', upstream, client)
+    forward('service', client, upstream)
     const close = () => { client.destroy(); upstream.destroy() }
     client.on('close', close).on('error', close)
     upstream.on('close', close).on('error', close)
@@ -49,7 +55,12 @@ async function relayTo (t: Test, target: { host: string, port: number }) {
     port,
     /** Holds the next message that contains `text`; resolves once one is held. */
     holdNext (text: string): Promise<void> {
-      marker = text
+      marker = { text, from: 'service' }
+      return new Promise((resolve) => { onHeld = resolve })
+    },
+    /** Holds the next reply that contains `text` (the service has asked, and waits); resolves once one is held. */
+    holdNextReply (text: string): Promise<void> {
+      marker = { text, from: 'server' }
       return new Promise((resolve) => { onHeld = resolve })
     },
     /** Lets the held message, and everything after it, through. */

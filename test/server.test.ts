@@ -1,42 +1,19 @@
 import t from 'tap'
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, readdirSync, statSync } from 'node:fs'
 import { connect } from 'node:net'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { MongoClient } from 'mongodb'
 import { Redis } from 'ioredis'
 import { deferred, isolatedMongoUrl, isolatedRedisUrl, validOrder } from './helper.js'
 import { freePort } from './free-port.js'
 import { eventually } from './processes.js'
+import { ensureBuilt, ROOT, SERVER } from './built-server.js'
 import { ORDERS_COLLECTION } from '../src/orders/repository.js'
 import { redisKeys } from '../src/redis/keys.js'
 
 // The built server (dist/src/server.js, what `npm start` and the Docker image run) under a
 // burst of real HTTP requests, stopped by SIGTERM in the middle of it.
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const SERVER = join(ROOT, 'dist', 'src', 'server.js')
-
-function newestSourceMtime (): number {
-  let newest = 0
-  const visit = (path: string): void => {
-    const stat = statSync(path)
-    if (stat.isDirectory()) for (const entry of readdirSync(path)) visit(join(path, entry))
-    else if (path.endsWith('.ts')) newest = Math.max(newest, stat.mtimeMs)
-  }
-  for (const dir of ['src', 'plugins', 'routes']) visit(join(ROOT, dir))
-  for (const file of ['tsconfig.json', 'tsconfig.build.json', 'package.json']) newest = Math.max(newest, statSync(join(ROOT, file)).mtimeMs)
-  return newest
-}
-
-/** Compiles with tsconfig.build.json (`npm run build`) when dist is missing or older than the sources. */
-function ensureBuilt (): void {
-  if (existsSync(SERVER) && statSync(SERVER).mtimeMs >= newestSourceMtime()) return
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' })
-}
 
 /** Whether a new TCP connection to the port is refused (the server stopped listening). */
 function connectionRefused (port: number): Promise<boolean> {

@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { createCache, type CachedResponse } from '../../src/cache/create-cache.js'
-import type { CacheTarget } from '../../src/redis/keys.js'
+import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/redis/keys.js'
+import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
 
 declare module 'fastify' {
@@ -10,7 +11,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /** Opts a GET route into the read-through cache: where its response lives in Redis. */
-    cache?: (request: FastifyRequest) => CacheTarget
+    cache?: (request: FastifyRequest, keys: KeyLayout) => CacheTarget
     /** What a mutating route invalidates: every list page, and the order it names, if any. */
     invalidates?: (request: FastifyRequest) => { orderId?: string }
   }
@@ -31,7 +32,8 @@ function asArray<T> (value: T | T[] | undefined): T[] {
  *   it has landed (or failed and is owed), so the client that wrote reads its write.
  */
 export default fp(async function cachePlugin (app) {
-  const cache = createCache({ redis: app.redis, metrics: app.serviceMetrics, log: app.log.child({ component: 'cache' }), config: app.config })
+  const keys = redisTopology(app.config) === 'cluster' ? clusterKeys : standaloneKeys
+  const cache = createCache({ redis: app.redis, keys, metrics: app.serviceMetrics, log: app.log.child({ component: 'cache' }), config: app.config })
   app.decorate('cache', cache)
   app.addHook('onClose', () => cache.close())
 
@@ -42,9 +44,9 @@ export default fp(async function cachePlugin (app) {
     return { body: reply.serialize(result) as string, etag: String(reply.getHeader('etag') ?? '') }
   }
 
-  function serveCached (cacheTarget: (request: FastifyRequest) => CacheTarget) {
+  function serveCached (cacheTarget: (request: FastifyRequest, keys: KeyLayout) => CacheTarget) {
     return async function serveCached (request: FastifyRequest, reply: FastifyReply) {
-      const response = await cache.readThrough(cacheTarget(request), () => render(request, reply),
+      const response = await cache.readThrough(cacheTarget(request, keys), () => render(request, reply),
         (status) => reply.header('x-cache', status))
       if (response.etag) reply.header('etag', response.etag)
       return reply.type(JSON_TYPE).send(response.body)

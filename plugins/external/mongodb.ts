@@ -7,6 +7,13 @@ import fastifyMongodb from '@fastify/mongodb'
  * within a bounded time instead of a hanging request. Start-up needs MongoDB: without it the
  * service cannot create its indexes, so it fails after the timeout (and an orchestrator
  * restarts it) rather than serving writes it cannot honour.
+ *
+ * Replica sets and sharded clusters: the connection string is used unchanged (list the
+ * members, or mongodb+srv://, and replicaSet=...). Every write waits for MONGODB_WRITE_CONCERN
+ * (default majority: an acknowledged order survives the loss of the primary); reads go to
+ * MONGODB_READ_PREFERENCE (default primary: a secondary may lag behind a write, and a miss read
+ * from it would fill the cache with the older data). Both options win over the same settings
+ * in the connection string.
  */
 export default fp(async function mongodb (app) {
   const timeout = app.config.MONGODB_TIMEOUT_MS
@@ -18,6 +25,13 @@ export default fp(async function mongodb (app) {
     socketTimeoutMS: timeout,
     waitQueueTimeoutMS: timeout,
     maxPoolSize: 50,
+    writeConcern: { w: writeConcern(app.config.MONGODB_WRITE_CONCERN) },
+    readPreference: app.config.MONGODB_READ_PREFERENCE,
     appName: 'flowops-order-service'
   })
 }, { name: 'mongodb-connection' })
+
+/** MONGODB_WRITE_CONCERN as the driver's w: 'majority' or a number of members. */
+function writeConcern (value: string): 'majority' | number {
+  return value === 'majority' ? value : Number(value)
+}

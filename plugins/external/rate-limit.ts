@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import fastifyRateLimit from '@fastify/rate-limit'
 import { redisKeys } from '../../src/redis/keys.js'
+import { createRedisClient } from '../../src/redis/create-redis-client.js'
 import { RateLimitedError } from '../../src/http/errors.js'
 import { OPERATIONAL_ROUTES } from '../../src/http/operational-routes.js'
 
@@ -13,8 +14,9 @@ import { OPERATIONAL_ROUTES } from '../../src/http/operational-routes.js'
  * Redis must never cost availability, so a failed Redis call skips the limit instead of
  * failing the request (skipOnError). The plugin's Redis store has no deadline of its own, and
  * a frozen Redis never answers: the limiter therefore gets its own connection to the same
- * Redis, a duplicate of the service's client with a command timeout, so a frozen Redis delays
- * a request by at most RATE_LIMIT_REDIS_TIMEOUT_MS.
+ * Redis (standalone, cluster or sentinel, made like the service's client) with a command
+ * timeout, so a frozen Redis delays a request by at most RATE_LIMIT_REDIS_TIMEOUT_MS. Its one
+ * key per client IP is a single-key script, which a Redis Cluster serves as it is.
  *
  * One global onRequest hook (the plugin's `rateLimit()` handler, `global: false` so it rewrites
  * no route): every request is counted, whatever was registered before or after.
@@ -23,9 +25,9 @@ export default fp(async function rateLimit (app) {
   const config = app.config
   if (config.RATE_LIMIT_MAX === 0) return
 
-  const limiterRedis = app.redis.duplicate({
-    commandTimeout: config.RATE_LIMIT_REDIS_TIMEOUT_MS,
-    connectionName: 'flowops-order-service-ratelimit'
+  const limiterRedis = createRedisClient(config, {
+    connectionName: 'flowops-order-service-ratelimit',
+    commandTimeout: config.RATE_LIMIT_REDIS_TIMEOUT_MS
   })
   // The service's own client already logs and counts Redis outages.
   limiterRedis.on('error', () => {})

@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
+import { createRedisClient, type RedisClient } from '../../src/redis/create-redis-client.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    redis: Redis
+    redis: RedisClient
   }
 }
 
@@ -11,28 +11,11 @@ declare module 'fastify' {
  * The Redis client. We use ioredis (the client @fastify/redis wraps) directly because
  * @fastify/redis holds the application's boot until Redis answers, and the spec says Redis
  * must never cost availability: with Redis down at start-up the service must still boot and
- * serve GET and POST. Here the client connects in the background and reconnects forever.
- *
- * The options make every failure fast and explicit, so callers can decide fail-open (cache)
- * or fail-closed (locks):
- * - enableOfflineQueue false: while disconnected a command fails at once instead of queueing;
- * - maxRetriesPerRequest 0 and autoResendUnfulfilledCommands false: a command that was in
- *   flight when the connection dropped fails instead of being silently replayed later (a
- *   replayed SET NX could take a lock nobody knows about);
- * - deadlines are per call, set by the cache and the lock helpers (a frozen Redis keeps the
- *   socket open, so only a deadline notices it).
+ * serve GET and POST. The client (standalone, cluster or sentinel, with fail-fast options) is
+ * made by src/redis/create-redis-client.ts; it connects in the background and reconnects forever.
  */
 export default fp(async function redis (app) {
-  const client = new Redis(app.config.REDIS_URL, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    enableAutoPipelining: true,
-    connectTimeout: 1000,
-    keepAlive: 5000,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    connectionName: 'flowops-order-service'
-  })
+  const client = createRedisClient(app.config, { connectionName: 'flowops-order-service' })
 
   // Log transitions, not every reconnection attempt: an outage must not flood the logs.
   let healthy = true
@@ -45,7 +28,7 @@ export default fp(async function redis (app) {
     healthy = false
   })
 
-  app.decorate('redis', client)
+  app.decorate<RedisClient>('redis', client)
   app.addHook('onClose', async () => {
     // disconnect(), not quit(): quit waits for a reply that a frozen Redis never sends.
     client.disconnect()

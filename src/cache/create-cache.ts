@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import { withDeadline } from '../redis/deadline.js'
@@ -8,7 +8,7 @@ import { decodeEntry, entryPayload } from './entry.js'
 import { createInvalidator } from './invalidator.js'
 import { defineCacheScripts } from './scripts.js'
 import { createSingleFlight } from './single-flight.js'
-import type { CacheTarget } from '../redis/keys.js'
+import type { CacheTarget, KeyLayout } from '../redis/keys.js'
 
 /** A cacheable response: the exact bytes sent, and the ETag sent with them. */
 export interface CachedResponse {
@@ -30,8 +30,10 @@ type Lookup =
  * the generation observed before the MongoDB read, so a slow reader can never store data older
  * than a mutation that invalidated meanwhile.
  */
-export function createCache ({ redis, metrics, log, config }: {
-  redis: Redis
+export function createCache ({ redis, keys, metrics, log, config }: {
+  redis: RedisClient
+  /** Where entries live: the brief's keys, or hash-tagged ones on a Redis Cluster. */
+  keys: KeyLayout
   metrics: ServiceMetrics
   log: FastifyBaseLogger
   config: Config
@@ -44,6 +46,7 @@ export function createCache ({ redis, metrics, log, config }: {
   const entityGenerationTtlSeconds = config.CACHE_TTL_SECONDS * 2 + 60
   const invalidator = createInvalidator({
     redis,
+    keys,
     metrics,
     log,
     timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,

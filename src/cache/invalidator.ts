@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
-import { cacheTargets, redisKeys } from '../redis/keys.js'
+import type { InvalidationCall, KeyLayout } from '../redis/keys.js'
 import './scripts.js'
 
 const MAX_RETRY_DELAY_MS = 1000
@@ -19,8 +19,9 @@ const MAX_RETRY_DELAY_MS = 1000
  * checks `hitsAllowed`), and later mutations queue their work behind it without waiting for
  * a Redis that just failed them.
  */
-export function createInvalidator ({ redis, metrics, log, timeoutMs, retryMs, entityGenerationTtlSeconds }: {
-  redis: Redis
+export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retryMs, entityGenerationTtlSeconds }: {
+  redis: RedisClient
+  keys: KeyLayout
   metrics: ServiceMetrics
   log: FastifyBaseLogger
   timeoutMs: number
@@ -39,18 +40,23 @@ export function createInvalidator ({ redis, metrics, log, timeoutMs, retryMs, en
 
   const hasWork = () => listsPending || ordersPending.size > 0
 
-  /** Sends everything pending as one script call; on failure puts it back and owes it. */
+  /** One script call: its keys share a hash slot (one call in all, outside a Redis Cluster). */
+  function bump ({ listGenerations, entities }: InvalidationCall): Promise<number> {
+    const callKeys = [...listGenerations, ...entities.flatMap((entity) => [entity.generationKey, entity.key])]
+    return redis.bumpGenerations(callKeys.length, ...callKeys, entityGenerationTtlSeconds, listGenerations.length)
+  }
+
+  /**
+   * Sends everything pending; on failure puts it back and owes it. Bumps are idempotent in
+   * effect (a generation only moves forward), so a partly delivered invalidation is simply
+   * sent again whole.
+   */
   async function send (): Promise<boolean> {
     const orderIds = [...ordersPending]
     listsPending = false
     ordersPending.clear()
-    const keys: string[] = [redisKeys.listGeneration]
-    for (const id of orderIds) {
-      const entity = cacheTargets.entity(id)
-      keys.push(entity.generationKey, entity.key)
-    }
     try {
-      await withDeadline(redis.bumpGenerations(keys.length, ...keys, entityGenerationTtlSeconds), timeoutMs, 'cache invalidation')
+      await withDeadline(Promise.all(keys.invalidation(orderIds).map(bump)), timeoutMs, 'cache invalidation')
     } catch (err) {
       metrics.redisErrors.inc({ component: 'cache' })
       listsPending = true

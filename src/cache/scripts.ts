@@ -1,4 +1,5 @@
-import type { Redis, Result } from 'ioredis'
+import type { Result } from 'ioredis'
+import type { RedisClient } from '../redis/create-redis-client.js'
 
 // Multi-step cache operations run as Lua scripts, so each is one round trip and atomic.
 
@@ -10,7 +11,10 @@ declare module 'ioredis' {
      */
     fillIfGeneration (generationKey: string, entryKey: string, observedGeneration: string,
       etagAndBody: string, ttlSeconds: number, generationTtlSeconds: number): Result<number, Context>
-    /** Bumps the list generation and, per order, its entity generation, deleting its entry. */
+    /**
+     * Bumps list generations (the first ARGV[2] keys) and, per following pair of keys, an
+     * order's generation, deleting its entry.
+     */
     bumpGenerations (...keysThenArgs: Array<string | number>): Result<number, Context>
   }
 }
@@ -38,8 +42,8 @@ redis.call('SET', KEYS[2], current .. '\\n' .. ARGV[2], 'EX', tonumber(ARGV[3]))
 return 1
 `
 
-// KEYS: list generation, then pairs of (entity generation, entity entry). ARGV[1]: TTL of the
-// entity generation keys. A new generation is max(current + 1, server time in microseconds):
+// KEYS: ARGV[2] list generations, then pairs of (entity generation, entity entry). ARGV[1]: TTL
+// of the entity generation keys. A new generation is max(current + 1, server time in microseconds):
 // strictly increasing while the key lives, and never back to a value an old entry was tagged
 // with after an entity generation key expired (a plain INCR would restart at 1).
 const BUMP_GENERATIONS = `
@@ -54,15 +58,18 @@ local function bump (key, ttl)
     redis.call('SET', key, nextGeneration)
   end
 end
-bump(KEYS[1])
-for i = 2, #KEYS, 2 do
+local lists = tonumber(ARGV[2])
+for i = 1, lists do
+  bump(KEYS[i])
+end
+for i = lists + 1, #KEYS, 2 do
   bump(KEYS[i], tonumber(ARGV[1]))
   redis.call('DEL', KEYS[i + 1])
 end
 return 1
 `
 
-export function defineCacheScripts (redis: Redis): void {
+export function defineCacheScripts (redis: RedisClient): void {
   redis.defineCommand('fillIfGeneration', { numberOfKeys: 2, lua: FILL_IF_GENERATION })
   redis.defineCommand('bumpGenerations', { lua: BUMP_GENERATIONS })
 }

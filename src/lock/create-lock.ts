@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Redis, Result } from 'ioredis'
+import type { Result } from 'ioredis'
+import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import { redisKeys } from '../redis/keys.js'
@@ -40,7 +41,7 @@ interface HeldLock {
  * check in the MongoDB update (fencing), see src/orders/repository.ts.
  */
 export function createLock ({ redis, metrics, log, config }: {
-  redis: Redis
+  redis: RedisClient
   metrics: ServiceMetrics
   log: FastifyBaseLogger
   config: Config

@@ -1,18 +1,18 @@
 import type { FastifyRequest } from 'fastify'
-import { cacheTargets, type CacheTarget } from '../redis/keys.js'
+import type { CacheTarget, KeyLayout } from '../redis/keys.js'
 import { orderIdOf, type IdParams, type PaginationQuery } from './schemas.js'
 
 // What the order routes declare in their config: where each cached GET lives in Redis, and
 // what each mutation invalidates. They run after validation, so page, limit and id are
 // already checked and defaulted.
 
-export function orderListPage (request: FastifyRequest): CacheTarget {
+export function orderListPage (request: FastifyRequest, keys: KeyLayout): CacheTarget {
   const { page, limit } = request.query as PaginationQuery
-  return cacheTargets.listPage(page, limit)
+  return keys.listPage(page, limit)
 }
 
-export function oneOrder (request: FastifyRequest): CacheTarget {
-  return cacheTargets.entity(orderIdOf(request.params as IdParams))
+export function oneOrder (request: FastifyRequest, keys: KeyLayout): CacheTarget {
+  return keys.entity(orderIdOf(request.params as IdParams))
 }
 
 /** A new order: every list page. */

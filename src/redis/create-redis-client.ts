@@ -1,0 +1,107 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
+import { hostPorts, type Config } from '../config.js'
+
+/** A connection to any of the supported Redis topologies; both speak the same commands. */
+export type RedisClient = Redis | Cluster
+
+export type RedisTopology = 'standalone' | 'cluster' | 'sentinel'
+
+/** Which topology the configuration names: REDIS_CLUSTER_NODES wins over REDIS_URL. */
+export function redisTopology (config: Config): RedisTopology {
+  if (config.REDIS_CLUSTER_NODES !== '') return 'cluster'
+  if (config.REDIS_SENTINELS !== '') return 'sentinel'
+  return 'standalone'
+}
+
+export interface ClientOverrides {
+  connectionName: string
+  /** A deadline inside ioredis itself, for callers that cannot add their own. */
+  commandTimeout?: number
+}
+
+const retryStrategy = (attempt: number) => Math.min(attempt * 100, 1000)
+
+/**
+ * The options that make every failure fast and explicit, so callers can decide fail-open
+ * (cache) or fail-closed (locks):
+ * - enableOfflineQueue false: while disconnected a command fails at once instead of queueing;
+ * - maxRetriesPerRequest 0 and autoResendUnfulfilledCommands false: a command that was in
+ *   flight when the connection dropped fails instead of being silently replayed later (a
+ *   replayed SET NX could take a lock nobody knows about);
+ * - deadlines are per call, set by the cache and the lock helpers (a frozen Redis keeps the
+ *   socket open, so only a deadline notices it).
+ */
+function failFast (overrides: ClientOverrides): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    enableAutoPipelining: true,
+    connectTimeout: 1000,
+    keepAlive: 5000,
+    retryStrategy,
+    connectionName: overrides.connectionName,
+    ...(overrides.commandTimeout !== undefined ? { commandTimeout: overrides.commandTimeout } : {})
+  }
+}
+
+/** Credentials and TLS of REDIS_URL, which also apply to cluster nodes and a sentinel's master. */
+function fromUrl (url: string): Pick<RedisOptions, 'username' | 'password' | 'tls'> {
+  const parsed = new URL(url)
+  return {
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {})
+  }
+}
+
+/**
+ * The one place a Redis connection is made, for the service's client and the rate limiter's.
+ * It connects in the background and reconnects forever: Redis must never cost availability.
+ * - standalone: REDIS_URL;
+ * - cluster: ioredis's Cluster on the REDIS_CLUSTER_NODES seeds; commands go to the masters
+ *   (scaleReads master: a replica may lag behind an invalidation), and while the cluster is
+ *   not ready a command fails at once (the cluster's own offline queue is off as well);
+ * - sentinel: ioredis asks REDIS_SENTINELS where REDIS_SENTINEL_MASTER is, and reconnects to
+ *   the promoted replica after a failover (failoverDetector: told by the sentinels, not only
+ *   by a broken socket).
+ */
+export function createRedisClient (config: Config, overrides: ClientOverrides): RedisClient {
+  const options = failFast(overrides)
+  switch (redisTopology(config)) {
+    case 'cluster': {
+      const clusterOptions: ClusterOptions = {
+        enableOfflineQueue: false,
+        // Off in a cluster: ioredis's auto-pipelining groups commands by the slot of their first
+        // argument, which for a script with a variable number of keys (the invalidation) is the
+        // key count, so calls for different slots landed in one pipeline and were refused
+        // ("All keys in the pipeline should belong to the same slots allocation group").
+        enableAutoPipelining: false,
+        scaleReads: 'master',
+        clusterRetryStrategy: retryStrategy,
+        slotsRefreshTimeout: 1000,
+        retryDelayOnFailover: 100,
+        retryDelayOnClusterDown: 100,
+        retryDelayOnTryAgain: 100,
+        redisOptions: { ...options, enableAutoPipelining: false, ...fromUrl(config.REDIS_URL) }
+      }
+      return new Cluster(hostPorts(config.REDIS_CLUSTER_NODES), clusterOptions)
+    }
+    case 'sentinel': {
+      const url = new URL(config.REDIS_URL)
+      return new Redis({
+        ...options,
+        ...fromUrl(config.REDIS_URL),
+        db: Number(url.pathname.slice(1) || 0),
+        sentinels: hostPorts(config.REDIS_SENTINELS),
+        name: config.REDIS_SENTINEL_MASTER,
+        role: 'master',
+        sentinelRetryStrategy: retryStrategy,
+        sentinelCommandTimeout: 1000,
+        failoverDetector: true
+      })
+    }
+    case 'standalone':
+      return new Redis(config.REDIS_URL, options)
+  }
+}

@@ -1,0 +1,117 @@
+import t from 'tap'
+import type { Test } from 'tap'
+import { Cluster } from 'ioredis'
+import { build, createOrder, validOrder, type TestApp } from '../helper.js'
+import { ownRedisCluster, type RedisCluster } from '../redis-cluster.js'
+import { throughRelay } from '../relay.js'
+import { scrape } from '../scrape.js'
+import { clusterKeys, redisKeys } from '../../src/redis/keys.js'
+
+// The cache and the lock on a real Redis Cluster (3 masters + 3 replicas), across two service
+// instances sharing one database: hits and misses, every mutation invalidating the list and
+// its order, no stale fill with a reader paused between its MongoDB read and its fill, and
+// concurrent writers with no lost update and no lock left behind. In cluster mode the keys
+// carry a hash tag, so each entry shares its slot with the generation that guards it.
+
+async function instances (t: Test, cluster: RedisCluster, count = 2): Promise<TestApp[]> {
+  const first = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds } })
+  const shared = { REDIS_CLUSTER_NODES: cluster.seeds, MONGODB_URL: first.config.MONGODB_URL }
+  const rest = await Promise.all(Array.from({ length: count - 1 }, () => build(t, { env: shared })))
+  return [first, ...rest]
+}
+
+function observer (t: Test, cluster: RedisCluster): Cluster {
+  const client = new Cluster(cluster.seeds.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })))
+  t.teardown(() => { client.disconnect() })
+  return client
+}
+
+const cacheOf = (response: { headers: Record<string, unknown> }) => response.headers['x-cache']
+
+t.test('Redis Cluster: hits, misses and invalidation on every mutation, across two instances', async (t) => {
+  const cluster = await ownRedisCluster(t)
+  const [a, b] = await instances(t, cluster) as [TestApp, TestApp]
+  const redis = observer(t, cluster)
+  const order = await createOrder(a)
+
+  t.equal(cacheOf(await a.inject('/orders')), 'MISS', 'list: first read misses')
+  t.equal(cacheOf(await b.inject('/orders')), 'HIT', 'list: the other instance hits the shared entry')
+  t.equal(cacheOf(await a.inject('/orders?page=2')), 'MISS', 'page 2 (another slot group) misses')
+  t.equal(cacheOf(await a.inject('/orders?page=2')), 'HIT', 'then hits')
+  t.equal(cacheOf(await a.inject(`/orders/${order._id}`)), 'MISS', 'order: first read misses')
+  t.equal(cacheOf(await b.inject(`/orders/${order._id}`)), 'HIT', 'order: the other instance hits')
+
+  const page1 = clusterKeys.listPage(1, 10)
+  const page2 = clusterKeys.listPage(2, 10)
+  t.equal(page1.key, 'flowops:order-service:v1:orders:list:{orders:list:0}:page:1:limit:10', 'the cluster-mode key format')
+  t.not(page1.generationKey, page2.generationKey, 'pages 1 and 2 are guarded by different generations (different slots)')
+  t.equal(await redis.exists(page1.key, page1.generationKey), 2, 'page 1 and its generation are stored (one slot: one command)')
+  t.equal(await redis.exists(clusterKeys.entity(order._id).key), 1, 'the order\'s entry is stored')
+  t.equal(await redis.exists(redisKeys.listPage(1, 10)), 0, 'the standalone key is not used')
+
+  const created = await b.inject({ method: 'POST', url: '/orders', payload: { customer: 'Cluster Buyer', address: '1 Slot Street', items: [{ sku: 'S', qty: 1, price: 2 }] } })
+  t.equal(created.statusCode, 201)
+  const afterPost = await a.inject('/orders')
+  t.equal(cacheOf(afterPost), 'MISS', 'POST on one instance invalidated page 1 for the other')
+  t.equal(afterPost.json().pagination.total, 2, 'which shows the new order')
+  t.equal(cacheOf(await a.inject('/orders?page=2')), 'MISS', 'and every other page group too')
+  t.equal(cacheOf(await b.inject(`/orders/${order._id}`)), 'HIT', 'a POST leaves other orders\' entries alone')
+
+  for (const [method, payload] of [['PUT', { customer: 'Changed In Cluster' }], ['DELETE', undefined]] as const) {
+    await a.inject('/orders')
+    await a.inject(`/orders/${order._id}`)
+    const written = await b.inject({ method, url: `/orders/${order._id}`, ...(payload ? { payload } : {}) })
+    t.equal(written.statusCode, 200, `${method} 200`)
+    const list = await a.inject('/orders')
+    t.equal(cacheOf(list), 'MISS', `${method} invalidated the list`)
+    const one = await a.inject(`/orders/${order._id}`)
+    t.equal(cacheOf(one), 'MISS', `${method} invalidated the order`)
+    t.equal(one.json().version, (written.json().order ?? written.json()).version, 'the other instance reads the write')
+  }
+  t.equal(await redis.exists(redisKeys.orderLock(order._id)), 0, 'no lock left behind')
+})
+
+for (const scope of ['list', 'entity'] as const) {
+  t.test(`Redis Cluster: no stale fill (${scope}), the reader paused between its MongoDB read and its fill`, async (t) => {
+    const cluster = await ownRedisCluster(t)
+    const writer = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds } })
+    // The reader's MongoDB replies pass through a relay that holds the one carrying the order.
+    const { relay, url: relayedMongo } = await throughRelay(t, writer.config.MONGODB_URL)
+    const reader = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds, MONGODB_URL: relayedMongo, MONGODB_TIMEOUT_MS: '20000' } })
+    const order = await createOrder(writer, { ...validOrder, customer: 'Before The Write' })
+    const url = scope === 'list' ? '/orders' : `/orders/${order._id}`
+
+    const readHeld = relay.holdNextReply('Before The Write')
+    const slowRead = reader.inject(url)
+    await readHeld // the reader has its pre-mutation data in hand, and has not filled yet
+
+    const put = await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'After The Write' } })
+    t.equal(put.statusCode, 200, 'another instance commits and invalidates meanwhile')
+    relay.release()
+    const old = await slowRead
+    t.equal(cacheOf(old), 'MISS')
+    t.equal(await scrape(reader, 'cache_stale_fills_refused_total'), 1, 'the reader\'s fill was refused')
+
+    for (const app of [reader, writer]) {
+      const next = await app.inject(url)
+      const shown = scope === 'list' ? next.json().data.find((o: { _id: string }) => o._id === order._id) : next.json()
+      t.equal(shown.customer, 'After The Write', 'no instance is served the pre-mutation data')
+    }
+  })
+}
+
+t.test('Redis Cluster: concurrent writers on one order across instances lose no update', async (t) => {
+  const cluster = await ownRedisCluster(t)
+  const apps = await instances(t, cluster, 3)
+  const order = await createOrder(apps[0] as TestApp)
+  const responses = await Promise.all(Array.from({ length: 30 }, (_, i) =>
+    (apps[i % apps.length] as TestApp).inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { address: `${i} Cluster Street` } })))
+  const statuses = responses.map((r) => r.statusCode)
+  t.ok(statuses.every((s) => s === 200 || s === 409), `only 200 and 409: ${[...new Set(statuses)].join(',')}`)
+  const successes = responses.filter((r) => r.statusCode === 200)
+  t.ok(successes.length >= 1, 'at least one writer won')
+  const final = (await (apps[1] as TestApp).inject(`/orders/${order._id}`)).json()
+  t.equal(final.version, 1 + successes.length, 'the version grew by exactly the number of successes')
+  t.equal(final.address, successes.map((r) => r.json()).find((o) => o.version === final.version)?.address, 'the final document is the last success')
+  t.equal(await observer(t, cluster).exists(redisKeys.orderLock(order._id)), 0, 'no lock left behind')
+})

@@ -1,0 +1,32 @@
+import t from 'tap'
+import { Cluster, type Redis } from 'ioredis'
+import { build, validOrder } from '../helper.js'
+import { MASTER_NAME, SENTINEL_ENV, ownRedisSentinels } from '../redis-sentinel.js'
+import { redisKeys } from '../../src/redis/keys.js'
+
+// The service against a real Redis Sentinel set-up (REDIS_SENTINELS, REDIS_SENTINEL_MASTER):
+// ioredis asks the sentinels where the master is. Failover: redis-sentinel-failover.test.ts.
+
+t.test('against Redis Sentinel: ready, POST, PUT with its lock, cache hits on the master', async (t) => {
+  const sentinels = await ownRedisSentinels(t)
+  const app = await build(t, { env: { ...SENTINEL_ENV(sentinels.seeds) } })
+  t.notOk(app.redis instanceof Cluster, 'a single-node client')
+  t.equal((app.redis as Redis).options.name, MASTER_NAME, 'the client follows the sentinels\' master')
+
+  const ready = await app.inject({ method: 'GET', url: '/health/ready' })
+  t.equal(ready.statusCode, 200)
+  t.equal(ready.json().redis, 'up', '/health/ready reports Redis up')
+
+  const created = await app.inject({ method: 'POST', url: '/orders', payload: validOrder })
+  t.equal(created.statusCode, 201, 'POST 201')
+  const id = created.json()._id as string
+  const updated = await app.inject({ method: 'PUT', url: `/orders/${id}`, payload: { customer: 'Changed' } })
+  t.equal(updated.statusCode, 200, 'PUT 200')
+  t.equal(await app.redis.exists(redisKeys.orderLock(id)), 0, 'its lock was released')
+
+  const first = await app.inject({ method: 'GET', url: `/orders/${id}` })
+  const second = await app.inject({ method: 'GET', url: `/orders/${id}` })
+  t.same([first.headers['x-cache'], second.headers['x-cache']], ['MISS', 'HIT'], 'the cache works through the sentinels\' master')
+  t.equal(second.json().customer, 'Changed')
+  t.equal(await app.redis.exists(redisKeys.entity(id)), 1, 'the entry is stored on the master the sentinels name')
+})
