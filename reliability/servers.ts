@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { freePort } from './free-port.js'
+import { freePort } from '../test/free-port.js'
 import { spawnReady, stopProcess } from './processes.js'
 
 // The Redis and MongoDB-compatible servers the suite owns, on fixed ports so that a restart

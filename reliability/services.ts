@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
-import { freePort } from './free-port.js'
+import { freePort } from '../test/free-port.js'
 import { spawnLogged, stopProcess } from './processes.js'
 
 // Service instances: the built server (dist/src/server.js) in its own process, configured by

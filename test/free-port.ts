@@ -2,8 +2,8 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 
 /**
- * A TCP port free on loopback right now, for a server a test or the benchmark starts. Shared by
- * test/processes.ts and bench/processes.ts; kept apart so the benchmark loads nothing else of
+ * A TCP port free on loopback right now, for a server a test, the benchmark or the reliability suite
+ * starts. Kept in a file of its own so that the benchmark and the suite load nothing else of
  * the tests (and the tests nothing of the benchmark).
  */
 export async function freePort (): Promise<number> {

@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { freePort } from './free-port.js'
+import { ask } from './redis-admin.js'
 import { eventually, startProcess } from './processes.js'
 
 // A real Redis Cluster on loopback, owned by one test: 3 masters + 3 replicas started with
@@ -27,18 +27,6 @@ export function parseClusterNodes (text: string): NodeView[] {
     const [id, address, flags, masterId, , , , , ...slots] = line.split(' ')
     return { id: id ?? '', port: Number(address?.split('@')[0]?.split(':')[1]), flags: (flags ?? '').split(','), masterId: masterId ?? '-', slots }
   })
-}
-
-/** A short-lived admin connection to one node. */
-async function ask<T> (port: number, work: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  redis.on('error', () => {})
-  try {
-    await redis.connect()
-    return await work(redis)
-  } finally {
-    redis.disconnect()
-  }
 }
 
 export class RedisCluster {

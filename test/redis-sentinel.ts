@@ -3,9 +3,9 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { freePort } from './free-port.js'
+import { ask } from './redis-admin.js'
 import { eventually, startProcess } from './processes.js'
 
 // A real Redis Sentinel set-up on loopback, owned by one test: 1 master, 1 replica and 3
@@ -24,17 +24,6 @@ export const SENTINEL_ENV = (seeds: string) => ({ REDIS_SENTINELS: seeds, REDIS_
 const redisServer = () => process.env.REDIS_SERVER_BIN ?? 'redis-server'
 
 interface Owned { port: number, child: ChildProcess }
-
-async function ask<T> (port: number, work: (redis: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  redis.on('error', () => {})
-  try {
-    await redis.connect()
-    return await work(redis)
-  } finally {
-    redis.disconnect()
-  }
-}
 
 export class RedisSentinelSet {
   private readonly dir = mkdtempSync(join(tmpdir(), 'flowops-redis-sentinel-'))
