@@ -9,6 +9,7 @@ import { deferred, isolatedMongoUrl, isolatedRedisUrl, validOrder } from './help
 import { freePort } from './free-port.js'
 import { eventually } from './processes.js'
 import { ensureBuilt, ROOT, SERVER } from './built-server.js'
+import { throughRelay } from './relay.js'
 import { ORDERS_COLLECTION } from '../src/orders/repository.js'
 import { redisKeys } from '../src/redis/keys.js'
 
@@ -36,6 +37,10 @@ t.test('SIGTERM during a burst: every accepted request is answered in full, then
   const port = await freePort()
   const mongoUrl = isolatedMongoUrl()
   const redisUrl = await isolatedRedisUrl()
+  // The server reaches MongoDB through a relay, so that one of the burst's writes can be held
+  // in flight across the moment new connections are refused (a fast database would otherwise
+  // finish the whole burst before that moment, by chance).
+  const { relay, url: relayedMongoUrl } = await throughRelay(t, mongoUrl)
   const child = spawn(process.execPath, [SERVER], {
     cwd: ROOT,
     // A clean environment: only what the server needs, nothing of the test runner's.
@@ -43,7 +48,7 @@ t.test('SIGTERM during a burst: every accepted request is answered in full, then
       PATH: process.env.PATH,
       PORT: String(port),
       HOST: '127.0.0.1',
-      MONGODB_URL: mongoUrl,
+      MONGODB_URL: relayedMongoUrl,
       REDIS_URL: redisUrl,
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT_MS: '10000'
@@ -78,6 +83,8 @@ t.test('SIGTERM during a burst: every accepted request is answered in full, then
   }))
 
   // GET, POST and PUT, sent at once; SIGTERM once the server has started on a good part of them.
+  // The first insert of the burst is held on its way to MongoDB until new connections are refused.
+  const writeHeld = relay.holdNext('Burst ')
   let nextOrder = 0
   const burst: Array<Promise<Outcome>> = Array.from({ length: BURST }, (_, i) => {
     const id = `burst-${i}`
@@ -96,12 +103,13 @@ t.test('SIGTERM during a burst: every accepted request is answered in full, then
     }, (err: Error) => ({ id, method, error: String((err.cause as Error | undefined)?.message ?? err.message) }))
   })
 
-  await manyStarted.promise
+  await Promise.all([manyStarted.promise, writeHeld])
   child.kill('SIGTERM')
   // New connections are refused from the start of the shutdown, while the burst is still
   // being answered (checked below against the log).
   await eventually(() => connectionRefused(port), 5000)
   const logsWhenRefusing = logs.length
+  relay.release()
   const outcomes = await Promise.all(burst)
   const [code, signal] = await exited
   t.equal(signal, null, 'not killed by a signal')
