@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import fastifyMetricsModule from 'fastify-metrics'
 import { METRIC_PREFIX, promClient, type MetricsRegistry } from '../../src/metrics/service-metrics.js'
 import { OPERATIONAL_ROUTES } from '../../src/http/operational-routes.js'
-import { DOCUMENTATION_PREFIX } from './helmet.js'
+import { DOCUMENTATION_PREFIX } from '../../src/http/security-headers.js'
 import { OPENAPI_URL } from './swagger.js'
 
 // A CommonJS module with `exports.default`: its default import is the module object.

@@ -3,7 +3,7 @@ import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import type { FastifySchema } from 'fastify'
 import { apiTokens } from '../../src/config.js'
-import { DOCUMENTATION_PREFIX } from './helmet.js'
+import { DOCUMENTATION_PREFIX } from '../../src/http/security-headers.js'
 
 // Response headers worth documenting, by status: every route that can answer the status
 // sends the header, so they are added to the document here rather than in each route.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { API_SECURITY_HEADERS } from '../../plugins/external/helmet.js'
+import { API_SECURITY_HEADERS } from './security-headers.js'
 import { errorBody, type ErrorBody } from './errors.js'
 
 // Answers to the errors raised before routing, so before any hook runs: they get the contract's

@@ -1,7 +1,7 @@
 import t from 'tap'
 import helmet from 'helmet'
 import { build, createOrder } from '../helper.js'
-import { API_HELMET_OPTIONS, DOCUMENT_HELMET_OPTIONS, helmetHeaders } from '../../plugins/external/helmet.js'
+import { API_HELMET_OPTIONS, DOCUMENT_HELMET_OPTIONS, helmetHeaders } from '../../src/http/security-headers.js'
 
 // Security headers on every response (plugins/external/helmet.ts): helmet's headers, computed
 // once at start-up; a JSON set for the API, helmet's document set for the /docs UI.
