@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Test } from 'tap'
 import { freePort } from './free-port.js'
-import { ask } from './redis-admin.js'
+import { ask, killNow } from './redis-admin.js'
 import { eventually, startProcess } from './processes.js'
 
 // A real Redis Cluster on loopback, owned by one test: 3 masters + 3 replicas started with
@@ -105,12 +105,7 @@ export class RedisCluster {
   }
 
   async stop (): Promise<void> {
-    await Promise.all(this.nodes.map(async (node) => {
-      if (node.child.exitCode !== null || node.child.signalCode !== null) return
-      const exited = once(node.child, 'exit')
-      node.child.kill('SIGKILL')
-      await exited
-    }))
+    await Promise.all(this.nodes.map((node) => killNow(node.child)))
     rmSync(this.dir, { recursive: true, force: true })
   }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
 import { freePort } from './free-port.js'
-import { ask } from './redis-admin.js'
+import { ask, killNow } from './redis-admin.js'
 import { eventually, startProcess } from './processes.js'
 
 // A real Redis Sentinel set-up on loopback, owned by one test: 1 master, 1 replica and 3
@@ -96,12 +96,7 @@ export class RedisSentinelSet {
   }
 
   async stop (): Promise<void> {
-    await Promise.all([this.master, this.replica, ...this.sentinels].filter(Boolean).map(async ({ child }) => {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = once(child, 'exit')
-      child.kill('SIGKILL')
-      await exited
-    }))
+    await Promise.all([this.master, this.replica, ...this.sentinels].filter(Boolean).map(({ child }) => killNow(child)))
     rmSync(this.dir, { recursive: true, force: true })
   }
 }
