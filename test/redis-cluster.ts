@@ -39,9 +39,20 @@ export class RedisCluster {
   }
 
   async start (size = 6): Promise<void> {
-    for (let i = 0; i < size; i++) {
-      // The bus port is chosen too: the default (port + 10000) may be taken or out of range.
-      const [port, busPort] = [await freePort(), await freePort()]
+    for (let i = 0; i < size; i++) this.nodes.push(await this.startNode())
+    await run(redisCli(), ['--cluster', 'create', ...this.nodes.map((node) => `127.0.0.1:${node.port}`),
+      '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60_000 })
+    await this.awaitHealthy(this.nodes, size / 2)
+  }
+
+  /**
+   * One node on free ports. The bus port is chosen too: the default (port + 10000) may be taken
+   * or out of range. A port found free can be taken by another test's server before this one
+   * binds it, so a start that lost that race is tried again on new ports.
+   */
+  private async startNode (attempts = 3): Promise<ClusterNode> {
+    const [port, busPort] = [await freePort(), await freePort()]
+    try {
       const child = await startProcess(redisServer(), [
         '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', this.dir,
         '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000',
@@ -50,11 +61,11 @@ export class RedisCluster {
         '--cluster-replica-validity-factor', '0', '--repl-diskless-sync-delay', '0',
         '--save', '', '--appendonly', 'no'
       ], /Ready to accept connections/)
-      this.nodes.push({ port, child })
+      return { port, child }
+    } catch (err) {
+      if (attempts > 1 && /Address already in use/.test(String(err))) return this.startNode(attempts - 1)
+      throw err
     }
-    await run(redisCli(), ['--cluster', 'create', ...this.nodes.map((node) => `127.0.0.1:${node.port}`),
-      '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60_000 })
-    await this.awaitHealthy(this.nodes, size / 2)
   }
 
   /** Polls until every given node says cluster_state:ok, with 3 masters and `replicas` replicas attached. */

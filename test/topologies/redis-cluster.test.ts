@@ -12,7 +12,8 @@ import { redisKeys } from '../../src/redis/keys.js'
 
 t.test('against a Redis Cluster: ready, POST, the lock (409 while held, PUT 200 after), rate limit', async (t) => {
   const cluster = await ownRedisCluster(t)
-  const app = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds, RATE_LIMIT_MAX: '1000' } })
+  // A generous limiter deadline: past it the limit is skipped (fail open), which is not what is tested here.
+  const app = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds, RATE_LIMIT_MAX: '1000', RATE_LIMIT_REDIS_TIMEOUT_MS: '5000' } })
   t.ok(app.redis instanceof Cluster, 'the service\'s client is ioredis\'s Cluster')
 
   const ready = await app.inject({ method: 'GET', url: '/health/ready' })
