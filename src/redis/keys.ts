@@ -66,7 +66,7 @@ export const standaloneKeys: KeyLayout = {
  * group of pages, page p lives in group (p - 1) mod LIST_SLOT_GROUPS, and a mutation bumps
  * them all (still O(1): a fixed number of keys, never a scan).
  */
-export const LIST_SLOT_GROUPS = 4
+const LIST_SLOT_GROUPS = 4
 
 const listGroupOf = (page: number) => (page - 1) % LIST_SLOT_GROUPS
 const clusterListGeneration = (group: number) => `${KEY_NAMESPACE}:orders:list:{orders:list:${group}}:generation`

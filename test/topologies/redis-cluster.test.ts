@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Cluster } from 'ioredis'
-import { build, validOrder } from '../helper.js'
+import { build } from '../helper.js'
+import { readyThenCreate } from './topology-checks.js'
 import { ownRedisCluster } from '../redis-cluster.js'
 import { eventually } from '../processes.js'
 import { redisKeys } from '../../src/redis/keys.js'
@@ -16,13 +17,7 @@ t.test('against a Redis Cluster: ready, POST, the lock (409 while held, PUT 200 
   const app = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds, RATE_LIMIT_MAX: '1000', RATE_LIMIT_REDIS_TIMEOUT_MS: '5000' } })
   t.ok(app.redis instanceof Cluster, 'the service\'s client is ioredis\'s Cluster')
 
-  const ready = await app.inject({ method: 'GET', url: '/health/ready' })
-  t.equal(ready.statusCode, 200)
-  t.equal(ready.json().redis, 'up', '/health/ready reports Redis up')
-
-  const created = await app.inject({ method: 'POST', url: '/orders', payload: validOrder })
-  t.equal(created.statusCode, 201, 'POST 201')
-  const id = created.json()._id as string
+  const id = await readyThenCreate(t, app)
 
   // Another instance holds the order's lock: a client of our own on the same cluster.
   const other = new Cluster(cluster.seeds.split(',').map((seed) => ({ host: '127.0.0.1', port: Number(seed.split(':')[1]) })))

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Cluster, type Redis } from 'ioredis'
-import { build, validOrder } from '../helper.js'
+import { build } from '../helper.js'
+import { readyThenCreate } from './topology-checks.js'
 import { MASTER_NAME, SENTINEL_ENV, ownRedisSentinels } from '../redis-sentinel.js'
 import { redisKeys } from '../../src/redis/keys.js'
 
@@ -13,13 +14,7 @@ t.test('against Redis Sentinel: ready, POST, PUT with its lock, cache hits on th
   t.notOk(app.redis instanceof Cluster, 'a single-node client')
   t.equal((app.redis as Redis).options.name, MASTER_NAME, 'the client follows the sentinels\' master')
 
-  const ready = await app.inject({ method: 'GET', url: '/health/ready' })
-  t.equal(ready.statusCode, 200)
-  t.equal(ready.json().redis, 'up', '/health/ready reports Redis up')
-
-  const created = await app.inject({ method: 'POST', url: '/orders', payload: validOrder })
-  t.equal(created.statusCode, 201, 'POST 201')
-  const id = created.json()._id as string
+  const id = await readyThenCreate(t, app)
   const updated = await app.inject({ method: 'PUT', url: `/orders/${id}`, payload: { customer: 'Changed' } })
   t.equal(updated.statusCode, 200, 'PUT 200')
   t.equal(await app.redis.exists(redisKeys.orderLock(id)), 0, 'its lock was released')
