@@ -33,10 +33,21 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The operability layers a request passes through, by name. The service always has them all;
+ * only the benchmark's launcher (bench/service-without.ts) leaves some out, to measure what each
+ * one costs a request (the per-layer A/B rows of bench/REPORT.md). No configuration variable
+ * reaches this.
+ */
+export const OPERABILITY_LAYERS = ['metrics', 'request-id', 'cors', 'security-headers', 'logging', 'load-shedding'] as const
+export type OperabilityLayer = typeof OPERABILITY_LAYERS[number]
+
 interface AppOptions {
   config: Config
   /** Log to stdout through pino-pretty (development) instead of JSON lines. */
   prettyLogs?: boolean
+  /** Benchmark only: layers to leave out (see OPERABILITY_LAYERS). */
+  without?: ReadonlySet<OperabilityLayer>
 }
 
 const USABLE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
@@ -57,9 +68,9 @@ export function loggerOptions ({ config, prettyLogs = false }: AppOptions) {
 
 /** The Fastify options: buildApp is what the server and every test run, so both get these. */
 function serverOptions (options: AppOptions): FastifyServerOptions {
-  const { config } = options
+  const { config, without } = options
   return {
-    logger: loggerOptions(options),
+    logger: without?.has('logging') ? false : loggerOptions(options),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Reject prototype poisoning in JSON bodies (the default is to throw; keep it explicit).
     onProtoPoisoning: 'error',
@@ -67,7 +78,7 @@ function serverOptions (options: AppOptions): FastifyServerOptions {
     // The caller's X-Request-Id when it is a sane token, so one id follows a request across
     // services; anything else (too long, odd characters that would pollute logs) is replaced.
     requestIdHeader: false,
-    genReqId: incomingRequestId,
+    ...(without?.has('request-id') ? {} : { genReqId: incomingRequestId }),
     trustProxy: trustProxy(config),
     routerOptions: { maxParamLength: 200 },
     frameworkErrors,
@@ -83,6 +94,7 @@ function serverOptions (options: AppOptions): FastifyServerOptions {
 /** Builds the whole service: plugins, then routes. Used by src/server.ts and by every test. */
 export async function buildApp (options: AppOptions) {
   const app = Fastify(serverOptions(options)).withTypeProvider<TypeBoxTypeProvider>()
+  const has = (layer: OperabilityLayer) => options.without?.has(layer) !== true
   app.setValidatorCompiler(validatorCompiler)
   // Bodies are JSON only: a text/plain body is 415, not a string that fails validation; JSON
   // through Fastify's own parser, with the refusal of prototype poisoning explained.
@@ -94,7 +106,7 @@ export async function buildApp (options: AppOptions) {
   // metrics, which everything below counts into, and the one error handler.
   await app.register(mongodb)
   await app.register(redis)
-  await app.register(metrics)
+  await app.register(metrics, { requestMetrics: has('metrics') })
   await app.register(serviceMetrics)
   await app.register(errorHandler)
 
@@ -105,12 +117,12 @@ export async function buildApp (options: AppOptions) {
   // once shutting down and under load; the rate limit. Authentication is the
   // `onRequest: app.authenticate` each mutating route declares, so it always runs after all of
   // them (a token guesser is rate limited). The API document collects the routes declared after it.
-  await app.register(requestId)
-  await app.register(helmet)
+  if (has('request-id')) await app.register(requestId)
+  if (has('security-headers')) await app.register(helmet)
   await app.register(notFound)
-  await app.register(cors)
+  if (has('cors')) await app.register(cors)
   await app.register(drainOnClose)
-  await app.register(underPressure)
+  if (has('load-shedding')) await app.register(underPressure)
   await app.register(rateLimit)
   await app.register(bearerAuth)
   await app.register(swagger)

@@ -35,7 +35,7 @@ function collectProcessMetricsOnce (): void {
  * Registered before the plugins that can answer early (rate limit, load shedding, auth), so
  * their 401, 429 and 503 answers are counted too.
  */
-export default fp(async function metrics (app) {
+export default fp<{ requestMetrics?: boolean }>(async function metrics (app, { requestMetrics = true }) {
   collectProcessMetricsOnce()
   // Per app, so several apps in one process (the tests) never collide on a metric name.
   const registry = new promClient.Registry()
@@ -53,7 +53,8 @@ export default fp(async function metrics (app) {
     },
     defaultMetrics: { enabled: false },
     routeMetrics: {
-      enabled: { histogram: true, summary: false },
+      // Off only in the benchmark's per-layer A/B (src/app.ts, OPERABILITY_LAYERS).
+      enabled: requestMetrics ? { histogram: true, summary: false } : false,
       routeBlacklist: [...OPERATIONAL_ROUTES, new RegExp(`^${DOCUMENTATION_PREFIX}`), OPENAPI_URL],
       overrides: {
         histogram: {
