@@ -64,6 +64,24 @@ export async function startService (env: Record<string, string>, cpuProfileDir?:
   return run(args, { LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env }, `${base}/health`, base)
 }
 
+/**
+ * The built service without some of its operability layers (bench/service-without.ts), for
+ * the per-layer A/B rows: the same configuration and start-up, minus the layers named.
+ */
+export async function startServiceWithout (layers: readonly string[], env: Record<string, string>): Promise<Running> {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  return run([join(DIST, 'bench/service-without.js')],
+    { LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env, BENCH_WITHOUT: layers.join(',') }, `${base}/health`, base)
+}
+
+/** The naive baseline (bench/naive-server.ts): Express 5 + ioredis, on the same data. */
+export async function startNaive (mongodbUrl: string, redisUrl: string, ttlSeconds: number): Promise<Running> {
+  const port = await freePort()
+  const base = `http://127.0.0.1:${port}`
+  return run([join(DIST, 'bench/naive-server.js'), String(port), mongodbUrl, redisUrl, String(ttlSeconds)], {}, `${base}/orders?page=1&limit=1`, base)
+}
+
 /** Where the ceiling server sends a captured body with nothing but its content type. */
 export const BODY_ONLY_PREFIX = '/body-only'
 

@@ -15,6 +15,14 @@ export interface ScenarioResult extends LoadResult {
   /** Interleaved scenarios: how many rounds, and each round's throughput. */
   rounds?: number
   roundRequestsPerSecond?: number[]
+  /** Interleaved scenarios: each round's server CPU per request, in microseconds. */
+  roundServerCpuMicros?: number[]
+}
+
+/** What one operability layer costs a cache hit: server CPU with it minus without it. */
+export interface LayerCost {
+  layer: string
+  microsPerRequest: number
 }
 
 export interface Target {
@@ -37,6 +45,8 @@ export interface BenchReport {
   targets: Target[]
   /** Miss path and writes at both sizes, in the same rounds (absent when there is no large size). */
   sizeScaling: SizeScalingRow[]
+  /** The per-layer A/B (absent in reports written before it existed). */
+  layers?: LayerCost[]
   profile: HotPath
 }
 
@@ -64,6 +74,24 @@ function sizeScalingSection (report: BenchReport): string[] {
     `| operation | ${labels.map((l) => `${l}: median ms`).join(' | ')} | ratio | samples per size |`,
     `|---|${labels.map(() => '---|').join('')}---|---|`,
     ...report.sizeScaling.map((row) => `| ${row.operation} | ${labels.map((l) => fmt(row.medianMs[l] ?? 0, 1)).join(' | ')} | ${fmt(row.ratio, 2)}x | ${row.samplesPerSize} |`),
+    ''
+  ]
+}
+
+function layersSection (report: BenchReport): string[] {
+  if (!report.layers?.length) return []
+  return [
+    '## What each operability layer costs a cache hit (page 1, limit 10)',
+    '',
+    'The service with every layer, and without one layer at a time (bench/service-without.ts; the service',
+    'itself has no switch for them), in the same interleaved rounds. Each cost is the median over rounds of',
+    'the difference in server CPU per request; on this shared machine a difference under about 5 µs is within',
+    'the noise. Every other row of this report runs at LOG_LEVEL=warn: the last line is what the default',
+    '(info, two log lines per request) adds.',
+    '',
+    '| layer | µs of server CPU per hit |',
+    '|---|---|',
+    ...report.layers.map((l) => `| ${l.layer} | ${fmt(l.microsPerRequest, 1)} |`),
     ''
   ]
 }
@@ -122,6 +150,7 @@ export function markdown (report: BenchReport): string {
     '|---|---|---|---|---|---|---|',
     ...cpuRows,
     '',
+    ...layersSection(report),
     ...sizeScalingSection(report),
     `## Where a cache hit spends its CPU (a copy of the service under \`--cpu-prof\`, ${report.seconds} s of hits on page 1, limit 10)`,
     '',

@@ -7,9 +7,10 @@ import { MongoClient } from 'mongodb'
 import { redisKeys } from '../src/redis/keys.js'
 import { load, type LoadOptions } from './load.js'
 import { createCpuMeter } from './cpu.js'
-import { BODY_ONLY_PREFIX, killAll, startCeiling, startService, type CapturedFiles, type Running } from './processes.js'
+import { BODY_ONLY_PREFIX, killAll, startCeiling, startNaive, startService, startServiceWithout, type CapturedFiles, type Running } from './processes.js'
 import { hotPath } from './profile.js'
-import { markdown, svgChart, type BenchReport, type ScenarioResult, type Target } from './report.js'
+import { markdown, svgChart, type BenchReport, type LayerCost, type ScenarioResult, type Target } from './report.js'
+import { OPERABILITY_LAYERS } from '../src/app.js'
 import { pendingOrderIds, seedOrders } from './seed.js'
 import { measureSizeScaling, type SizeScalingRow } from './size-scaling.js'
 import { medianOf } from './median.js'
@@ -39,8 +40,16 @@ const DB_SECONDS = env('BENCH_DB_SECONDS', 30)
 const RANDOM_PAGES = env('BENCH_RANDOM_PAGES', 100)
 // Sequential samples per size, per operation, per round of the size-scaling measurement.
 const SIZE_SAMPLES = env('BENCH_SIZE_SAMPLES', 5)
-// BENCH_ONLY=workers runs only the 1 vs 2 workers scenario (after the common set-up) and logs it.
-const ONLY_WORKERS = process.env.BENCH_ONLY === 'workers'
+// BENCH_ONLY runs one part only, after the common set-up, logs it and writes no report:
+// `workers` (1 vs 2 workers), `hits` (hit vs ceiling vs naive baseline at limit 10 and 100, and
+// CPU per hit limit 100 vs limit 10), `layers` (the per-layer A/B).
+const ONLY = process.env.BENCH_ONLY ?? ''
+if (!['', 'workers', 'hits', 'layers'].includes(ONLY)) throw new Error(`BENCH_ONLY: unknown part ${ONLY} (workers, hits, layers)`)
+// The longest wait for a quiet machine before each measured run (see quiet()).
+const QUIET_SECONDS = env('BENCH_QUIET_SECONDS', 60)
+// The naive baseline's TTL: as the service's in this benchmark (an hour), so that no expiry
+// lands inside a hit round; the server's own default is the 60 s such services usually use.
+const NAIVE_TTL_SECONDS = 3600
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../bench')
 const mongoBase = process.env.MONGODB_URL
@@ -98,8 +107,23 @@ function combineRounds (rounds: ScenarioResult[]): ScenarioResult {
       ...(cpu.redis !== undefined ? { redis: cpu.redis } : {}),
       loadGenerator: cpu.loadGenerator
     },
-    ...(readsPerSecond !== undefined ? { databaseReadsPerSecond: readsPerSecond } : {})
+    ...(readsPerSecond !== undefined ? { databaseReadsPerSecond: readsPerSecond } : {}),
+    roundServerCpuMicros: rounds.map((r) => r.cpuMicrosPerRequest?.server ?? NaN)
   }
+}
+
+/** The median over rounds of a's server CPU per request minus b's, round by round. */
+function roundCpuDifference (a: ScenarioResult, b: ScenarioResult): number {
+  const as = a.roundServerCpuMicros ?? []
+  const bs = b.roundServerCpuMicros ?? []
+  return medianOf(as.map((value, i) => value - (bs[i] ?? NaN)))
+}
+
+/** The median over rounds of a's server CPU per request over b's, round by round. */
+function roundCpuRatio (a: ScenarioResult, b: ScenarioResult): number {
+  const as = a.roundServerCpuMicros ?? []
+  const bs = b.roundServerCpuMicros ?? []
+  return medianOf(as.map((value, i) => value / (bs[i] ?? NaN)))
 }
 
 /** The median over rounds of a / b, round by round (both measured seconds apart). */
@@ -152,7 +176,7 @@ async function idleShare (ms: number): Promise<number> {
  * next hot-path measurement.
  */
 async function quiet (): Promise<void> {
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + QUIET_SECONDS * 1000
   while (Date.now() < deadline && (await idleShare(1000)) < 0.85) { /* keep waiting */ }
 }
 
@@ -189,6 +213,22 @@ async function main (): Promise<void> {
     ceilingRoutes[path] = files
   }
   const ceiling = await startCeiling(ceilingRoutes)
+
+  // The naive baseline, on the same data; its pages must be the service's very bytes.
+  const naiveRedis = new Redis(redisUrl as string, { maxRetriesPerRequest: 1 })
+  for (const path of hotPaths) {
+    const { searchParams } = new URL(path, 'http://x')
+    await naiveRedis.del(`naive:orders:page:${searchParams.get('page')}:limit:${searchParams.get('limit')}`)
+  }
+  naiveRedis.disconnect()
+  const naive = await startNaive(mongoUrl, redisUrl as string, NAIVE_TTL_SECONDS)
+  for (const path of hotPaths) {
+    await fetch(naive.url + path) // fills its cache
+    const response = await fetch(naive.url + path)
+    const body = Buffer.from(await response.arrayBuffer())
+    const serviceBody = await readFile(ceilingRoutes[path]?.bodyFile ?? '')
+    if (response.headers.get('x-cache') !== 'HIT' || !body.equals(serviceBody)) throw new Error(`${path}: the naive baseline must answer a hit with the service's bytes`)
+  }
   const cpuMeter = createCpuMeter(redisUrl as string)
 
   const results: ScenarioResult[] = []
@@ -255,19 +295,66 @@ async function main (): Promise<void> {
   const put = (id: string) => ({ method: 'PUT' as const, path: `/orders/${id}`, body: JSON.stringify({ address: `${Math.floor(Math.random() * 1e6)} Benchmark Road` }) })
 
   const [limit10, limit100] = hotPaths as [string, string]
-  const [workers1, workers2] = await compareWorkers(serviceEnv, limit10, interleaved)
-  const workersRatio = roundRatio(workers2, workers1)
-  log(`2 workers vs 1 (cache hit, limit 10): ${workersRatio.toFixed(2)}x`)
-  if (ONLY_WORKERS) return
-  const [ceiling10, bare10, hit10] = await interleaved([
+  let workersRatio: number | undefined
+  if (ONLY === '' || ONLY === 'workers') {
+    const [workers1, workers2] = await compareWorkers(serviceEnv, limit10, interleaved)
+    workersRatio = roundRatio(workers2, workers1)
+    log(`2 workers vs 1 (cache hit, limit 10): ${workersRatio.toFixed(2)}x`)
+    if (ONLY === 'workers') return
+  }
+
+  // The per-layer A/B: the service with all its layers (as in every other row), and without
+  // each one in turn, in the same rounds; a layer's cost is the median over rounds of the
+  // difference in server CPU per request. Logging at the default LOG_LEVEL (info) is a row of
+  // its own: every other row runs at warn, so request logging is not in their figures.
+  let layers: LayerCost[] = []
+  if (ONLY === '' || ONLY === 'layers') {
+    const variants = await Promise.all([
+      startServiceWithout([], serviceEnv),
+      startServiceWithout([], { ...serviceEnv, LOG_LEVEL: 'info' }),
+      ...OPERABILITY_LAYERS.map((layer) => startServiceWithout([layer], serviceEnv)),
+      startServiceWithout([...OPERABILITY_LAYERS], serviceEnv)
+    ])
+    const labels = ['all layers', 'all layers, LOG_LEVEL=info', ...OPERABILITY_LAYERS.map((layer) => `without ${layer}`), 'without any layer']
+    await fetch(cached.url + limit10) // the variants share the service's cache entries
+    const measured = await interleaved(variants.map((target, i) => ({
+      name: `layers-${i}`, title: `layer A/B, hit limit 10: ${labels[i]}`, target, path: limit10
+    })))
+    const [full, info, ...withouts] = measured as [ScenarioResult, ScenarioResult, ...ScenarioResult[]]
+    layers = [
+      ...OPERABILITY_LAYERS.map((layer, i) => ({ layer, microsPerRequest: roundCpuDifference(full, withouts[i] as ScenarioResult) })),
+      { layer: 'all of them', microsPerRequest: roundCpuDifference(full, withouts[OPERABILITY_LAYERS.length] as ScenarioResult) },
+      { layer: 'request logging at info (two lines per request) over warn', microsPerRequest: roundCpuDifference(info, full) }
+    ]
+    for (const { layer, microsPerRequest } of layers) log(`  ${layer}: ${microsPerRequest.toFixed(1)} µs of server CPU per hit`)
+    await Promise.all(variants.map((variant) => variant.stop()))
+    if (ONLY === 'layers') return
+  }
+
+  // Hit vs ceiling vs the naive baseline. The limit-10 hit runs again in the limit-100 rounds,
+  // so that CPU per hit at limit 100 vs limit 10 is a ratio within the same rounds.
+  const [ceiling10, bare10, hit10, naive10] = await interleaved([
     { name: 'ceiling-limit-10', title: 'ceiling: bare Fastify, same bytes (limit 10)', target: ceiling, path: limit10 },
     { name: 'body-only-limit-10', title: 'ceiling: bare Fastify, body only (limit 10)', target: ceiling, path: BODY_ONLY_PREFIX + limit10 },
-    { name: 'hit-limit-10', title: 'cache hit: page 1, limit 10', target: cached, path: limit10 }
-  ]) as [ScenarioResult, ScenarioResult, ScenarioResult]
-  const [ceiling100, hit100] = await interleaved([
+    { name: 'hit-limit-10', title: 'cache hit: page 1, limit 10', target: cached, path: limit10 },
+    { name: 'naive-limit-10', title: 'naive baseline: Express + ioredis, hit (limit 10)', target: naive, path: limit10 }
+  ]) as [ScenarioResult, ScenarioResult, ScenarioResult, ScenarioResult]
+  const [ceiling100, hit100, naive100, hit10beside100] = await interleaved([
     { name: 'ceiling-limit-100', title: 'ceiling: bare Fastify, same bytes (limit 100)', target: ceiling, path: limit100 },
-    { name: 'hit-limit-100', title: 'cache hit: page 1, limit 100', target: cached, path: limit100 }
-  ]) as [ScenarioResult, ScenarioResult]
+    { name: 'hit-limit-100', title: 'cache hit: page 1, limit 100', target: cached, path: limit100 },
+    { name: 'naive-limit-100', title: 'naive baseline: Express + ioredis, hit (limit 100)', target: naive, path: limit100 },
+    { name: 'hit-limit-10-beside-100', title: 'cache hit: page 1, limit 10 (in the limit-100 rounds)', target: cached, path: limit10 }
+  ]) as [ScenarioResult, ScenarioResult, ScenarioResult, ScenarioResult]
+  const hitRatios: Record<string, number> = {
+    'hit vs ceiling, same bytes (limit 10)': roundRatio(hit10, ceiling10),
+    'hit vs ceiling, body only (limit 10)': roundRatio(hit10, bare10),
+    'hit vs ceiling, same bytes (limit 100)': roundRatio(hit100, ceiling100),
+    'hit vs naive baseline (limit 10)': roundRatio(hit10, naive10),
+    'hit vs naive baseline (limit 100)': roundRatio(hit100, naive100),
+    'server CPU per hit, limit 100 vs limit 10 (same rounds)': roundCpuRatio(hit100, hit10beside100)
+  }
+  for (const [name, value] of Object.entries(hitRatios)) log(`${name}: ${value.toFixed(2)}x`)
+  if (ONLY === 'hits') return
   const bypass10 = await scenario('bypass-limit-10', 'cache off: page 1, limit 10 (MongoDB)', bypass, get(limit10))
   await scenario('random-pages', `random pages 1..${RANDOM_PAGES}, limit 10`, cached,
     () => ({ method: 'GET', path: `/orders?page=${1 + Math.floor(Math.random() * RANDOM_PAGES)}&limit=10` }))
@@ -318,22 +405,24 @@ async function main (): Promise<void> {
     await Promise.all([cachedLarge.stop(), bypassLarge.stop()])
   }
 
-  await Promise.all([cached.stop(), bypass.stop(), ceiling.stop()])
+  await Promise.all([cached.stop(), bypass.stop(), ceiling.stop(), naive.stop()])
   cpuMeter.close()
 
   // Throughput ratios are medians of round-by-round ratios (see interleaved()).
   const hitVsCeiling = roundRatio(hit10, ceiling10)
+  const hitVsNaive = roundRatio(hit10, naive10)
+  const cpu100vs10 = hitRatios['server CPU per hit, limit 100 vs limit 10 (same rounds)'] ?? NaN
   const ratios: Record<string, number> = {
     'hit vs bypass (limit 10)': hit10.requestsPerSecond / bypass10.requestsPerSecond,
-    'hit vs ceiling, same bytes (limit 10)': hitVsCeiling,
-    'hit vs ceiling, body only (limit 10)': roundRatio(hit10, bare10),
-    'hit vs ceiling, same bytes (limit 100)': roundRatio(hit100, ceiling100),
-    '2 workers vs 1 (hit, limit 10)': workersRatio
+    ...hitRatios,
+    ...(workersRatio !== undefined ? { '2 workers vs 1 (hit, limit 10)': workersRatio } : {})
   }
   const targets: Target[] = [
     { name: 'hit throughput vs ceiling (same bytes)', goal: '>= 0.6x', measured: `${hitVsCeiling.toFixed(2)}x`, pass: hitVsCeiling >= 0.6 },
     { name: 'hit throughput vs bypass', goal: '>= 10x', measured: `${ratios['hit vs bypass (limit 10)']?.toFixed(1)}x`, pass: (ratios['hit vs bypass (limit 10)'] ?? 0) >= 10 },
-    { name: `p99 of cached hits at ${CONNECTIONS} connections (median of rounds)`, goal: '< 10 ms', measured: `${hit10.latencyMs.p99} ms`, pass: hit10.latencyMs.p99 < 10 }
+    { name: `p99 of cached hits at ${CONNECTIONS} connections (median of rounds)`, goal: '< 10 ms', measured: `${hit10.latencyMs.p99} ms`, pass: hit10.latencyMs.p99 < 10 },
+    { name: 'hit throughput vs naive baseline (limit 10)', goal: '>= 5x', measured: `${hitVsNaive.toFixed(2)}x`, pass: hitVsNaive >= 5 },
+    { name: 'server CPU per hit, limit 100 vs limit 10', goal: '<= 2x', measured: `${cpu100vs10.toFixed(2)}x`, pass: cpu100vs10 <= 2 }
   ]
   if (hitLarge && hitSmall) {
     // Both sizes in the same rounds, each against its own database and cache.
@@ -362,6 +451,7 @@ async function main (): Promise<void> {
     ratios,
     targets,
     sizeScaling,
+    layers,
     profile
   }
   await mkdir(join(ROOT, 'results'), { recursive: true })
@@ -385,3 +475,5 @@ try {
 } finally {
   killAll()
 }
+// A BENCH_ONLY part returns early, with connections (the CPU meter's Redis) still open.
+process.exit(0)
