@@ -10,6 +10,8 @@ export interface LoadOptions {
   /** Builds each request; called per request, so it can pick random pages or orders. */
   nextRequest: () => { method: 'GET' | 'PUT', path: string, body?: string }
   timeoutSeconds?: number
+  /** A fixed rate (requests per second over all connections) instead of as fast as possible. */
+  overallRate?: number
 }
 
 export interface LoadResult {
@@ -38,6 +40,7 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
     duration: options.seconds,
     timeout: options.timeoutSeconds ?? 30,
+    ...(options.overallRate !== undefined ? { overallRate: options.overallRate } : {}),
     requests: [{
       setupRequest: (request) => {
         const next = options.nextRequest()

@@ -46,6 +46,8 @@ const SIZE_SAMPLES = env('BENCH_SIZE_SAMPLES', 5)
 const ONLY = process.env.BENCH_ONLY ?? ''
 if (!['', 'workers', 'hits', 'layers'].includes(ONLY)) throw new Error(`BENCH_ONLY: unknown part ${ONLY} (workers, hits, layers)`)
 // The longest wait for a quiet machine before each measured run (see quiet()).
+// The per-layer A/B's fixed request rate.
+const LAYER_RATE = env('BENCH_LAYER_RATE', 2000)
 const QUIET_SECONDS = env('BENCH_QUIET_SECONDS', 60)
 // The naive baseline's TTL: as the service's in this benchmark (an hour), so that no expiry
 // lands inside a hit round; the server's own default is the 60 s such services usually use.
@@ -234,8 +236,8 @@ async function main (): Promise<void> {
   const results: ScenarioResult[] = []
 
   /** One measured autocannon run against `target`, with the CPU it cost and the MongoDB reads it caused. */
-  async function measure (name: string, title: string, target: Running, next: LoadOptions['nextRequest'], connections: number, seconds: number): Promise<ScenarioResult> {
-    const options = { url: target.url, connections, nextRequest: next, timeoutSeconds: 120 }
+  async function measure (name: string, title: string, target: Running, next: LoadOptions['nextRequest'], connections: number, seconds: number, overallRate?: number): Promise<ScenarioResult> {
+    const options = { url: target.url, connections, nextRequest: next, timeoutSeconds: 120, ...(overallRate !== undefined ? { overallRate } : {}) }
     const readsBefore = await databaseReads(target)
     const stopCpu = await cpuMeter.start(target.child.pid)
     const result = await load({ ...options, seconds })
@@ -263,7 +265,8 @@ async function main (): Promise<void> {
     return entry
   }
 
-  interface Contender { name: string, title: string, target: Running, path: string }
+  /** `rate`: a fixed request rate instead of saturation (see the per-layer A/B). */
+  interface Contender { name: string, title: string, target: Running, path: string, rate?: number }
   /**
    * Hot-path scenarios, compared with each other: each gets a warm-up (for the JIT), then
    * they run in turn, ROUNDS times, each after the machine is quiet.
@@ -283,7 +286,7 @@ async function main (): Promise<void> {
       for (const i of order) {
         const c = contenders[i] as Contender
         await quiet()
-        rounds[i]?.push(await measure(c.name, c.title, c.target, get(c.path), CONNECTIONS, SECONDS))
+        rounds[i]?.push(await measure(c.name, c.title, c.target, get(c.path), CONNECTIONS, SECONDS, c.rate))
       }
     }
     const combined = rounds.map(combineRounds)
@@ -307,18 +310,23 @@ async function main (): Promise<void> {
   // each one in turn, in the same rounds; a layer's cost is the median over rounds of the
   // difference in server CPU per request. Logging at the default LOG_LEVEL (info) is a row of
   // its own: every other row runs at warn, so request logging is not in their figures.
+  // At a fixed rate (BENCH_LAYER_RATE), not saturation: CPU per request of a process that is
+  // not saturated is far steadier on a shared machine, and no round is lost to a read-path
+  // deadline tripping (a BYPASS costs a MongoDB query, which would swamp a layer's cost); for
+  // the same reason the variants' read deadline is a second.
   let layers: LayerCost[] = []
   if (ONLY === '' || ONLY === 'layers') {
+    const layerEnv = { ...serviceEnv, CACHE_REDIS_TIMEOUT_MS: '1000' }
     const variants = await Promise.all([
-      startServiceWithout([], serviceEnv),
-      startServiceWithout([], { ...serviceEnv, LOG_LEVEL: 'info' }),
-      ...OPERABILITY_LAYERS.map((layer) => startServiceWithout([layer], serviceEnv)),
-      startServiceWithout([...OPERABILITY_LAYERS], serviceEnv)
+      startServiceWithout([], layerEnv),
+      startServiceWithout([], { ...layerEnv, LOG_LEVEL: 'info' }),
+      ...OPERABILITY_LAYERS.map((layer) => startServiceWithout([layer], layerEnv)),
+      startServiceWithout([...OPERABILITY_LAYERS], layerEnv)
     ])
     const labels = ['all layers', 'all layers, LOG_LEVEL=info', ...OPERABILITY_LAYERS.map((layer) => `without ${layer}`), 'without any layer']
     await fetch(cached.url + limit10) // the variants share the service's cache entries
     const measured = await interleaved(variants.map((target, i) => ({
-      name: `layers-${i}`, title: `layer A/B, hit limit 10: ${labels[i]}`, target, path: limit10
+      name: `layers-${i}`, title: `layer A/B, hit limit 10 at ${LAYER_RATE} req/s: ${labels[i]}`, target, path: limit10, rate: LAYER_RATE
     })))
     const [full, info, ...withouts] = measured as [ScenarioResult, ScenarioResult, ...ScenarioResult[]]
     layers = [

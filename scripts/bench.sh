@@ -2,7 +2,7 @@
 # npm run bench: starts throwaway servers (or uses MONGODB_URL / REDIS_URL), builds the service
 # and the benchmark, and runs bench/run.ts. Knobs: BENCH_ORDERS (10000), BENCH_LARGE_ORDERS
 # (200000; 0 skips), BENCH_SECONDS (8), BENCH_ROUNDS (4), BENCH_WARMUP_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_DB_CONNECTIONS (2), BENCH_DB_SECONDS (30),
-# BENCH_RANDOM_PAGES (100), BENCH_QUIET_SECONDS (60: the longest wait for an idle machine before each run),
+# BENCH_RANDOM_PAGES (100), BENCH_LAYER_RATE (2000: the per-layer A/B's fixed req/s), BENCH_QUIET_SECONDS (60: the longest wait for an idle machine before each run),
 # BENCH_ONLY=workers|hits|layers (one part only, after the common set-up: 1 vs 2 workers; hit vs ceiling
 # vs naive baseline at limit 10 and 100; the per-layer A/B. It logs its figures and writes no report).
 set -euo pipefail
