@@ -42,6 +42,11 @@ const ConfigSchema = Type.Object({
   LOCK_RETRY_COUNT: NonNegativeInt(0, 100, 'extra attempts to take a held lock before answering 409'),
   LOCK_RETRY_DELAY_MS: PositiveInt(50, 60000, 'base delay between lock attempts (doubles each time)'),
   LOCK_RETRY_JITTER_MS: NonNegativeInt(50, 60000, 'random extra delay added to each lock retry'),
+  LOCK_FALLBACK: Type.Union([Type.Literal('none'), Type.Literal('optimistic')], {
+    default: 'none',
+    description: 'when Redis cannot be reached for a lock: none answers PUT and DELETE 503 LOCK_UNAVAILABLE; ' +
+      'optimistic writes without the lock, fenced by the version (409 VERSION_CONFLICT on a lost race)'
+  }),
 
   MONGODB_TIMEOUT_MS: PositiveInt(2500, 600000, 'server selection, connect and socket timeout of the MongoDB driver'),
   MONGODB_WRITE_CONCERN: Type.String({

@@ -57,9 +57,10 @@ export function createServiceMetrics (registry: MetricsRegistry) {
     lock: {
       acquired: counter('lock_acquired_total', 'Order locks taken'),
       contended: counter('lock_contended_total', 'Writes answered 409 ORDER_LOCKED because another request held the lock'),
-      unavailable: counter('lock_unavailable_total', 'Lock attempts that failed because Redis was unreachable or frozen (503 LOCK_UNAVAILABLE)'),
+      unavailable: counter('lock_unavailable_total', 'Lock attempts that failed because Redis was unreachable or frozen (503 LOCK_UNAVAILABLE, or an optimistic write)'),
       fencingRejections: counter('lock_fencing_rejections_total', 'Writes refused by the version check after the lock expired (409 VERSION_CONFLICT)'),
       released: counter('lock_released_total', 'Order locks released by their owner'),
+      optimisticWrites: counter('lock_optimistic_writes_total', 'Writes that went ahead without the lock because Redis was unreachable (LOCK_FALLBACK=optimistic)'),
       holdSeconds: new promClient.Histogram({
         name: `${METRIC_PREFIX}lock_hold_seconds`,
         help: 'Time each order lock was held, from acquisition to release',
