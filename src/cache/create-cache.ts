@@ -6,6 +6,7 @@ import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import { createCircuitBreaker } from './circuit-breaker.js'
 import { decodeEntry, entryPayload } from './entry.js'
 import { createInvalidator, type CacheInvalidation } from './invalidator.js'
+import { createNearCache } from './near-cache.js'
 import { defineCacheScripts } from './scripts.js'
 import { createSingleFlight } from './single-flight.js'
 import type { CacheTarget, KeyLayout } from '../redis/keys.js'
@@ -23,8 +24,8 @@ type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
 type Lookup =
   | { status: 'HIT', response: CachedResponse }
   // Noted before loading: the generation ('' when the key has none yet) and, for a list page,
-  // the change clock ('' when no order has changed yet).
-  | { status: 'MISS', generation: string, changeClock: string }
+  // the change clock ('' when no order has changed yet); and the near cache's epoch.
+  | { status: 'MISS', generation: string, changeClock: string, nearEpoch: number }
   | { status: 'BYPASS' }
 
 /**
@@ -60,6 +61,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
   // the connection is back rather than at the next backoff step.
   redis.on('ready', () => invalidator.redeliverNow())
   const loads = createSingleFlight<CachedResponse>()
+  const near = config.CACHE_NEAR_MAX_BYTES > 0 ? createNearCache({ config, metrics, log: log.child({ layer: 'near' }) }) : undefined
 
   function usable (): boolean {
     return config.CACHE_ENABLED && invalidator.hitsAllowed() && redis.status === 'ready' && breaker.allows()
@@ -71,9 +73,21 @@ export function createCache ({ redis, keys, metrics, log, config }: {
     log.debug({ err }, `cache ${what}: redis call failed`)
   }
 
-  /** One round trip: the current generation and the entry together (and a list's change clock). */
+  /**
+   * The near cache first (when on and coherent), else one round trip: the current generation
+   * and the entry together (and a list's change clock).
+   */
   async function lookup (target: CacheTarget): Promise<Lookup> {
     if (!usable()) return { status: 'BYPASS' }
+    const nearActive = near?.active() === true
+    if (nearActive) {
+      const held = near.get(target.key)
+      if (held) {
+        metrics.cache.nearHits.inc()
+        return { status: 'HIT', response: held }
+      }
+    }
+    const nearEpoch = near?.epoch() ?? 0
     let found: Array<Buffer | null>
     try {
       const read = target.tracking
@@ -87,15 +101,23 @@ export function createCache ({ redis, keys, metrics, log, config }: {
     }
     const [generation, stored, changeClock] = found
     const entry = generation && stored ? decodeEntry(stored) : undefined
-    if (generation && entry?.generation.equals(generation)) return { status: 'HIT', response: entry }
-    return { status: 'MISS', generation: generation?.toString('latin1') ?? '', changeClock: changeClock?.toString('latin1') ?? '' }
+    if (generation && entry?.generation.equals(generation)) {
+      if (nearActive) near.store(target.key, entry, nearEpoch, target.tracking !== undefined)
+      return { status: 'HIT', response: entry }
+    }
+    return {
+      status: 'MISS',
+      generation: generation?.toString('latin1') ?? '',
+      changeClock: changeClock?.toString('latin1') ?? '',
+      nearEpoch
+    }
   }
 
   /**
    * Stores a freshly loaded response, unless the generation changed since the lookup or, for a
    * list page, one of its orders changed after the lookup noted the change clock.
    */
-  async function fill (target: CacheTarget, noted: { generation: string, changeClock: string }, response: CachedResponse): Promise<void> {
+  async function fill (target: CacheTarget, noted: { generation: string, changeClock: string, nearEpoch: number }, response: CachedResponse): Promise<void> {
     if (!usable()) return
     const { tracking } = target
     const heldKeys = tracking ? (response.heldOrderIds ?? []).flatMap((id) => [tracking.changedAt(id), tracking.pagesHolding(id)]) : []
@@ -104,8 +126,12 @@ export function createCache ({ redis, keys, metrics, log, config }: {
         noted.generation, entryPayload(response.etag, response.body.toString()), config.CACHE_TTL_SECONDS,
         target.generationExpires ? entityGenerationTtlSeconds : 0, noted.changeClock), readTimeoutMs, 'cache fill')
       breaker.succeeded()
-      if (stored === 1) metrics.cache.fills.inc()
-      else metrics.cache.staleFillsRefused.inc()
+      if (stored === 1) {
+        metrics.cache.fills.inc()
+        if (near?.active()) near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, tracking !== undefined)
+      } else {
+        metrics.cache.staleFillsRefused.inc()
+      }
     } catch (err) {
       redisFailed(err, 'fill')
     }
@@ -145,6 +171,8 @@ export function createCache ({ redis, keys, metrics, log, config }: {
      * it. Resolves once it landed or failed.
      */
     invalidate (mutation: CacheInvalidation): Promise<void> {
+      // This instance's near copies go now, before the response, whatever Redis does.
+      near?.dropForMutation(mutation.changedOrderId ? keys.entity(mutation.changedOrderId).key : undefined)
       // Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
       // mutation from invalidating for the other instances. It has its own deadline.
       return invalidator.invalidate(mutation)
@@ -154,10 +182,14 @@ export function createCache ({ redis, keys, metrics, log, config }: {
       return {
         enabled: config.CACHE_ENABLED,
         breaker: breaker.state(),
-        invalidationPending: !invalidator.hitsAllowed()
+        invalidationPending: !invalidator.hitsAllowed(),
+        near: near ? (near.active() ? 'on' as const : 'lost' as const) : 'off' as const
       }
     },
 
-    close: (): Promise<void> => invalidator.close()
+    close: (): Promise<void> => {
+      near?.close()
+      return invalidator.close()
+    }
   }
 }

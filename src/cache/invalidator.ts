@@ -2,7 +2,7 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
-import type { InvalidationCall, KeyLayout } from '../redis/keys.js'
+import { redisKeys, type InvalidationCall, type KeyLayout } from '../redis/keys.js'
 import './scripts.js'
 
 const MAX_RETRY_DELAY_MS = 1000
@@ -56,7 +56,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       : []
     const callKeys = [...listGenerations, ...tracked, ...entities.flatMap((entity) => [entity.generationKey, entity.key])]
     const deleted = await redis.bumpGenerations(callKeys.length, ...callKeys, entityGenerationTtlSeconds,
-      listGenerations.length, pagesOf?.orderIds.length ?? 0)
+      listGenerations.length, pagesOf?.orderIds.length ?? 0, redisKeys.invalidationChannel)
     return new Map(pagesOf?.orderIds.map((id, i) => [id, deleted[i] ?? 0]))
   }
 

@@ -28,8 +28,8 @@ declare module 'ioredis' {
 // A list page also names its orders: if one was stamped changed after the filler noted the
 // change clock, the filler may have read it before the change, whose invalidation could not
 // know this page yet; so it is refused too (see PageTracking in src/redis/keys.ts). A stored
-// page is recorded in each of its orders' pages-holding set, which lives as long as the
-// entries it names. Those page keys are in the set, not in KEYS: in a Redis Cluster they share
+// page is recorded in each of its orders' pages-holding set, which lives twice the entry TTL:
+// longer than the entries it names and than any near-cache copy of them (src/cache/near-cache.ts). Those page keys are in the set, not in KEYS: in a Redis Cluster they share
 // the set's slot (one hash tag per list group), which is what a script may touch.
 // KEYS: generation, entry, then pairs (changed-at, pages-holding) per order on a list page.
 // ARGV: observed generation ('' for none), etag\nbody, entry TTL, generation TTL (0: none),
@@ -58,14 +58,16 @@ end
 redis.call('SET', KEYS[2], current .. '\\n' .. ARGV[2], 'EX', tonumber(ARGV[3]))
 for i = 4, #KEYS, 2 do
   redis.call('SADD', KEYS[i], KEYS[2])
-  redis.call('EXPIRE', KEYS[i], tonumber(ARGV[3]))
+  redis.call('EXPIRE', KEYS[i], tonumber(ARGV[3]) * 2)
 end
 return 1
 `
 
 // KEYS: ARGV[2] list generations; then, when ARGV[3] > 0, the change clock and ARGV[3] pairs
 // (changed-at, pages-holding) of changed orders; then pairs (entity generation, entity entry).
-// ARGV[1]: TTL of entity generations and changed-at stamps. A new generation (or clock value)
+// ARGV[1]: TTL of entity generations and changed-at stamps; ARGV[4]: the Pub/Sub channel on
+// which it publishes what it invalidated, for near caches: '1' or '0' (every list page or not),
+// then the page and entity keys, one per line. A new generation (or clock value)
 // is max(current + 1, server time in microseconds): strictly increasing while the key lives,
 // and never back to a value an old entry was tagged with after the key expired or was lost (a
 // plain INCR would restart at 1).
@@ -88,6 +90,7 @@ for i = 1, lists do
   bump(KEYS[i])
 end
 local pagesDeleted = {}
+local invalidated = { lists > 0 and '1' or '0' }
 local i = lists + 1
 if tracked > 0 then
   local clock = bump(KEYS[i])
@@ -97,6 +100,7 @@ if tracked > 0 then
     local deleted = 0
     for _, page in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
       deleted = deleted + redis.call('DEL', page)
+      table.insert(invalidated, page)
     end
     redis.call('DEL', KEYS[i + 1])
     pagesDeleted[order] = deleted
@@ -106,7 +110,9 @@ end
 for j = i, #KEYS, 2 do
   bump(KEYS[j], tonumber(ARGV[1]))
   redis.call('DEL', KEYS[j + 1])
+  table.insert(invalidated, KEYS[j + 1])
 end
+redis.call('PUBLISH', ARGV[4], table.concat(invalidated, '\\n'))
 return pagesDeleted
 `
 

@@ -46,6 +46,8 @@ export function createServiceMetrics (registry: MetricsRegistry) {
       dedupedMisses: counter('cache_deduped_misses_total', 'Misses that shared an in-flight MongoDB load (whatever its outcome) instead of querying'),
       invalidations: counter('cache_invalidations_total', 'Invalidations requested by mutations'),
       invalidationRetries: counter('cache_invalidation_retries_total', 'Redeliveries of invalidations that could not reach Redis'),
+      nearHits: counter('cache_near_hits_total', 'Reads answered from the in-process near cache (also counted in cache_hits_total)'),
+      nearBytes: new promClient.Gauge({ name: `${METRIC_PREFIX}cache_near_bytes`, help: 'Bytes held by the near cache', registers }),
       listGenerationBumps: counter('cache_list_generation_bumps_total', 'Deliveries that invalidated every cached list page at once (new orders)'),
       listPagesInvalidated: new promClient.Histogram({
         name: `${METRIC_PREFIX}cache_list_pages_invalidated`,

@@ -21,6 +21,8 @@ export const redisKeys = {
   entityGeneration: (orderId: string) => `${KEY_NAMESPACE}:orders:entity-generation:${orderId}`,
   /** The per-order write lock. */
   orderLock: (orderId: string) => `${KEY_NAMESPACE}:locks:order:${orderId}`,
+  /** Pub/Sub channel on which every invalidation says what it invalidated (for near caches). */
+  invalidationChannel: `${KEY_NAMESPACE}:cache:invalidations`,
   /** Prefix of the rate-limit counters; @fastify/rate-limit appends the client IP. */
   rateLimitPrefix: `${KEY_NAMESPACE}:ratelimit:`
 } as const
