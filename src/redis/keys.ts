@@ -110,8 +110,9 @@ export const standaloneKeys: KeyLayout = {
  * How many hash slots the list pages are spread over in cluster mode. A page shares its slot
  * with its generation (the lookup is one MGET of both, the fill a script on both), so one
  * generation for every page would put every list page on one master; with a generation per
- * group of pages, page p lives in group (p - 1) mod LIST_SLOT_GROUPS, and a mutation bumps
- * them all (still O(1): a fixed number of keys, never a scan).
+ * group of pages, page p lives in group (p - 1) mod LIST_SLOT_GROUPS, and a POST bumps them
+ * all (still O(1): a fixed number of keys, never a scan). Each group also has its own
+ * PageTracking keys, so a PUT or DELETE sends one call per group.
  */
 const LIST_SLOT_GROUPS = 4
 
