@@ -5,10 +5,15 @@ import type { CacheInvalidation } from '../../src/cache/invalidator.js'
 import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/redis/keys.js'
 import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
+import type { Order } from '../../src/orders/schemas.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     cache: ReturnType<typeof createCache>
+  }
+  interface FastifyRequest {
+    /** Set by a PUT or DELETE that changed an order: the invalidation rewrites list pages with it. */
+    orderChange: { previous: Order, order: Order } | null
   }
   interface FastifyContextConfig {
     /** Opts a GET route into the read-through cache: where its response lives in Redis. */
@@ -16,7 +21,7 @@ declare module 'fastify' {
     /** For a cached list: the orders its handler's result holds (a change to one invalidates it). */
     cacheHolds?: (result: unknown) => string[]
     /** What a mutating route invalidates: every list page (a new order), or one changed order. */
-    invalidates?: (request: FastifyRequest) => CacheInvalidation
+    invalidates?: (request: FastifyRequest, reply: FastifyReply) => CacheInvalidation
   }
 }
 
@@ -38,6 +43,7 @@ export default fp(async function cachePlugin (app) {
   const keys = redisTopology(app.config) === 'cluster' ? clusterKeys : standaloneKeys
   const cache = createCache({ redis: app.redis, keys, metrics: app.serviceMetrics, log: app.log.child({ component: 'cache' }), config: app.config })
   app.decorate('cache', cache)
+  app.decorateRequest('orderChange', null)
   app.addHook('onClose', () => cache.close())
 
   // The route's own handler, and its result serialised by the route's response schema: the
@@ -56,9 +62,9 @@ export default fp(async function cachePlugin (app) {
     }
   }
 
-  function invalidateBeforeSend (invalidates: (request: FastifyRequest) => CacheInvalidation) {
+  function invalidateBeforeSend (invalidates: (request: FastifyRequest, reply: FastifyReply) => CacheInvalidation) {
     return async function invalidateBeforeSend (request: FastifyRequest, reply: FastifyReply, payload: unknown) {
-      if (mayHaveWritten(reply.statusCode, payload)) await cache.invalidate(invalidates(request))
+      if (mayHaveWritten(reply.statusCode, payload)) await cache.invalidate(invalidates(request, reply))
       return payload
     }
   }

@@ -41,11 +41,12 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.authenticate,
     config: { invalidates: theOrderAndPagesHoldingIt }
   }, async (request, reply) => {
-    const order = await writeOrder(deps, {
+    const { previous, order } = await writeOrder(deps, {
       orderId: orderIdOf(request.params),
       ifMatch: request.headers['if-match'],
       changes: prepareChanges(request.body)
     })
+    request.orderChange = { previous, order }
     return reply.header('etag', etagOf(order.version)).send(order)
   })
 
@@ -63,11 +64,12 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.authenticate,
     config: { invalidates: theOrderAndPagesHoldingIt }
   }, async (request, reply) => {
-    const order = await writeOrder(deps, {
+    const { previous, order } = await writeOrder(deps, {
       orderId: orderIdOf(request.params),
       ifMatch: request.headers['if-match'],
       changes: { status: 'Cancelled' }
     })
+    request.orderChange = { previous, order }
     return reply.header('etag', etagOf(order.version)).send({ message: 'Order cancelled successfully' as const, order })
   })
 }

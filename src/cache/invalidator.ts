@@ -7,8 +7,26 @@ import './scripts.js'
 
 const MAX_RETRY_DELAY_MS = 1000
 
+/**
+ * A changed order's bytes, as a list page holds them, before and after the change: a page that
+ * holds exactly `from` is rewritten in place (it stays cached); any other is deleted.
+ */
+export interface OrderRewrite { from: string, to: string }
+
 /** What a mutation invalidates: every list page after a new order; a changed order's entry and pages. */
-export type CacheInvalidation = { newOrder: true, changedOrderId?: undefined } | { newOrder?: false, changedOrderId: string }
+export type CacheInvalidation =
+  | { newOrder: true, changedOrderId?: undefined, rewrite?: undefined }
+  | { newOrder?: false, changedOrderId: string, rewrite?: OrderRewrite }
+
+/**
+ * Two changes of one order delivered together: the pages can be rewritten from the first's
+ * `from` to the second's `to` only if the second started where the first ended.
+ */
+function chain (earlier: OrderRewrite | null, later: OrderRewrite | null): OrderRewrite | null {
+  return earlier && later && earlier.to === later.from ? { from: earlier.from, to: later.to } : null
+}
+
+interface PagesTouched { deleted: number, rewritten: number }
 
 const hasWork = (call: InvalidationCall) => call.listGenerations.length > 0 || call.pagesOf !== undefined || call.entities.length > 0
 
@@ -36,7 +54,8 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
 }) {
   // What mutations still need delivered: every list page (a new order), and these changed orders.
   let listsPending = false
-  const ordersPending = new Set<string>()
+  // Per changed order, how its pages may be rewritten in place (null: delete them).
+  const ordersPending = new Map<string, OrderRewrite | null>()
   let owed = false
   let sending: Promise<boolean> | undefined
   let nextSending: Promise<boolean> | undefined
@@ -48,22 +67,25 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
 
   /**
    * One script call: its keys share a hash slot (one call in all, outside a Redis Cluster).
-   * Resolves to the number of cached list pages it deleted per changed order it tracked.
+   * Resolves, per changed order it tracked, to the cached list pages it deleted and rewrote.
    */
-  async function bump ({ listGenerations, pagesOf, entities }: InvalidationCall): Promise<Map<string, number>> {
+  async function bump ({ listGenerations, pagesOf, entities }: InvalidationCall, rewrites: Map<string, OrderRewrite | null>): Promise<Map<string, PagesTouched>> {
     const tracked = pagesOf
       ? [pagesOf.tracking.changeClock, ...pagesOf.orderIds.flatMap((id) => [pagesOf.tracking.changedAt(id), pagesOf.tracking.pagesHolding(id)])]
       : []
     const callKeys = [...listGenerations, ...tracked, ...entities.flatMap((entity) => [entity.generationKey, entity.key])]
-    const deleted = await redis.bumpGenerations(callKeys.length, ...callKeys, entityGenerationTtlSeconds,
-      listGenerations.length, pagesOf?.orderIds.length ?? 0, redisKeys.invalidationChannel)
-    return new Map(pagesOf?.orderIds.map((id, i) => [id, deleted[i] ?? 0]))
+    const rewriteArgs = pagesOf?.orderIds.flatMap((id) => { const r = rewrites.get(id); return r ? [r.from, r.to] : ['', ''] }) ?? []
+    const counts = await redis.bumpGenerations(callKeys.length, ...callKeys, entityGenerationTtlSeconds,
+      listGenerations.length, pagesOf?.orderIds.length ?? 0, redisKeys.invalidationChannel, ...rewriteArgs)
+    return new Map(pagesOf?.orderIds.map((id, i) => [id, { deleted: counts[2 * i] ?? 0, rewritten: counts[2 * i + 1] ?? 0 }]))
   }
 
-  /** Counts each changed order's invalidated pages, summed over the slot groups. */
-  function countPages (perCall: Array<Map<string, number>>, orderIds: string[]): void {
+  /** Counts each changed order's list pages, summed over the slot groups. */
+  function countPages (perCall: Array<Map<string, PagesTouched>>, orderIds: string[]): void {
     for (const id of orderIds) {
-      metrics.cache.listPagesInvalidated.observe(perCall.reduce((sum, pages) => sum + (pages.get(id) ?? 0), 0))
+      const sum = (field: keyof PagesTouched) => perCall.reduce((total, pages) => total + (pages.get(id)?.[field] ?? 0), 0)
+      metrics.cache.listPagesInvalidated.observe(sum('deleted'))
+      metrics.cache.listPagesRewritten.inc(sum('rewritten'))
     }
   }
 
@@ -73,18 +95,26 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
    * sent again whole.
    */
   async function send (): Promise<boolean> {
-    const orderIds = [...ordersPending]
+    const rewrites = new Map(ordersPending)
+    const orderIds = [...rewrites.keys()]
     const everyListPage = listsPending
     listsPending = false
     ordersPending.clear()
     try {
       const calls = keys.invalidation({ everyListPage, changedOrderIds: orderIds })
-      countPages(await withDeadline(Promise.all(calls.filter(hasWork).map(bump)), timeoutMs, 'cache invalidation'), orderIds)
+      // A new order in the same delivery shifts every page: nothing to rewrite then.
+      if (everyListPage) for (const id of orderIds) rewrites.set(id, null)
+      countPages(await withDeadline(Promise.all(calls.filter(hasWork).map((call) => bump(call, rewrites))), timeoutMs, 'cache invalidation'), orderIds)
       if (everyListPage) metrics.cache.listGenerationBumps.inc()
     } catch (err) {
       metrics.redisErrors.inc({ component: 'cache' })
       listsPending ||= everyListPage
-      for (const id of orderIds) ordersPending.add(id)
+      // Put back ahead of what arrived meanwhile. A rewrite that landed in some slot groups
+      // only is sent again: where it landed, `from` is gone and the page is deleted instead.
+      const arrived = new Map(ordersPending)
+      ordersPending.clear()
+      for (const [id, rewrite] of rewrites) ordersPending.set(id, rewrite)
+      for (const [id, rewrite] of arrived) ordersPending.set(id, ordersPending.has(id) ? chain(ordersPending.get(id) ?? null, rewrite) : rewrite)
       if (!owed) log.warn({ err }, 'cache invalidation failed; redelivering in the background, no cache hits until it lands')
       owed = true
       scheduleRetry()
@@ -153,7 +183,11 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     async invalidate (mutation: CacheInvalidation): Promise<void> {
       metrics.cache.invalidations.inc()
       if (mutation.newOrder) listsPending = true
-      if (mutation.changedOrderId) ordersPending.add(mutation.changedOrderId)
+      if (mutation.changedOrderId) {
+        const id = mutation.changedOrderId
+        const rewrite = mutation.rewrite ?? null
+        ordersPending.set(id, ordersPending.has(id) ? chain(ordersPending.get(id) ?? null, rewrite) : rewrite)
+      }
       if (owed || redis.status !== 'ready') {
         owed = true
         scheduleRetry()

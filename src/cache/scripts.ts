@@ -13,9 +13,9 @@ declare module 'ioredis' {
      */
     fillIfGeneration (keyCount: number, ...keysThenArgs: Array<string | number>): Result<number, Context>
     /**
-     * Bumps list generations, invalidates the list pages holding changed orders, and bumps
-     * changed orders' generations, deleting their entries. Returns, per changed order whose
-     * pages it tracked, how many cached pages it deleted.
+     * Bumps list generations, rewrites or deletes the list pages holding changed orders, and
+     * bumps changed orders' generations, deleting their entries. Returns, per changed order
+     * whose pages it tracked, how many cached pages it deleted and how many it rewrote.
      */
     bumpGenerations (...keysThenArgs: Array<string | number>): Result<number[], Context>
   }
@@ -67,7 +67,11 @@ return 1
 // (changed-at, pages-holding) of changed orders; then pairs (entity generation, entity entry).
 // ARGV[1]: TTL of entity generations and changed-at stamps; ARGV[4]: the Pub/Sub channel on
 // which it publishes what it invalidated, for near caches: '1' or '0' (every list page or not),
-// then the page and entity keys, one per line. A new generation (or clock value)
+// then the page and entity keys, one per line. ARGV[5], ARGV[6], ...: per changed order, its
+// bytes before and after the change ('' and '': none). A page holding exactly the bytes before
+// is rewritten in place (same TTL, still listed in the order's pages-holding set); any other
+// page is deleted. A page can hold other bytes of the order only if it was filled from a
+// version older or newer than the one this change started from: deleting it is always safe. A new generation (or clock value)
 // is max(current + 1, server time in microseconds): strictly increasing while the key lives,
 // and never back to a value an old entry was tagged with after the key expired or was lost (a
 // plain INCR would restart at 1).
@@ -97,13 +101,23 @@ if tracked > 0 then
   i = i + 1
   for order = 1, tracked do
     redis.call('SET', KEYS[i], clock, 'EX', tonumber(ARGV[1]))
-    local deleted = 0
+    local from, to = ARGV[3 + 2 * order], ARGV[4 + 2 * order]
+    local deleted, rewritten = 0, 0
     for _, page in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
-      deleted = deleted + redis.call('DEL', page)
+      local entry = from ~= '' and redis.call('GET', page)
+      local first, last
+      if entry then first, last = string.find(entry, from, 1, true) end
+      if first then
+        redis.call('SET', page, string.sub(entry, 1, first - 1) .. to .. string.sub(entry, last + 1), 'KEEPTTL')
+        rewritten = rewritten + 1
+      else
+        deleted = deleted + redis.call('DEL', page)
+        redis.call('SREM', KEYS[i + 1], page)
+      end
       table.insert(invalidated, page)
     end
-    redis.call('DEL', KEYS[i + 1])
-    pagesDeleted[order] = deleted
+    table.insert(pagesDeleted, deleted)
+    table.insert(pagesDeleted, rewritten)
     i = i + 2
   end
 end

@@ -48,6 +48,7 @@ export function createServiceMetrics (registry: MetricsRegistry) {
       invalidationRetries: counter('cache_invalidation_retries_total', 'Redeliveries of invalidations that could not reach Redis'),
       nearHits: counter('cache_near_hits_total', 'Reads answered from the in-process near cache (also counted in cache_hits_total)'),
       nearBytes: new promClient.Gauge({ name: `${METRIC_PREFIX}cache_near_bytes`, help: 'Bytes held by the near cache', registers }),
+      listPagesRewritten: counter('cache_list_pages_rewritten_total', 'Cached list pages a PUT or DELETE rewrote in place (they held exactly the order\'s previous bytes) instead of deleting'),
       listGenerationBumps: counter('cache_list_generation_bumps_total', 'Deliveries that invalidated every cached list page at once (new orders)'),
       listPagesInvalidated: new promClient.Histogram({
         name: `${METRIC_PREFIX}cache_list_pages_invalidated`,

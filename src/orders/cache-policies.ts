@@ -1,7 +1,7 @@
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CacheTarget, KeyLayout } from '../redis/keys.js'
 import type { CacheInvalidation } from '../cache/invalidator.js'
-import { orderIdOf, type IdParams, type OrderList, type PaginationQuery } from './schemas.js'
+import { orderIdOf, OrderSchema, type IdParams, type OrderList, type PaginationQuery } from './schemas.js'
 
 // What the order routes declare in their config: where each cached GET lives in Redis, and
 // what each mutation invalidates. They run after validation, so page, limit and id are
@@ -28,8 +28,15 @@ export function everyListPage (): CacheInvalidation {
 
 /**
  * A changed order (PUT, DELETE): its entry, and only the list pages holding it. A change never
- * moves an order in the newest-first list: neither createdAt nor _id can change.
+ * moves an order in the newest-first list (neither createdAt nor _id can change), so a page
+ * that holds exactly the order's previous bytes is rewritten with its new bytes and stays
+ * cached; the bytes are the list's own, serialised by the same schema. A write whose outcome
+ * is unknown (a 5xx) has no change to rewrite with: its pages are deleted.
  */
-export function theOrderAndPagesHoldingIt (request: FastifyRequest): CacheInvalidation {
-  return { changedOrderId: orderIdOf(request.params as IdParams) }
+export function theOrderAndPagesHoldingIt (request: FastifyRequest, reply: FastifyReply): CacheInvalidation {
+  const changedOrderId = orderIdOf(request.params as IdParams)
+  const change = request.orderChange
+  if (!change || reply.statusCode >= 300) return { changedOrderId }
+  const serializeOrder = reply.compileSerializationSchema(OrderSchema)
+  return { changedOrderId, rewrite: { from: serializeOrder(change.previous), to: serializeOrder(change.order) } }
 }
