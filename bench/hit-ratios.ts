@@ -8,8 +8,8 @@ import { killAll, startService, type Running } from './processes.js'
 import { seedOrders } from './seed.js'
 
 // npm run bench:hit-ratios: the read-mostly mix of issue 15, run against the service as built
-// (dist/) and, when HIT_RATIOS_BEFORE is set, against an older build (the path to its
-// dist/src/server.js), in alternating rounds on the same data. It measures what invalidation
+// (dist/) and against the older builds HIT_RATIOS_COMPARE names (label=path to its
+// dist/src/server.js, separated by ';'), in alternating rounds on the same data. It measures what invalidation
 // costs in hit ratio, not speed: a fixed number of requests from a few concurrent clients.
 //
 // - 200 orders; 95% reads, half of them list pages 1-5 (limit 10), half single orders (any of
@@ -138,7 +138,12 @@ async function main (): Promise<void> {
   const redisUrl = new URL(redisBase)
   redisUrl.pathname = '/7'
   const builds: Array<{ name: string, entry: string }> = [{ name: 'this build', entry: join(ROOT, 'dist/src/server.js') }]
-  if (process.env.HIT_RATIOS_BEFORE) builds.unshift({ name: 'before (HIT_RATIOS_BEFORE)', entry: process.env.HIT_RATIOS_BEFORE })
+  // HIT_RATIOS_COMPARE="label=path/to/dist/src/server.js;label=...": older builds to compare.
+  for (const spec of (process.env.HIT_RATIOS_COMPARE ?? '').split(';').filter(Boolean).reverse()) {
+    const [name, entry] = spec.split('=')
+    if (!name || !entry) throw new Error(`HIT_RATIOS_COMPARE: expected label=path, got ${spec}`)
+    builds.unshift({ name, entry })
+  }
 
   const env = { MONGODB_URL: mongoUrl.toString(), REDIS_URL: redisUrl.toString(), MONGODB_TIMEOUT_MS: '60000' }
   const rounds: RoundResult[] = []
