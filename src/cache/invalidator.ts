@@ -2,14 +2,38 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
-import type { InvalidationCall, KeyLayout } from '../redis/keys.js'
+import { redisKeys, type InvalidationCall, type KeyLayout } from '../redis/keys.js'
 import './scripts.js'
 
 const MAX_RETRY_DELAY_MS = 1000
 
 /**
- * Invalidation after a mutation. The list generation is one key, so invalidating every cached
- * page is O(1); a PUT or DELETE also bumps that order's entity generation.
+ * A changed order's bytes, as a list page holds them, before and after the change: a page that
+ * holds exactly `from` is rewritten in place (it stays cached); any other is deleted.
+ */
+export interface OrderRewrite { from: string, to: string }
+
+/** What a mutation invalidates: every list page after a new order; a changed order's entry and pages. */
+export type CacheInvalidation =
+  | { newOrder: true, changedOrderId?: undefined, rewrite?: undefined }
+  | { newOrder?: false, changedOrderId: string, rewrite?: OrderRewrite }
+
+/**
+ * Two changes of one order delivered together: the pages can be rewritten from the first's
+ * `from` to the second's `to` only if the second started where the first ended.
+ */
+function chain (earlier: OrderRewrite | null, later: OrderRewrite | null): OrderRewrite | null {
+  return earlier && later && earlier.to === later.from ? { from: earlier.from, to: later.to } : null
+}
+
+interface PagesTouched { deleted: number, rewritten: number }
+
+const hasWork = (call: InvalidationCall) => call.listGenerations.length > 0 || call.pagesOf !== undefined || call.entities.length > 0
+
+/**
+ * Invalidation after a mutation. A POST bumps the list generation, one key, so invalidating
+ * every cached page is O(1). A PUT or DELETE invalidates the order's entry and only the list
+ * pages recorded as holding it (see PageTracking in src/redis/keys.ts).
  *
  * Each mutation waits until a delivery that carries its invalidation has landed (or failed):
  * one script call is on the wire at a time, and the mutations that arrive meanwhile share the
@@ -28,9 +52,10 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   retryMs: number
   entityGenerationTtlSeconds: number
 }) {
-  // What mutations still need delivered: every list page (any mutation), and these orders.
+  // What mutations still need delivered: every list page (a new order), and these changed orders.
   let listsPending = false
-  const ordersPending = new Set<string>()
+  // Per changed order, how its pages may be rewritten in place (null: delete them).
+  const ordersPending = new Map<string, OrderRewrite | null>()
   let owed = false
   let sending: Promise<boolean> | undefined
   let nextSending: Promise<boolean> | undefined
@@ -38,12 +63,30 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   let retryDelay = retryMs
   let closed = false
 
-  const hasWork = () => listsPending || ordersPending.size > 0
+  const isPending = () => listsPending || ordersPending.size > 0
 
-  /** One script call: its keys share a hash slot (one call in all, outside a Redis Cluster). */
-  function bump ({ listGenerations, entities }: InvalidationCall): Promise<number> {
-    const callKeys = [...listGenerations, ...entities.flatMap((entity) => [entity.generationKey, entity.key])]
-    return redis.bumpGenerations(callKeys.length, ...callKeys, entityGenerationTtlSeconds, listGenerations.length)
+  /**
+   * One script call: its keys share a hash slot (one call in all, outside a Redis Cluster).
+   * Resolves, per changed order it tracked, to the cached list pages it deleted and rewrote.
+   */
+  async function bump ({ listGenerations, pagesOf, entities }: InvalidationCall, rewrites: Map<string, OrderRewrite | null>): Promise<Map<string, PagesTouched>> {
+    const tracked = pagesOf
+      ? [pagesOf.tracking.changeClock, ...pagesOf.orderIds.flatMap((id) => [pagesOf.tracking.changedAt(id), pagesOf.tracking.pagesHolding(id)])]
+      : []
+    const callKeys = [...listGenerations, ...tracked, ...entities.flatMap((entity) => [entity.generationKey, entity.key])]
+    const rewriteArgs = pagesOf?.orderIds.flatMap((id) => { const r = rewrites.get(id); return r ? [r.from, r.to] : ['', ''] }) ?? []
+    const counts = await redis.bumpGenerations(callKeys.length, ...callKeys, entityGenerationTtlSeconds,
+      listGenerations.length, pagesOf?.orderIds.length ?? 0, redisKeys.invalidationChannel, ...rewriteArgs)
+    return new Map(pagesOf?.orderIds.map((id, i) => [id, { deleted: counts[2 * i] ?? 0, rewritten: counts[2 * i + 1] ?? 0 }]))
+  }
+
+  /** Counts each changed order's list pages, summed over the slot groups. */
+  function countPages (perCall: Array<Map<string, PagesTouched>>, orderIds: string[]): void {
+    for (const id of orderIds) {
+      const sum = (field: keyof PagesTouched) => perCall.reduce((total, pages) => total + (pages.get(id)?.[field] ?? 0), 0)
+      metrics.cache.listPagesInvalidated.observe(sum('deleted'))
+      metrics.cache.listPagesRewritten.inc(sum('rewritten'))
+    }
   }
 
   /**
@@ -52,22 +95,33 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
    * sent again whole.
    */
   async function send (): Promise<boolean> {
-    const orderIds = [...ordersPending]
+    const rewrites = new Map(ordersPending)
+    const orderIds = [...rewrites.keys()]
+    const everyListPage = listsPending
     listsPending = false
     ordersPending.clear()
     try {
-      await withDeadline(Promise.all(keys.invalidation(orderIds).map(bump)), timeoutMs, 'cache invalidation')
+      const calls = keys.invalidation({ everyListPage, changedOrderIds: orderIds })
+      // A new order in the same delivery shifts every page: nothing to rewrite then.
+      if (everyListPage) for (const id of orderIds) rewrites.set(id, null)
+      countPages(await withDeadline(Promise.all(calls.filter(hasWork).map((call) => bump(call, rewrites))), timeoutMs, 'cache invalidation'), orderIds)
+      if (everyListPage) metrics.cache.listGenerationBumps.inc()
     } catch (err) {
       metrics.redisErrors.inc({ component: 'cache' })
-      listsPending = true
-      for (const id of orderIds) ordersPending.add(id)
+      listsPending ||= everyListPage
+      // Put back ahead of what arrived meanwhile. A rewrite that landed in some slot groups
+      // only is sent again: where it landed, `from` is gone and the page is deleted instead.
+      const arrived = new Map(ordersPending)
+      ordersPending.clear()
+      for (const [id, rewrite] of rewrites) ordersPending.set(id, rewrite)
+      for (const [id, rewrite] of arrived) ordersPending.set(id, ordersPending.has(id) ? chain(ordersPending.get(id) ?? null, rewrite) : rewrite)
       if (!owed) log.warn({ err }, 'cache invalidation failed; redelivering in the background, no cache hits until it lands')
       owed = true
       scheduleRetry()
       return false
     }
     retryDelay = retryMs
-    if (owed && !hasWork()) {
+    if (owed && !isPending()) {
       owed = false
       log.info('owed cache invalidations delivered')
     }
@@ -83,14 +137,14 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       nextSending ??= sending.then(() => {
         nextSending = undefined
         // Someone may have started the send that carries our work already.
-        return hasWork() ? deliver() : (sending ?? true)
+        return isPending() ? deliver() : (sending ?? true)
       })
       return nextSending
     }
     sending = send().finally(() => { sending = undefined })
     // Work queued without waiting while the invalidation was owed goes out right behind.
     return sending.then((delivered) => {
-      if (delivered && owed && hasWork() && !closed) deliver()
+      if (delivered && owed && isPending() && !closed) deliver()
       return delivered
     })
   }
@@ -99,7 +153,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     if (closed || retryTimer) return
     retryTimer = setTimeout(() => {
       retryTimer = undefined
-      if (!hasWork()) return
+      if (!isPending()) return
       metrics.cache.invalidationRetries.inc()
       deliver()
     }, retryDelay)
@@ -113,7 +167,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
 
     /** The connection is back: redeliver what is owed now rather than at the next backoff step. */
     redeliverNow (): void {
-      if (closed || !hasWork() || sending) return
+      if (closed || !isPending() || sending) return
       clearTimeout(retryTimer)
       retryTimer = undefined
       metrics.cache.invalidationRetries.inc()
@@ -121,14 +175,19 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     },
 
     /**
-     * Records the invalidation of a mutation (every list page, and the order when given) and
-     * resolves once it has landed or failed. When one is owed already, or Redis is known to be
-     * down, it only queues: the background redelivery carries it.
+     * Records the invalidation of a mutation (every list page for a new order; the order's
+     * entry and the pages holding it for a changed one) and resolves once it has landed or
+     * failed. When one is owed already, or Redis is known to be down, it only queues: the
+     * background redelivery carries it.
      */
-    async invalidate (orderId: string | undefined): Promise<void> {
+    async invalidate (mutation: CacheInvalidation): Promise<void> {
       metrics.cache.invalidations.inc()
-      listsPending = true
-      if (orderId) ordersPending.add(orderId)
+      if (mutation.newOrder) listsPending = true
+      if (mutation.changedOrderId) {
+        const id = mutation.changedOrderId
+        const rewrite = mutation.rewrite ?? null
+        ordersPending.set(id, ordersPending.has(id) ? chain(ordersPending.get(id) ?? null, rewrite) : rewrite)
+      }
       if (owed || redis.status !== 'ready') {
         owed = true
         scheduleRetry()
@@ -147,7 +206,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       clearTimeout(retryTimer)
       retryTimer = undefined
       if (sending) await sending
-      if (hasWork()) await send()
+      if (isPending()) await send()
     }
   }
 }

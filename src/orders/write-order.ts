@@ -10,8 +10,10 @@ import type { Order } from './schemas.js'
  * The write flow of PUT and DELETE:
  * lock -> read -> If-Match -> rules -> conditional update on the version read -> release.
  * The version condition is the fence: if our lock expired and someone else wrote meanwhile,
- * the update matches nothing and we answer 409 without writing. The cache invalidation the
- * routes declare (`config.invalidates`) is sent by the cache plugin before the response.
+ * the update matches nothing and we answer 409 without writing. The same fence makes a write
+ * without the lock safe (LOCK_FALLBACK=optimistic, while Redis is unreachable). The cache invalidation the
+ * routes declare (`config.invalidates`) is sent by the cache plugin before the response; it
+ * rewrites cached list pages from the previous order to the new one, hence both are returned.
  */
 export async function writeOrder (deps: {
   locks: Lock
@@ -21,7 +23,7 @@ export async function writeOrder (deps: {
   orderId: string
   ifMatch: string | undefined
   changes: OrderChanges
-}): Promise<Order> {
+}): Promise<{ previous: Order, order: Order }> {
   const { locks, orders, metrics } = deps
   const { orderId, ifMatch, changes } = request
   return locks.withLock(orderId, async () => {
@@ -34,6 +36,6 @@ export async function writeOrder (deps: {
       metrics.lock.fencingRejections.inc()
       throw new VersionConflictError(orderId, current.version)
     }
-    return updated
+    return { previous: current, order: updated }
   })
 }
