@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
-import { buildApp } from '../src/app.js'
+import { buildApp, type OperabilityLayer } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import type { RedisClient } from '../src/redis/create-redis-client.js'
 
@@ -45,6 +45,8 @@ export interface BuildOptions {
   env?: Record<string, string>
   /** Wait for the Redis connection (default). False for tests that start with Redis down. */
   waitForRedis?: boolean
+  /** Benchmark only: operability layers to leave out (buildApp's `without`). */
+  without?: ReadonlySet<OperabilityLayer>
 }
 
 /** Builds the real app on isolated data, waits for ready, and closes it when the test ends. */
@@ -55,7 +57,7 @@ export async function build (t: Test, options: BuildOptions = {}) {
     REDIS_URL: await isolatedRedisUrl(),
     ...options.env
   })
-  const app = await buildApp({ config })
+  const app = await buildApp({ config, ...(options.without ? { without: options.without } : {}) })
   t.teardown(async () => {
     await app.mongo.db?.dropDatabase().catch(() => {})
     await app.close()
