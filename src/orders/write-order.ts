@@ -12,6 +12,12 @@ import type { Order } from './schemas.js'
  * The version condition is the fence: if our lock expired and someone else wrote meanwhile,
  * the update matches nothing and we answer 409 without writing. The cache invalidation the
  * routes declare (`config.invalidates`) is sent by the cache plugin before the response.
+ *
+ * When the database fails: a failure of the read, or of the update before it was sent, wrote
+ * nothing (503 DATABASE_UNAVAILABLE); an update sent and not confirmed may have been applied,
+ * now or later (503 WRITE_OUTCOME_UNKNOWN, from `orders.updateIfVersion`). The version fence is
+ * what makes the client's retry safe then: with If-Match naming the version this request read,
+ * a retry after an applied attempt is 412.
  */
 export async function writeOrder (deps: {
   locks: Lock
