@@ -56,10 +56,10 @@ export function killAll (): void {
   started.clear()
 }
 
-/** The built service (dist/src/server.js), optionally with a CPU profile written on exit. */
-export async function startService (env: Record<string, string>, cpuProfileDir?: string): Promise<Running> {
+/** The built service (dist/src/server.js, or another build's entry), optionally with a CPU profile written on exit. */
+export async function startService (env: Record<string, string>, cpuProfileDir?: string, entry = join(DIST, 'src/server.js')): Promise<Running> {
   const port = await freePort()
-  const args = [...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []), join(DIST, 'src/server.js')]
+  const args = [...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []), entry]
   const base = `http://127.0.0.1:${port}`
   return run(args, { LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env }, `${base}/health`, base)
 }

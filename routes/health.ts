@@ -12,7 +12,10 @@ const ReadinessSchema = Type.Object({
   cache: Type.Object({
     enabled: Type.Boolean(),
     breaker: Type.String({ description: 'closed, open or half-open' }),
-    invalidationPending: Type.Boolean()
+    invalidationPending: Type.Boolean(),
+    near: Type.Union([Type.Literal('off'), Type.Literal('on'), Type.Literal('lost')], {
+      description: 'the near cache (CACHE_NEAR_MAX_BYTES): off, on, or lost (its invalidation connection is down: serving from Redis)'
+    })
   })
 })
 

@@ -19,7 +19,8 @@ npx tsc -p tsconfig.bench.json
 # In the background, so that a signal to this script reaches the benchmark at once (bash runs a
 # trap only after its foreground command ends); the benchmark then stops its own processes and
 # the EXIT trap the servers.
-node dist/bench/run.js &
+# `npm run bench` runs bench/run.ts; `npm run bench:hit-ratios` passes hit-ratios.
+node "dist/bench/${1:-run}.js" &
 BENCH_PID=$!
 trap 'kill -TERM "$BENCH_PID" 2>/dev/null; wait "$BENCH_PID"; exit 143' INT TERM
 wait "$BENCH_PID"

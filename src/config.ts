@@ -36,12 +36,20 @@ const ConfigSchema = Type.Object({
   CACHE_REDIS_TIMEOUT_MS: PositiveInt(50, 10000, 'deadline of each read-path Redis call'),
   CACHE_BREAKER_THRESHOLD: PositiveInt(3, 1000, 'consecutive Redis failures that open the read-path breaker'),
   CACHE_BREAKER_COOLDOWN_MS: PositiveInt(2000, 600000, 'how long the open breaker skips Redis before probing'),
+  CACHE_NEAR_MAX_BYTES: Type.Integer({
+    minimum: 0, maximum: 2 ** 40, default: 0, description: 'per-instance near cache size in bytes; 0 turns it off'
+  }),
   CACHE_INVALIDATION_RETRY_MS: PositiveInt(100, 60000, 'first delay between retries of a failed invalidation'),
 
   REDIS_COMMAND_TIMEOUT_MS: PositiveInt(500, 60000, 'deadline of lock and invalidation Redis calls'),
   LOCK_RETRY_COUNT: NonNegativeInt(0, 100, 'extra attempts to take a held lock before answering 409'),
   LOCK_RETRY_DELAY_MS: PositiveInt(50, 60000, 'base delay between lock attempts (doubles each time)'),
   LOCK_RETRY_JITTER_MS: NonNegativeInt(50, 60000, 'random extra delay added to each lock retry'),
+  LOCK_FALLBACK: Type.Union([Type.Literal('none'), Type.Literal('optimistic')], {
+    default: 'none',
+    description: 'when Redis cannot be reached for a lock: none answers PUT and DELETE 503 LOCK_UNAVAILABLE; ' +
+      'optimistic writes without the lock, fenced by the version (409 VERSION_CONFLICT on a lost race)'
+  }),
 
   MONGODB_TIMEOUT_MS: PositiveInt(2500, 600000, 'server selection, connect and socket timeout of the MongoDB driver'),
   MONGODB_WRITE_CONCERN: Type.String({
@@ -110,6 +118,9 @@ function topologyProblems (config: Config): string[] {
   const sentinels = config.REDIS_SENTINELS !== ''
   if (sentinels !== (config.REDIS_SENTINEL_MASTER !== '')) {
     problems.push(`REDIS_SENTINELS=${JSON.stringify(config.REDIS_SENTINELS)}, REDIS_SENTINEL_MASTER=${JSON.stringify(config.REDIS_SENTINEL_MASTER)}: set both or neither`)
+  }
+  if (config.CACHE_NEAR_MAX_BYTES > 0 && config.REDIS_CLUSTER_NODES !== '') {
+    problems.push('CACHE_NEAR_MAX_BYTES: the near cache is not supported with REDIS_CLUSTER_NODES yet (set it to 0)')
   }
   if (sentinels && config.REDIS_CLUSTER_NODES !== '') {
     problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: set one of them, not both')

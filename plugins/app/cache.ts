@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { createCache, type CachedResponse } from '../../src/cache/create-cache.js'
+import type { CacheInvalidation } from '../../src/cache/invalidator.js'
 import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/redis/keys.js'
 import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
@@ -12,8 +13,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Opts a GET route into the read-through cache: where its response lives in Redis. */
     cache?: (request: FastifyRequest, keys: KeyLayout) => CacheTarget
-    /** What a mutating route invalidates: every list page, and the order it names, if any. */
-    invalidates?: (request: FastifyRequest) => { orderId?: string }
+    /** For a cached list: the orders its handler's result holds (a change to one invalidates it). */
+    cacheHolds?: (result: unknown) => string[]
+    /** What a mutating route invalidates: every list page (a new order), or one changed order. */
+    invalidates?: (request: FastifyRequest) => CacheInvalidation
   }
 }
 
@@ -39,31 +42,31 @@ export default fp(async function cachePlugin (app) {
 
   // The route's own handler, and its result serialised by the route's response schema: the
   // bytes Fastify would send, and what a hit sends back as they are.
-  async function render (request: FastifyRequest, reply: FastifyReply): Promise<CachedResponse> {
+  async function render (request: FastifyRequest, reply: FastifyReply, holds?: (result: unknown) => string[]): Promise<CachedResponse> {
     const result: unknown = await request.routeOptions.handler.call(app, request, reply)
-    return { body: reply.serialize(result) as string, etag: String(reply.getHeader('etag') ?? '') }
+    return { body: reply.serialize(result) as string, etag: String(reply.getHeader('etag') ?? ''), heldOrderIds: holds?.(result) }
   }
 
-  function serveCached (cacheTarget: (request: FastifyRequest, keys: KeyLayout) => CacheTarget) {
+  function serveCached (cacheTarget: (request: FastifyRequest, keys: KeyLayout) => CacheTarget, holds?: (result: unknown) => string[]) {
     return async function serveCached (request: FastifyRequest, reply: FastifyReply) {
-      const response = await cache.readThrough(cacheTarget(request, keys), () => render(request, reply),
+      const response = await cache.readThrough(cacheTarget(request, keys), () => render(request, reply, holds),
         (status) => reply.header('x-cache', status))
       if (response.etag) reply.header('etag', response.etag)
       return reply.type(JSON_TYPE).send(response.body)
     }
   }
 
-  function invalidateBeforeSend (invalidates: (request: FastifyRequest) => { orderId?: string }) {
+  function invalidateBeforeSend (invalidates: (request: FastifyRequest) => CacheInvalidation) {
     return async function invalidateBeforeSend (request: FastifyRequest, reply: FastifyReply, payload: unknown) {
-      if (mayHaveWritten(reply.statusCode, payload)) await cache.invalidate(invalidates(request).orderId)
+      if (mayHaveWritten(reply.statusCode, payload)) await cache.invalidate(invalidates(request))
       return payload
     }
   }
 
   // One route-config opt-in, one hook, as @fastify/rate-limit does.
   app.addHook('onRoute', (route: RouteOptions) => {
-    const { cache: cacheTarget, invalidates } = route.config ?? {}
-    if (cacheTarget) route.preHandler = [...asArray(route.preHandler), serveCached(cacheTarget)]
+    const { cache: cacheTarget, cacheHolds, invalidates } = route.config ?? {}
+    if (cacheTarget) route.preHandler = [...asArray(route.preHandler), serveCached(cacheTarget, cacheHolds)]
     if (invalidates) route.onSend = [...asArray(route.onSend), invalidateBeforeSend(invalidates)]
   })
 }, { name: 'cache', dependencies: ['redis-connection', 'service-metrics'] })

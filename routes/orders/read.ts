@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { OrderNotFoundError } from '../../src/http/errors.js'
 import { errorResponses } from '../../src/http/error-schema.js'
 import { etagOf } from '../../src/http/etag.js'
-import { oneOrder, orderListPage } from '../../src/orders/cache-policies.js'
+import { oneOrder, orderListPage, ordersOnPage } from '../../src/orders/cache-policies.js'
 import { IdParamsSchema, orderIdOf, OrderListSchema, OrderSchema, PaginationQuerySchema } from '../../src/orders/schemas.js'
 
 // Read-through cached (config.cache): on a hit the cache plugin answers from Redis and these
@@ -14,7 +14,7 @@ const readOrders: FastifyPluginAsyncTypebox = async (app) => {
       querystring: PaginationQuerySchema,
       response: { 200: OrderListSchema, ...errorResponses(400, 429, 503) }
     },
-    config: { cache: orderListPage }
+    config: { cache: orderListPage, cacheHolds: ordersOnPage }
   }, async (request) => app.orders.list(request.query.page, request.query.limit))
 
   app.get('/orders/:id', {

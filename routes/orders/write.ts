@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../src/http/error-schema.js'
 import { etagOf } from '../../src/http/etag.js'
-import { everyListPage, theOrderAndEveryListPage } from '../../src/orders/cache-policies.js'
+import { everyListPage, theOrderAndPagesHoldingIt } from '../../src/orders/cache-policies.js'
 import { prepareChanges, prepareNewOrder } from '../../src/orders/rules.js'
 import {
   CancelOrderResponseSchema, CreateOrderBodySchema, IdParamsSchema, IfMatchHeadersSchema, orderIdOf, OrderSchema,
@@ -39,7 +39,7 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: OrderSchema, ...errorResponses(400, 401, 404, 409, 412, 413, 415, 422, 429, 503) }
     },
     onRequest: app.authenticate,
-    config: { invalidates: theOrderAndEveryListPage }
+    config: { invalidates: theOrderAndPagesHoldingIt }
   }, async (request, reply) => {
     const order = await writeOrder(deps, {
       orderId: orderIdOf(request.params),
@@ -61,7 +61,7 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: CancelOrderResponseSchema, ...errorResponses(400, 401, 404, 409, 412, 413, 415, 422, 429, 503) }
     },
     onRequest: app.authenticate,
-    config: { invalidates: theOrderAndEveryListPage }
+    config: { invalidates: theOrderAndPagesHoldingIt }
   }, async (request, reply) => {
     const order = await writeOrder(deps, {
       orderId: orderIdOf(request.params),

@@ -5,7 +5,8 @@ import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import { createCircuitBreaker } from './circuit-breaker.js'
 import { decodeEntry, entryPayload } from './entry.js'
-import { createInvalidator } from './invalidator.js'
+import { createInvalidator, type CacheInvalidation } from './invalidator.js'
+import { createNearCache } from './near-cache.js'
 import { defineCacheScripts } from './scripts.js'
 import { createSingleFlight } from './single-flight.js'
 import type { CacheTarget, KeyLayout } from '../redis/keys.js'
@@ -14,14 +15,17 @@ import type { CacheTarget, KeyLayout } from '../redis/keys.js'
 export interface CachedResponse {
   body: Buffer | string
   etag: string
+  /** For a list page: the orders on it, so that a change to one of them invalidates it. */
+  heldOrderIds?: string[]
 }
 
 type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
 
 type Lookup =
   | { status: 'HIT', response: CachedResponse }
-  // The generation observed before loading, '' when the key has none yet.
-  | { status: 'MISS', generation: string }
+  // Noted before loading: the generation ('' when the key has none yet) and, for a list page,
+  // the change clock ('' when no order has changed yet); and the near cache's epoch.
+  | { status: 'MISS', generation: string, changeClock: string, nearEpoch: number }
   | { status: 'BYPASS' }
 
 /**
@@ -57,6 +61,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
   // the connection is back rather than at the next backoff step.
   redis.on('ready', () => invalidator.redeliverNow())
   const loads = createSingleFlight<CachedResponse>()
+  const near = config.CACHE_NEAR_MAX_BYTES > 0 ? createNearCache({ config, metrics, log: log.child({ layer: 'near' }) }) : undefined
 
   function usable (): boolean {
     return config.CACHE_ENABLED && invalidator.hitsAllowed() && redis.status === 'ready' && breaker.allows()
@@ -68,33 +73,65 @@ export function createCache ({ redis, keys, metrics, log, config }: {
     log.debug({ err }, `cache ${what}: redis call failed`)
   }
 
-  /** One round trip: the current generation and the entry together. */
+  /**
+   * The near cache first (when on and coherent), else one round trip: the current generation
+   * and the entry together (and a list's change clock).
+   */
   async function lookup (target: CacheTarget): Promise<Lookup> {
     if (!usable()) return { status: 'BYPASS' }
+    const nearActive = near?.active() === true
+    if (nearActive) {
+      const held = near.get(target.key)
+      if (held) {
+        metrics.cache.nearHits.inc()
+        return { status: 'HIT', response: held }
+      }
+    }
+    const nearEpoch = near?.epoch() ?? 0
     let found: Array<Buffer | null>
     try {
-      found = await withDeadline(redis.mgetBuffer(target.generationKey, target.key), readTimeoutMs, 'cache lookup')
+      const read = target.tracking
+        ? redis.mgetBuffer(target.generationKey, target.key, target.tracking.changeClock)
+        : redis.mgetBuffer(target.generationKey, target.key)
+      found = await withDeadline(read, readTimeoutMs, 'cache lookup')
       breaker.succeeded()
     } catch (err) {
       redisFailed(err, 'lookup')
       return { status: 'BYPASS' }
     }
-    const [generation, stored] = found
+    const [generation, stored, changeClock] = found
     const entry = generation && stored ? decodeEntry(stored) : undefined
-    if (generation && entry?.generation.equals(generation)) return { status: 'HIT', response: entry }
-    return { status: 'MISS', generation: generation?.toString('latin1') ?? '' }
+    if (generation && entry?.generation.equals(generation)) {
+      if (nearActive) near.store(target.key, entry, nearEpoch, target.tracking !== undefined)
+      return { status: 'HIT', response: entry }
+    }
+    return {
+      status: 'MISS',
+      generation: generation?.toString('latin1') ?? '',
+      changeClock: changeClock?.toString('latin1') ?? '',
+      nearEpoch
+    }
   }
 
-  /** Stores a freshly loaded response, unless the generation changed since the lookup. */
-  async function fill (target: CacheTarget, generation: string, response: CachedResponse): Promise<void> {
+  /**
+   * Stores a freshly loaded response, unless the generation changed since the lookup or, for a
+   * list page, one of its orders changed after the lookup noted the change clock.
+   */
+  async function fill (target: CacheTarget, noted: { generation: string, changeClock: string, nearEpoch: number }, response: CachedResponse): Promise<void> {
     if (!usable()) return
+    const { tracking } = target
+    const heldKeys = tracking ? (response.heldOrderIds ?? []).flatMap((id) => [tracking.changedAt(id), tracking.pagesHolding(id)]) : []
     try {
-      const stored = await withDeadline(redis.fillIfGeneration(target.generationKey, target.key, generation,
-        entryPayload(response.etag, response.body.toString()), config.CACHE_TTL_SECONDS,
-        target.generationExpires ? entityGenerationTtlSeconds : 0), readTimeoutMs, 'cache fill')
+      const stored = await withDeadline(redis.fillIfGeneration(2 + heldKeys.length, target.generationKey, target.key, ...heldKeys,
+        noted.generation, entryPayload(response.etag, response.body.toString()), config.CACHE_TTL_SECONDS,
+        target.generationExpires ? entityGenerationTtlSeconds : 0, noted.changeClock), readTimeoutMs, 'cache fill')
       breaker.succeeded()
-      if (stored === 1) metrics.cache.fills.inc()
-      else metrics.cache.staleFillsRefused.inc()
+      if (stored === 1) {
+        metrics.cache.fills.inc()
+        if (near?.active()) near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, tracking !== undefined)
+      } else {
+        metrics.cache.staleFillsRefused.inc()
+      }
     } catch (err) {
       redisFailed(err, 'fill')
     }
@@ -104,8 +141,9 @@ export function createCache ({ redis, keys, metrics, log, config }: {
     /**
      * The read path, whole: look up; on a miss join the load in flight for this key and
      * generation or lead it (load from MongoDB, fill), and every request that joined gets the
-     * leader's outcome, a response or the error it failed with. The generation is part of the
-     * load's identity, so a request that saw a newer generation never joins an older load.
+     * leader's outcome, a response or the error it failed with. The generation (and a list's
+     * change clock) is part of the load's identity, so a request that saw a newer one never
+     * joins an older load, which may have read MongoDB before the change it saw committed.
      * `onStatus` learns HIT, MISS or BYPASS as soon as it is known, also when the load fails.
      */
     async readThrough (target: CacheTarget, load: () => Promise<CachedResponse>, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
@@ -120,29 +158,38 @@ export function createCache ({ redis, keys, metrics, log, config }: {
         return load()
       }
       metrics.cache.misses.inc()
-      return loads.run(`${found.generation}@${target.key}`, async () => {
+      return loads.run(`${found.generation}:${found.changeClock}@${target.key}`, async () => {
         const loaded = await load()
         // The leader's response waits for the fill, so the next request finds the entry.
-        await fill(target, found.generation, loaded)
+        await fill(target, found, loaded)
         return loaded
       }, () => metrics.cache.dedupedMisses.inc())
     },
 
-    /** Invalidates every list page, and the order's entry when given. Resolves once it landed or failed. */
-    invalidate (orderId?: string): Promise<void> {
+    /**
+     * A new order invalidates every list page; a changed one its entry and the pages holding
+     * it. Resolves once it landed or failed.
+     */
+    invalidate (mutation: CacheInvalidation): Promise<void> {
+      // This instance's near copies go now, before the response, whatever Redis does.
+      near?.dropForMutation(mutation.changedOrderId ? keys.entity(mutation.changedOrderId).key : undefined)
       // Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
       // mutation from invalidating for the other instances. It has its own deadline.
-      return invalidator.invalidate(orderId)
+      return invalidator.invalidate(mutation)
     },
 
     status () {
       return {
         enabled: config.CACHE_ENABLED,
         breaker: breaker.state(),
-        invalidationPending: !invalidator.hitsAllowed()
+        invalidationPending: !invalidator.hitsAllowed(),
+        near: near ? (near.active() ? 'on' as const : 'lost' as const) : 'off' as const
       }
     },
 
-    close: (): Promise<void> => invalidator.close()
+    close: (): Promise<void> => {
+      near?.close()
+      return invalidator.close()
+    }
   }
 }

@@ -3,9 +3,11 @@
 //   <generation>\n<etag>\n<body bytes>
 //
 // The generation is the one the filler observed before reading MongoDB (the fill script
-// writes it in front, see scripts.ts); a hit requires it to equal the current generation,
-// which every mutation bumps. The body is sent exactly as stored: a hit slices the buffer, it
-// never parses or re-serialises JSON.
+// writes it in front, see scripts.ts); a hit requires it to equal the current generation:
+// the list generation, which a POST bumps, or the order's, which its PUT and DELETE bump. A PUT
+// or DELETE does not bump the list generation: it deletes the list pages holding its order (see
+// PageTracking in src/redis/keys.ts). The body is sent exactly as stored: a hit slices the
+// buffer, it never parses or re-serialises JSON.
 
 const NEWLINE = 0x0a
 

@@ -2,14 +2,20 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
-import type { InvalidationCall, KeyLayout } from '../redis/keys.js'
+import { redisKeys, type InvalidationCall, type KeyLayout } from '../redis/keys.js'
 import './scripts.js'
 
 const MAX_RETRY_DELAY_MS = 1000
 
+/** What a mutation invalidates: every list page after a new order; a changed order's entry and pages. */
+export type CacheInvalidation = { newOrder: true, changedOrderId?: undefined } | { newOrder?: false, changedOrderId: string }
+
+const hasWork = (call: InvalidationCall) => call.listGenerations.length > 0 || call.pagesOf !== undefined || call.entities.length > 0
+
 /**
- * Invalidation after a mutation. The list generation is one key, so invalidating every cached
- * page is O(1); a PUT or DELETE also bumps that order's entity generation.
+ * Invalidation after a mutation. A POST bumps the list generation, one key, so invalidating
+ * every cached page is O(1). A PUT or DELETE invalidates the order's entry and only the list
+ * pages recorded as holding it (see PageTracking in src/redis/keys.ts).
  *
  * Each mutation waits until a delivery that carries its invalidation has landed (or failed):
  * one script call is on the wire at a time, and the mutations that arrive meanwhile share the
@@ -28,7 +34,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   retryMs: number
   entityGenerationTtlSeconds: number
 }) {
-  // What mutations still need delivered: every list page (any mutation), and these orders.
+  // What mutations still need delivered: every list page (a new order), and these changed orders.
   let listsPending = false
   const ordersPending = new Set<string>()
   let owed = false
@@ -38,12 +44,27 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   let retryDelay = retryMs
   let closed = false
 
-  const hasWork = () => listsPending || ordersPending.size > 0
+  const isPending = () => listsPending || ordersPending.size > 0
 
-  /** One script call: its keys share a hash slot (one call in all, outside a Redis Cluster). */
-  function bump ({ listGenerations, entities }: InvalidationCall): Promise<number> {
-    const callKeys = [...listGenerations, ...entities.flatMap((entity) => [entity.generationKey, entity.key])]
-    return redis.bumpGenerations(callKeys.length, ...callKeys, entityGenerationTtlSeconds, listGenerations.length)
+  /**
+   * One script call: its keys share a hash slot (one call in all, outside a Redis Cluster).
+   * Resolves to the number of cached list pages it deleted per changed order it tracked.
+   */
+  async function bump ({ listGenerations, pagesOf, entities }: InvalidationCall): Promise<Map<string, number>> {
+    const tracked = pagesOf
+      ? [pagesOf.tracking.changeClock, ...pagesOf.orderIds.flatMap((id) => [pagesOf.tracking.changedAt(id), pagesOf.tracking.pagesHolding(id)])]
+      : []
+    const callKeys = [...listGenerations, ...tracked, ...entities.flatMap((entity) => [entity.generationKey, entity.key])]
+    const deleted = await redis.bumpGenerations(callKeys.length, ...callKeys, entityGenerationTtlSeconds,
+      listGenerations.length, pagesOf?.orderIds.length ?? 0, redisKeys.invalidationChannel)
+    return new Map(pagesOf?.orderIds.map((id, i) => [id, deleted[i] ?? 0]))
+  }
+
+  /** Counts each changed order's invalidated pages, summed over the slot groups. */
+  function countPages (perCall: Array<Map<string, number>>, orderIds: string[]): void {
+    for (const id of orderIds) {
+      metrics.cache.listPagesInvalidated.observe(perCall.reduce((sum, pages) => sum + (pages.get(id) ?? 0), 0))
+    }
   }
 
   /**
@@ -53,13 +74,16 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
    */
   async function send (): Promise<boolean> {
     const orderIds = [...ordersPending]
+    const everyListPage = listsPending
     listsPending = false
     ordersPending.clear()
     try {
-      await withDeadline(Promise.all(keys.invalidation(orderIds).map(bump)), timeoutMs, 'cache invalidation')
+      const calls = keys.invalidation({ everyListPage, changedOrderIds: orderIds })
+      countPages(await withDeadline(Promise.all(calls.filter(hasWork).map(bump)), timeoutMs, 'cache invalidation'), orderIds)
+      if (everyListPage) metrics.cache.listGenerationBumps.inc()
     } catch (err) {
       metrics.redisErrors.inc({ component: 'cache' })
-      listsPending = true
+      listsPending ||= everyListPage
       for (const id of orderIds) ordersPending.add(id)
       if (!owed) log.warn({ err }, 'cache invalidation failed; redelivering in the background, no cache hits until it lands')
       owed = true
@@ -67,7 +91,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       return false
     }
     retryDelay = retryMs
-    if (owed && !hasWork()) {
+    if (owed && !isPending()) {
       owed = false
       log.info('owed cache invalidations delivered')
     }
@@ -83,14 +107,14 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       nextSending ??= sending.then(() => {
         nextSending = undefined
         // Someone may have started the send that carries our work already.
-        return hasWork() ? deliver() : (sending ?? true)
+        return isPending() ? deliver() : (sending ?? true)
       })
       return nextSending
     }
     sending = send().finally(() => { sending = undefined })
     // Work queued without waiting while the invalidation was owed goes out right behind.
     return sending.then((delivered) => {
-      if (delivered && owed && hasWork() && !closed) deliver()
+      if (delivered && owed && isPending() && !closed) deliver()
       return delivered
     })
   }
@@ -99,7 +123,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     if (closed || retryTimer) return
     retryTimer = setTimeout(() => {
       retryTimer = undefined
-      if (!hasWork()) return
+      if (!isPending()) return
       metrics.cache.invalidationRetries.inc()
       deliver()
     }, retryDelay)
@@ -113,7 +137,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
 
     /** The connection is back: redeliver what is owed now rather than at the next backoff step. */
     redeliverNow (): void {
-      if (closed || !hasWork() || sending) return
+      if (closed || !isPending() || sending) return
       clearTimeout(retryTimer)
       retryTimer = undefined
       metrics.cache.invalidationRetries.inc()
@@ -121,14 +145,15 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     },
 
     /**
-     * Records the invalidation of a mutation (every list page, and the order when given) and
-     * resolves once it has landed or failed. When one is owed already, or Redis is known to be
-     * down, it only queues: the background redelivery carries it.
+     * Records the invalidation of a mutation (every list page for a new order; the order's
+     * entry and the pages holding it for a changed one) and resolves once it has landed or
+     * failed. When one is owed already, or Redis is known to be down, it only queues: the
+     * background redelivery carries it.
      */
-    async invalidate (orderId: string | undefined): Promise<void> {
+    async invalidate (mutation: CacheInvalidation): Promise<void> {
       metrics.cache.invalidations.inc()
-      listsPending = true
-      if (orderId) ordersPending.add(orderId)
+      if (mutation.newOrder) listsPending = true
+      if (mutation.changedOrderId) ordersPending.add(mutation.changedOrderId)
       if (owed || redis.status !== 'ready') {
         owed = true
         scheduleRetry()
@@ -147,7 +172,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       clearTimeout(retryTimer)
       retryTimer = undefined
       if (sending) await sending
-      if (hasWork()) await send()
+      if (isPending()) await send()
     }
   }
 }

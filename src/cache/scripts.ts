@@ -7,15 +7,17 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /**
      * Stores the entry only if the generation is still the one the filler observed ('' for
-     * none). 1 stored, 0 refused.
+     * none) and, for a list page, no order on it changed after the filler's note of the
+     * change clock; records the page in each order's pages-holding set. 1 stored, 0 refused.
+     * Keys: generation, entry, then per order on a list page (changed-at, pages-holding).
      */
-    fillIfGeneration (generationKey: string, entryKey: string, observedGeneration: string,
-      etagAndBody: string, ttlSeconds: number, generationTtlSeconds: number): Result<number, Context>
+    fillIfGeneration (keyCount: number, ...keysThenArgs: Array<string | number>): Result<number, Context>
     /**
-     * Bumps list generations (the first ARGV[2] keys) and, per following pair of keys, an
-     * order's generation, deleting its entry.
+     * Bumps list generations, invalidates the list pages holding changed orders, and bumps
+     * changed orders' generations, deleting their entries. Returns, per changed order whose
+     * pages it tracked, how many cached pages it deleted.
      */
-    bumpGenerations (...keysThenArgs: Array<string | number>): Result<number, Context>
+    bumpGenerations (...keysThenArgs: Array<string | number>): Result<number[], Context>
   }
 }
 
@@ -23,11 +25,28 @@ declare module 'ioredis' {
 // the filler cannot know which mutations it missed. A key read before any mutation has no
 // generation yet; its first fill creates one from the server clock (no value an old entry or
 // another filler can hold), so a miss that stores nothing (a 404) writes nothing to Redis.
-// ARGV: observed generation ('' for none), etag\nbody, entry TTL, generation TTL (0: none).
+// A list page also names its orders: if one was stamped changed after the filler noted the
+// change clock, the filler may have read it before the change, whose invalidation could not
+// know this page yet; so it is refused too (see PageTracking in src/redis/keys.ts). A stored
+// page is recorded in each of its orders' pages-holding set, which lives twice the entry TTL:
+// longer than the entries it names and than any near-cache copy of them (src/cache/near-cache.ts). Those page keys are in the set, not in KEYS: in a Redis Cluster they share
+// the set's slot (one hash tag per list group), which is what a script may touch.
+// KEYS: generation, entry, then pairs (changed-at, pages-holding) per order on a list page.
+// ARGV: observed generation ('' for none), etag\nbody, entry TTL, generation TTL (0: none),
+// observed change clock ('' for none).
 const FILL_IF_GENERATION = `
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == '' then
   if current then return 0 end
+elseif current ~= ARGV[1] then
+  return 0
+end
+local noted = tonumber(ARGV[5]) or 0
+for i = 3, #KEYS, 2 do
+  local changed = redis.call('GET', KEYS[i])
+  if changed and tonumber(changed) > noted then return 0 end
+end
+if not current then
   local t = redis.call('TIME')
   current = string.format('%d', tonumber(t[1]) * 1000000 + tonumber(t[2]))
   if tonumber(ARGV[4]) > 0 then
@@ -35,17 +54,23 @@ if ARGV[1] == '' then
   else
     redis.call('SET', KEYS[1], current)
   end
-elseif current ~= ARGV[1] then
-  return 0
 end
 redis.call('SET', KEYS[2], current .. '\\n' .. ARGV[2], 'EX', tonumber(ARGV[3]))
+for i = 4, #KEYS, 2 do
+  redis.call('SADD', KEYS[i], KEYS[2])
+  redis.call('EXPIRE', KEYS[i], tonumber(ARGV[3]) * 2)
+end
 return 1
 `
 
-// KEYS: ARGV[2] list generations, then pairs of (entity generation, entity entry). ARGV[1]: TTL
-// of the entity generation keys. A new generation is max(current + 1, server time in microseconds):
-// strictly increasing while the key lives, and never back to a value an old entry was tagged
-// with after an entity generation key expired (a plain INCR would restart at 1).
+// KEYS: ARGV[2] list generations; then, when ARGV[3] > 0, the change clock and ARGV[3] pairs
+// (changed-at, pages-holding) of changed orders; then pairs (entity generation, entity entry).
+// ARGV[1]: TTL of entity generations and changed-at stamps; ARGV[4]: the Pub/Sub channel on
+// which it publishes what it invalidated, for near caches: '1' or '0' (every list page or not),
+// then the page and entity keys, one per line. A new generation (or clock value)
+// is max(current + 1, server time in microseconds): strictly increasing while the key lives,
+// and never back to a value an old entry was tagged with after the key expired or was lost (a
+// plain INCR would restart at 1).
 const BUMP_GENERATIONS = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -57,19 +82,41 @@ local function bump (key, ttl)
   else
     redis.call('SET', key, nextGeneration)
   end
+  return nextGeneration
 end
 local lists = tonumber(ARGV[2])
+local tracked = tonumber(ARGV[3])
 for i = 1, lists do
   bump(KEYS[i])
 end
-for i = lists + 1, #KEYS, 2 do
-  bump(KEYS[i], tonumber(ARGV[1]))
-  redis.call('DEL', KEYS[i + 1])
+local pagesDeleted = {}
+local invalidated = { lists > 0 and '1' or '0' }
+local i = lists + 1
+if tracked > 0 then
+  local clock = bump(KEYS[i])
+  i = i + 1
+  for order = 1, tracked do
+    redis.call('SET', KEYS[i], clock, 'EX', tonumber(ARGV[1]))
+    local deleted = 0
+    for _, page in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
+      deleted = deleted + redis.call('DEL', page)
+      table.insert(invalidated, page)
+    end
+    redis.call('DEL', KEYS[i + 1])
+    pagesDeleted[order] = deleted
+    i = i + 2
+  end
 end
-return 1
+for j = i, #KEYS, 2 do
+  bump(KEYS[j], tonumber(ARGV[1]))
+  redis.call('DEL', KEYS[j + 1])
+  table.insert(invalidated, KEYS[j + 1])
+end
+redis.call('PUBLISH', ARGV[4], table.concat(invalidated, '\\n'))
+return pagesDeleted
 `
 
 export function defineCacheScripts (redis: RedisClient): void {
-  redis.defineCommand('fillIfGeneration', { numberOfKeys: 2, lua: FILL_IF_GENERATION })
+  redis.defineCommand('fillIfGeneration', { lua: FILL_IF_GENERATION })
   redis.defineCommand('bumpGenerations', { lua: BUMP_GENERATIONS })
 }

@@ -36,7 +36,8 @@ interface HeldLock {
  * Per-order mutual exclusion across instances: `SET key <random token> NX EX ttl`, released
  * by an atomic compare-and-delete so a holder whose lock expired can never delete the next
  * holder's lock. Fail-closed: a held lock is 409 ORDER_LOCKED, an unreachable, frozen or
- * erroring Redis is 503 LOCK_UNAVAILABLE (told apart by what Redis answered, not by text).
+ * erroring Redis is 503 LOCK_UNAVAILABLE (told apart by what Redis answered, not by text),
+ * unless LOCK_FALLBACK=optimistic lets the write go ahead fenced by the version alone.
  * The lock is an efficiency measure; safety against an expired lock comes from the version
  * check in the MongoDB update (fencing), see src/orders/repository.ts.
  */
@@ -99,12 +100,33 @@ export function createLock ({ redis, metrics, log, config }: {
     }
   }
 
+  /**
+   * LOCK_FALLBACK=optimistic: Redis could not be reached, so write without the lock. The
+   * caller's update is conditional on the version it read (the fence), so of two writers
+   * racing without the lock one wins and the other gets 409 VERSION_CONFLICT: no lost update.
+   */
+  function writeWithoutLock<T> (orderId: string, work: () => Promise<T>): Promise<T> {
+    metrics.lock.optimisticWrites.inc()
+    log.debug({ orderId }, 'lock unavailable: writing optimistically, fenced by the version')
+    return work()
+  }
+
   return {
-    /** Runs `work` while holding the order's lock; always releases, owner-only. */
-    async withLock<T> (orderId: string, work: (lock: HeldLock) => Promise<T>): Promise<T> {
-      const lock = await acquire(orderId)
+    /**
+     * Runs `work` while holding the order's lock; always releases, owner-only. When Redis
+     * cannot be reached: 503 LOCK_UNAVAILABLE, or with LOCK_FALLBACK=optimistic `work` runs
+     * without the lock (it must be fenced by a version-conditional update).
+     */
+    async withLock<T> (orderId: string, work: () => Promise<T>): Promise<T> {
+      let lock: HeldLock
       try {
-        return await work(lock)
+        lock = await acquire(orderId)
+      } catch (err) {
+        if (err instanceof LockUnavailableError && config.LOCK_FALLBACK === 'optimistic') return writeWithoutLock(orderId, work)
+        throw err
+      }
+      try {
+        return await work()
       } finally {
         await release(lock)
       }

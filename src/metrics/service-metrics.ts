@@ -16,6 +16,9 @@ export const METRIC_PREFIX = 'flowops_order_service_'
 // milliseconds; the top buckets reach the lock TTL (LOCK_TTL_SECONDS, 10 s by default).
 const LOCK_HOLD_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
+// A changed order sits on one page per `limit` in use, more if new orders moved it within a TTL.
+const LIST_PAGES_BUCKETS = [0, 1, 2, 3, 5, 10, 20, 50, 100]
+
 /**
  * The service's own metrics, registered in the app's registry. The cache, the lock and the
  * repository get them passed in and count each event where it happens.
@@ -42,14 +45,24 @@ export function createServiceMetrics (registry: MetricsRegistry) {
       staleFillsRefused: counter('cache_stale_fills_refused_total', 'Fills refused because a mutation invalidated the key meanwhile'),
       dedupedMisses: counter('cache_deduped_misses_total', 'Misses that shared an in-flight MongoDB load (whatever its outcome) instead of querying'),
       invalidations: counter('cache_invalidations_total', 'Invalidations requested by mutations'),
-      invalidationRetries: counter('cache_invalidation_retries_total', 'Redeliveries of invalidations that could not reach Redis')
+      invalidationRetries: counter('cache_invalidation_retries_total', 'Redeliveries of invalidations that could not reach Redis'),
+      nearHits: counter('cache_near_hits_total', 'Reads answered from the in-process near cache (also counted in cache_hits_total)'),
+      nearBytes: new promClient.Gauge({ name: `${METRIC_PREFIX}cache_near_bytes`, help: 'Bytes held by the near cache', registers }),
+      listGenerationBumps: counter('cache_list_generation_bumps_total', 'Deliveries that invalidated every cached list page at once (new orders)'),
+      listPagesInvalidated: new promClient.Histogram({
+        name: `${METRIC_PREFIX}cache_list_pages_invalidated`,
+        help: 'Per changed order (PUT or DELETE), the cached list pages its invalidation deleted: the pages holding it',
+        buckets: LIST_PAGES_BUCKETS,
+        registers
+      })
     },
     lock: {
       acquired: counter('lock_acquired_total', 'Order locks taken'),
       contended: counter('lock_contended_total', 'Writes answered 409 ORDER_LOCKED because another request held the lock'),
-      unavailable: counter('lock_unavailable_total', 'Lock attempts that failed because Redis was unreachable or frozen (503 LOCK_UNAVAILABLE)'),
+      unavailable: counter('lock_unavailable_total', 'Lock attempts that failed because Redis was unreachable or frozen (503 LOCK_UNAVAILABLE, or an optimistic write)'),
       fencingRejections: counter('lock_fencing_rejections_total', 'Writes refused by the version check after the lock expired (409 VERSION_CONFLICT)'),
       released: counter('lock_released_total', 'Order locks released by their owner'),
+      optimisticWrites: counter('lock_optimistic_writes_total', 'Writes that went ahead without the lock because Redis was unreachable (LOCK_FALLBACK=optimistic)'),
       holdSeconds: new promClient.Histogram({
         name: `${METRIC_PREFIX}lock_hold_seconds`,
         help: 'Time each order lock was held, from acquisition to release',

@@ -10,7 +10,8 @@ import type { Order } from './schemas.js'
  * The write flow of PUT and DELETE:
  * lock -> read -> If-Match -> rules -> conditional update on the version read -> release.
  * The version condition is the fence: if our lock expired and someone else wrote meanwhile,
- * the update matches nothing and we answer 409 without writing. The cache invalidation the
+ * the update matches nothing and we answer 409 without writing. The same fence makes a write
+ * without the lock safe (LOCK_FALLBACK=optimistic, while Redis is unreachable). The cache invalidation the
  * routes declare (`config.invalidates`) is sent by the cache plugin before the response.
  *
  * When the database fails: a failure of the read, or of the update before it was sent, wrote

@@ -7,17 +7,43 @@ const KEY_NAMESPACE = 'flowops:order-service:v1'
 export const redisKeys = {
   /** One cached page of GET /orders. */
   listPage: (page: number, limit: number) => `${KEY_NAMESPACE}:orders:list:page:${page}:limit:${limit}`,
-  /** Generation of the list cache: bumping it invalidates every cached page at once (O(1)). */
+  /** Generation of the list cache: a POST bumps it, invalidating every cached page at once (O(1)). */
   listGeneration: `${KEY_NAMESPACE}:orders:list:generation`,
+  /** Clock of order changes: every PUT or DELETE moves it forward (see PageTracking). */
+  listChangeClock: `${KEY_NAMESPACE}:orders:list:change-clock`,
+  /** The change clock's value when this order last changed. */
+  orderChangedAt: (orderId: string) => `${KEY_NAMESPACE}:orders:list:order-changed-at:${orderId}`,
+  /** The cached list page keys that hold this order, recorded by each fill. */
+  pagesHolding: (orderId: string) => `${KEY_NAMESPACE}:orders:list:pages-holding:${orderId}`,
   /** One cached GET /orders/:id. */
   entity: (orderId: string) => `${KEY_NAMESPACE}:orders:entity:${orderId}`,
   /** Generation of one order's cache entry, bumped by PUT and DELETE of that order. */
   entityGeneration: (orderId: string) => `${KEY_NAMESPACE}:orders:entity-generation:${orderId}`,
   /** The per-order write lock. */
   orderLock: (orderId: string) => `${KEY_NAMESPACE}:locks:order:${orderId}`,
+  /** Pub/Sub channel on which every invalidation says what it invalidated (for near caches). */
+  invalidationChannel: `${KEY_NAMESPACE}:cache:invalidations`,
   /** Prefix of the rate-limit counters; @fastify/rate-limit appends the client IP. */
   rateLimitPrefix: `${KEY_NAMESPACE}:ratelimit:`
 } as const
+
+/**
+ * How list pages learn which orders they hold, so that a PUT or DELETE invalidates only the
+ * pages holding its order (it never moves an order in the newest-first list: it changes
+ * neither createdAt nor _id). All of a group's keys share one Redis Cluster slot.
+ * - A page's fill records its key in `pagesHolding(id)` of every order on it; a change deletes
+ *   the page keys recorded there. Cost: one key per page that held the order within one TTL.
+ * - A reader notes `changeClock` before its MongoDB read. A change moves the clock forward and
+ *   stamps `changedAt(id)` with it. A fill is refused if any order on its page was stamped
+ *   after the reader's note: that reader may have read the order before the change committed,
+ *   and the change's invalidation could not know the page yet. This is the no-stale-fill
+ *   guarantee for pages that a change does not invalidate as a whole.
+ */
+export interface PageTracking {
+  changeClock: string
+  changedAt: (orderId: string) => string
+  pagesHolding: (orderId: string) => string
+}
 
 /** Where a response lives in Redis: its entry key and the generation key that guards it. */
 export interface CacheTarget {
@@ -28,14 +54,24 @@ export interface CacheTarget {
    * order's generation expires some time after its last bump (see bumpGenerations).
    */
   generationExpires: boolean
+  /** List pages only: how the orders on the page are tracked (see PageTracking). */
+  tracking?: PageTracking
 }
 
 /** One script call of an invalidation: every key in it hashes to the same Redis Cluster slot. */
 export interface InvalidationCall {
-  /** List generations to bump (they never expire). */
+  /** List generations to bump: a new order shifts every page (they never expire). */
   listGenerations: string[]
+  /** Changed orders whose list pages to invalidate, in this slot group's tracking keys. */
+  pagesOf?: { tracking: PageTracking, orderIds: string[] }
   /** Orders whose generation to bump and whose entry to delete. */
   entities: CacheTarget[]
+}
+
+/** What one invalidation covers: every list page (a new order), and changed orders. */
+export interface Invalidation {
+  everyListPage: boolean
+  changedOrderIds: string[]
 }
 
 /**
@@ -45,31 +81,48 @@ export interface InvalidationCall {
 export interface KeyLayout {
   listPage: (page: number, limit: number) => CacheTarget
   entity: (orderId: string) => CacheTarget
-  /** Every list page and these orders, as the script calls that invalidate them. */
-  invalidation: (orderIds: string[]) => InvalidationCall[]
+  /** The script calls that carry out an invalidation. */
+  invalidation: (invalidation: Invalidation) => InvalidationCall[]
 }
 
-const listPageIn = (generationKey: string, key: string): CacheTarget => ({ key, generationKey, generationExpires: false })
+const listPageIn = (generationKey: string, tracking: PageTracking, key: string): CacheTarget =>
+  ({ key, generationKey, generationExpires: false, tracking })
 const entityIn = (generationKey: string, key: string): CacheTarget => ({ key, generationKey, generationExpires: true })
+
+const standaloneTracking: PageTracking = {
+  changeClock: redisKeys.listChangeClock,
+  changedAt: redisKeys.orderChangedAt,
+  pagesHolding: redisKeys.pagesHolding
+}
 
 /** Standalone Redis and Sentinel: exactly the brief's keys, and one script call per invalidation. */
 export const standaloneKeys: KeyLayout = {
-  listPage: (page, limit) => listPageIn(redisKeys.listGeneration, redisKeys.listPage(page, limit)),
+  listPage: (page, limit) => listPageIn(redisKeys.listGeneration, standaloneTracking, redisKeys.listPage(page, limit)),
   entity: (orderId) => entityIn(redisKeys.entityGeneration(orderId), redisKeys.entity(orderId)),
-  invalidation: (orderIds) => [{ listGenerations: [redisKeys.listGeneration], entities: orderIds.map(standaloneKeys.entity) }]
+  invalidation: ({ everyListPage, changedOrderIds }) => [{
+    listGenerations: everyListPage ? [redisKeys.listGeneration] : [],
+    pagesOf: changedOrderIds.length > 0 ? { tracking: standaloneTracking, orderIds: changedOrderIds } : undefined,
+    entities: changedOrderIds.map(standaloneKeys.entity)
+  }]
 }
 
 /**
  * How many hash slots the list pages are spread over in cluster mode. A page shares its slot
  * with its generation (the lookup is one MGET of both, the fill a script on both), so one
  * generation for every page would put every list page on one master; with a generation per
- * group of pages, page p lives in group (p - 1) mod LIST_SLOT_GROUPS, and a mutation bumps
- * them all (still O(1): a fixed number of keys, never a scan).
+ * group of pages, page p lives in group (p - 1) mod LIST_SLOT_GROUPS, and a POST bumps them
+ * all (still O(1): a fixed number of keys, never a scan). Each group also has its own
+ * PageTracking keys, so a PUT or DELETE sends one call per group.
  */
 const LIST_SLOT_GROUPS = 4
 
 const listGroupOf = (page: number) => (page - 1) % LIST_SLOT_GROUPS
-const clusterListGeneration = (group: number) => `${KEY_NAMESPACE}:orders:list:{orders:list:${group}}:generation`
+const clusterListKey = (group: number, rest: string) => `${KEY_NAMESPACE}:orders:list:{orders:list:${group}}:${rest}`
+const clusterTracking = Array.from({ length: LIST_SLOT_GROUPS }, (_, group): PageTracking => ({
+  changeClock: clusterListKey(group, 'change-clock'),
+  changedAt: (orderId) => clusterListKey(group, `order-changed-at:${orderId}`),
+  pagesHolding: (orderId) => clusterListKey(group, `pages-holding:${orderId}`)
+}))
 
 /**
  * Redis Cluster: the same keys with a hash tag ({...}: only that part picks the slot), so that
@@ -77,11 +130,15 @@ const clusterListGeneration = (group: number) => `${KEY_NAMESPACE}:orders:list:{
  * call per slot: one per list group and one per order; it has landed when all of them have.
  */
 export const clusterKeys: KeyLayout = {
-  listPage: (page, limit) => listPageIn(clusterListGeneration(listGroupOf(page)),
-    `${KEY_NAMESPACE}:orders:list:{orders:list:${listGroupOf(page)}}:page:${page}:limit:${limit}`),
+  listPage: (page, limit) => listPageIn(clusterListKey(listGroupOf(page), 'generation'), clusterTracking[listGroupOf(page)]!,
+    clusterListKey(listGroupOf(page), `page:${page}:limit:${limit}`)),
   entity: (orderId) => entityIn(`${KEY_NAMESPACE}:orders:entity-generation:{${orderId}}`, `${KEY_NAMESPACE}:orders:entity:{${orderId}}`),
-  invalidation: (orderIds) => [
-    ...Array.from({ length: LIST_SLOT_GROUPS }, (_, group) => ({ listGenerations: [clusterListGeneration(group)], entities: [] })),
-    ...orderIds.map((id) => ({ listGenerations: [], entities: [clusterKeys.entity(id)] }))
+  invalidation: ({ everyListPage, changedOrderIds }) => [
+    ...clusterTracking.map((tracking, group) => ({
+      listGenerations: everyListPage ? [clusterListKey(group, 'generation')] : [],
+      pagesOf: changedOrderIds.length > 0 ? { tracking, orderIds: changedOrderIds } : undefined,
+      entities: []
+    })),
+    ...changedOrderIds.map((id) => ({ listGenerations: [], entities: [clusterKeys.entity(id)] }))
   ]
 }

@@ -182,3 +182,27 @@ test('on FerretDB, a lookup by _id uses the _id index (no table scan)', async (t
   t.match(plan, /SEARCH .* USING INDEX/, `SQLite plan: ${plan}`)
   t.notMatch(plan, /SCAN/, 'no scan')
 })
+
+test('concurrent conditional updates of one document: exactly one applies (as on MongoDB)', async (t) => {
+  const { rows } = await connect(t)
+  const [target] = await seedDates(rows)
+  // Writers on separate connections, as service instances are. Upstream FerretDB reads, then
+  // writes back in a second step: several writers could match the same version and all apply.
+  const clients = await Promise.all(Array.from({ length: 4 }, () => MongoClient.connect(isolatedMongoUrl())))
+  t.teardown(() => Promise.all(clients.map((client) => client.close())))
+  const views = clients.map((client) => client.db(rows.dbName).collection<Row>(rows.collectionName))
+  const ROUNDS = 25
+  let overApplied = 0
+  for (let version = 1; version <= ROUNDS; version++) {
+    const results = await Promise.all(views.flatMap((view) => Array.from({ length: 4 }, () =>
+      view.findOneAndUpdate({ _id: target!._id, version }, { $inc: { version: 1 } }, { returnDocument: 'after' }))))
+    const applied = results.filter((doc) => doc !== null).length
+    if (applied !== 1) overApplied++
+  }
+  t.equal(overApplied, 0, `in each of ${ROUNDS} rounds of 16 concurrent writers, exactly one matched`)
+  t.equal((await rows.findOne({ _id: target!._id }))?.version, ROUNDS + 1, 'the document holds one update per round')
+
+  const updates = await Promise.all(views.flatMap((view) => Array.from({ length: 4 }, () =>
+    view.updateOne({ _id: target!._id, version: ROUNDS + 1 }, { $inc: { version: 1 } }))))
+  t.equal(updates.reduce((sum, r) => sum + r.modifiedCount, 0), 1, 'the same holds for updateOne')
+})

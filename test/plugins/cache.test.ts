@@ -68,7 +68,7 @@ t.test('404s are not cached', async (t) => {
   t.equal(again.headers['x-cache'], 'MISS')
 })
 
-t.test('every mutation invalidates every cached list page; PUT and DELETE their entity', async (t) => {
+t.test('a POST invalidates every cached list page; PUT and DELETE their entity and the pages holding it (here both pages)', async (t) => {
   const app = await build(t)
   const first = await createOrder(app)
   const warm = async () => {

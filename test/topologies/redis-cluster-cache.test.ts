@@ -8,8 +8,8 @@ import { scrape } from '../scrape.js'
 import { clusterKeys, redisKeys } from '../../src/redis/keys.js'
 
 // The cache and the lock on a real Redis Cluster (3 masters + 3 replicas), across two service
-// instances sharing one database: hits and misses, every mutation invalidating the list and
-// its order, no stale fill with a reader paused between its MongoDB read and its fill, and
+// instances sharing one database: hits and misses, a POST invalidating every list page and a
+// PUT or DELETE its order and the pages holding it (in every slot group), no stale fill with a reader paused between its MongoDB read and its fill, and
 // concurrent writers with no lost update and no lock left behind. In cluster mode the keys
 // carry a hash tag, so each entry shares its slot with the generation that guards it.
 
@@ -57,13 +57,19 @@ t.test('Redis Cluster: hits, misses and invalidation on every mutation, across t
   t.equal(cacheOf(await a.inject('/orders?page=2')), 'MISS', 'and every other page group too')
   t.equal(cacheOf(await b.inject(`/orders/${order._id}`)), 'HIT', 'a POST leaves other orders\' entries alone')
 
+  // With limit 1, the new order is page 1 (slot group 0) and the first order page 2 (group 1).
   for (const [method, payload] of [['PUT', { customer: 'Changed In Cluster' }], ['DELETE', undefined]] as const) {
-    await a.inject('/orders')
+    for (const url of ['/orders', '/orders?page=1&limit=1', '/orders?page=2&limit=1']) {
+      await a.inject(url)
+      t.equal(cacheOf(await b.inject(url)), 'HIT', `${url} cached before the ${method}`)
+    }
     await a.inject(`/orders/${order._id}`)
     const written = await b.inject({ method, url: `/orders/${order._id}`, ...(payload ? { payload } : {}) })
     t.equal(written.statusCode, 200, `${method} 200`)
+    t.equal(cacheOf(await a.inject('/orders?page=2&limit=1')), 'MISS', `${method} invalidated the page holding the order (group 1)`)
+    t.equal(cacheOf(await a.inject('/orders?page=1&limit=1')), 'HIT', `${method} left the page without it cached (group 0)`)
     const list = await a.inject('/orders')
-    t.equal(cacheOf(list), 'MISS', `${method} invalidated the list`)
+    t.equal(cacheOf(list), 'MISS', `${method} invalidated the list page holding it (group 0, limit 10)`)
     const one = await a.inject(`/orders/${order._id}`)
     t.equal(cacheOf(one), 'MISS', `${method} invalidated the order`)
     t.equal(one.json().version, (written.json().order ?? written.json()).version, 'the other instance reads the write')
