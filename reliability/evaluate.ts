@@ -9,7 +9,7 @@ import type { Options } from './options.js'
 import { recoveryOf, type Recovery } from './recovery.js'
 import type { RequestLog } from './request-log.js'
 import { INSTANCES } from './scenario.js'
-import { handlesBesidesConnections, SOAK, TOLERANCE, type SoakResult } from './soak.js'
+import { handlesBesidesConnections, rssOutsideHeap, rssSlopePerMinute, SOAK, TOLERANCE, type SoakResult } from './soak.js'
 import { figuresOf, type Figures } from './stats.js'
 import type { Timeline } from './timeline.js'
 
@@ -25,9 +25,16 @@ const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`
 
 export function soakChecks (soak: SoakResult): Check[] {
   const { start, end } = soak
+  // The samples under load: all but the three paused ones at each end.
+  const loaded = soak.samples.length > 6 ? soak.samples.slice(3, -3) : soak.samples
   return [
-    check(`soak: RSS flat (at most +${TOLERANCE.rssGrowth * 100}%)`, end.rssBytes <= start.rssBytes * (1 + TOLERANCE.rssGrowth),
-      `${mb(start.rssBytes)} -> ${mb(end.rssBytes)} (${pct(start.rssBytes, end.rssBytes)})`),
+    check(`soak: RSS outside the V8 heap flat (at most +${TOLERANCE.nonHeapRssGrowth * 100}%)`,
+      rssOutsideHeap(end) <= rssOutsideHeap(start) * (1 + TOLERANCE.nonHeapRssGrowth),
+      `${mb(rssOutsideHeap(start))} -> ${mb(rssOutsideHeap(end))} (${pct(rssOutsideHeap(start), rssOutsideHeap(end))}); ` +
+      `RSS ${mb(start.rssBytes)} -> ${mb(end.rssBytes)} (${pct(start.rssBytes, end.rssBytes)}), of which V8 heap committed ` +
+      `${mb(start.heapTotalBytes ?? 0)} -> ${mb(end.heapTotalBytes ?? 0)}; external ${mb(start.externalBytes ?? 0)} -> ${mb(end.externalBytes ?? 0)}; ` +
+      `RSS under load ${mb(Math.min(...loaded.map((s) => s.rssBytes)))} to ${mb(Math.max(...loaded.map((s) => s.rssBytes)))}, ` +
+      `least-squares slope ${mb(rssSlopePerMinute(loaded))}/min`),
     check(`soak: heap floor flat (at most +${TOLERANCE.heapGrowth * 100}%)`, soak.heapFloor.end <= soak.heapFloor.start * (1 + TOLERANCE.heapGrowth),
       `lowest heap used in the first third ${mb(soak.heapFloor.start)}, in the last third ${mb(soak.heapFloor.end)} ` +
       `(${pct(soak.heapFloor.start, soak.heapFloor.end)}); paused samples ${mb(start.heapUsedBytes)} -> ${mb(end.heapUsedBytes)}`),

@@ -1,5 +1,5 @@
 import type { ReportInput } from './report.js'
-import { TOLERANCE } from './soak.js'
+import { rssOutsideHeap, TOLERANCE } from './soak.js'
 import type { Figures } from './stats.js'
 
 // The human report (REPORT.md) of one run: checks first, then the figures behind them.
@@ -64,16 +64,19 @@ export function markdown (input: ReportInput): string {
     `One fresh instance, the same mix at ${o.rate} requests/s for ${soak.seconds} s after a ${o.soakWarmupSeconds} s warm-up; ` +
     `${soak.samples.length} samples of its /metrics. Start and end are each the median of three samples taken with the load paused and drained.`,
     '',
-    '| | RSS MB | heap used MB | active handles | of which MongoDB connections | Redis | HTTP clients |',
-    '|---|---|---|---|---|---|---|',
+    '| | RSS MB | RSS outside the V8 heap MB | V8 heap committed MB | heap used MB | external MB | active handles | of which MongoDB connections | Redis | HTTP clients |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...(['start', 'end'] as const).map((when) => {
       const s = soak[when]
-      return `| ${when} | ${mb(s.rssBytes)} | ${mb(s.heapUsedBytes)} | ${s.activeHandles} | ${s.sockets?.mongodb ?? '?'} | ${s.sockets?.redis ?? '?'} | ${s.sockets?.httpClients ?? '?'} |`
+      return `| ${when} | ${mb(s.rssBytes)} | ${mb(rssOutsideHeap(s))} | ${mb(s.heapTotalBytes ?? 0)} | ${mb(s.heapUsedBytes)} | ${mb(s.externalBytes ?? 0)} | ` +
+        `${s.activeHandles} | ${s.sockets?.mongodb ?? '?'} | ${s.sockets?.redis ?? '?'} | ${s.sockets?.httpClients ?? '?'} |`
     }),
     '',
     `Heap floor (lowest heap used under load): ${mb(soak.heapFloor.start)} MB in the first third, ${mb(soak.heapFloor.end)} MB in the last.`,
     '',
-    `Tolerances: RSS +${TOLERANCE.rssGrowth * 100}%, heap floor +${TOLERANCE.heapGrowth * 100}% (one sample holds whatever garbage the last GC left; ` +
+    `Tolerances: RSS outside the V8 heap +${TOLERANCE.nonHeapRssGrowth * 100}% (the heap's committed size moves by tens of MB with V8's own sizing, ` +
+    'leak or not: a GC that gives pages back drops RSS by 30-40 MB and the heap grows back to its plateau; a native leak or a malloc arena ' +
+    `raises what is outside it), heap floor +${TOLERANCE.heapGrowth * 100}% (one sample holds whatever garbage the last GC left; ` +
     `a leak raises the floor), handles besides connections +${TOLERANCE.extraHandles}. ` +
     'The MongoDB pool and the keep-alive HTTP connections grow to the peak concurrency and stay open, so they are bounded instead: ' +
     `the pool by maxPoolSize (${TOLERANCE.mongodbPool}), the HTTP clients by the driver's ${TOLERANCE.httpClients - 1} sockets (+1 for the /metrics reader).`,

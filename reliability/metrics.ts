@@ -8,6 +8,9 @@ export interface ProcessSample {
   at: number
   rssBytes: number
   heapUsedBytes: number
+  /** The V8 heap's committed size, and memory held outside it (Buffers, native): what RSS is made of besides code. */
+  heapTotalBytes?: number
+  externalBytes?: number
   activeHandles: number
   /** Its TCP connections by peer, when known (Linux). */
   sockets?: SocketCounts
@@ -16,6 +19,8 @@ export interface ProcessSample {
 const NAMES = {
   rssBytes: 'process_resident_memory_bytes',
   heapUsedBytes: 'nodejs_heap_size_used_bytes',
+  heapTotalBytes: 'nodejs_heap_size_total_bytes',
+  externalBytes: 'nodejs_external_memory_bytes',
   activeHandles: 'nodejs_active_handles_total'
 } as const
 
@@ -44,6 +49,8 @@ export async function sampleProcess (url: string): Promise<ProcessSample> {
     at: Date.now(),
     rssBytes: valueOf(text, NAMES.rssBytes),
     heapUsedBytes: valueOf(text, NAMES.heapUsedBytes),
+    heapTotalBytes: valueOf(text, NAMES.heapTotalBytes),
+    externalBytes: valueOf(text, NAMES.externalBytes),
     activeHandles: valueOf(text, NAMES.activeHandles)
   }
 }

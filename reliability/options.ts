@@ -6,6 +6,8 @@
 
 export interface Options {
   form: 'full' | 'short'
+  /** --soak-only (or RELIABILITY_SOAK_ONLY=1): seed, then the soak alone, no faults; its report goes under dist/. */
+  soakOnly: boolean
   /** Orders created over HTTP before the load starts. */
   seedOrders: number
   /** Requests started per second by the load driver (open loop), and the in-flight cap. */
@@ -39,6 +41,7 @@ export function readOptions (argv: string[]): Options {
   const short = argv.includes('--short') || process.env.RELIABILITY_SHORT === '1'
   return {
     form: short ? 'short' : 'full',
+    soakOnly: argv.includes('--soak-only') || process.env.RELIABILITY_SOAK_ONLY === '1',
     seedOrders: num('RELIABILITY_SEED_ORDERS', 100),
     rate: num('RELIABILITY_RATE', 15),
     maxInFlight: num('RELIABILITY_MAX_IN_FLIGHT', 64),

@@ -14,9 +14,11 @@ export interface ReportInput {
   requests: number
 }
 
-/** Full form: reliability/REPORT.md and results.json; short form: dist/reliability-report/. */
+/** Full form: reliability/REPORT.md and results.json; short form and soak alone: under dist/. */
 export function writeReport (input: ReportInput): string[] {
-  const dir = process.env.RELIABILITY_REPORT_DIR ?? (input.options.form === 'full' ? 'reliability' : join('dist', 'reliability-report'))
+  const { form, soakOnly } = input.options
+  const dir = process.env.RELIABILITY_REPORT_DIR ??
+    (soakOnly ? join('dist', 'reliability-soak') : form === 'full' ? 'reliability' : join('dist', 'reliability-report'))
   mkdirSync(dir, { recursive: true })
   const json = join(dir, 'results.json')
   writeFileSync(json, JSON.stringify(input, null, 2) + '\n')

@@ -8,7 +8,7 @@ import { readOptions } from './options.js'
 import { killAll } from './processes.js'
 import { writeReport } from './report.js'
 import { RequestLog } from './request-log.js'
-import { runFaultScenario } from './scenario.js'
+import { runFaultScenario, seedAlone } from './scenario.js'
 import { startServers } from './servers.js'
 import { runSoak } from './soak.js'
 import { Timeline } from './timeline.js'
@@ -25,7 +25,7 @@ async function main (): Promise<number> {
   const options = readOptions(process.argv.slice(2))
   const logDir = mkdtempSync(join(tmpdir(), 'flowops-reliability-'))
   const startedAt = new Date()
-  say(`${options.form} form; process logs in ${logDir}`)
+  say(`${options.form} form${options.soakOnly ? ', soak alone' : ''}; process logs in ${logDir}`)
   const servers = await startServers(logDir)
   const env = {
     MONGODB_URL: servers.mongo.url,
@@ -41,7 +41,9 @@ async function main (): Promise<number> {
   watch.start()
   let failed = 1
   try {
-    const run = await runFaultScenario(options, servers, env, logDir, workload, log, timeline, say)
+    const run = options.soakOnly
+      ? await seedAlone(options, env, logDir, workload, log, say)
+      : await runFaultScenario(options, servers, env, logDir, workload, log, timeline, say)
     say(`soak: ${options.soakSeconds} s on one instance`)
     const soak = await runSoak(options, env, logDir, workload, log, timeline)
     await watch.stop()

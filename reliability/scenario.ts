@@ -34,3 +34,16 @@ export async function runFaultScenario (options: Options, servers: { redis: Owne
     await Promise.all(instances.map((i) => i.stop()))
   }
 }
+
+/** For --soak-only: the same seed through one instance, and no faults. */
+export async function seedAlone (options: Options, env: ServiceEnv, logDir: string, workload: Workload, log: RequestLog,
+  say: (line: string) => void): Promise<FaultRun> {
+  const instance = await startService('service-seed', env, logDir)
+  try {
+    say(`soak alone: seeding ${options.seedOrders} orders`)
+    await seed(options.seedOrders, instance.url, workload, log, options.clientTimeoutMs)
+    return { faults: [], skipped: 0 }
+  } finally {
+    await instance.stop()
+  }
+}

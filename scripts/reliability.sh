@@ -4,7 +4,8 @@
 # servers; it installs what is missing like the other scripts (scripts/servers.sh install).
 # The full form takes about 8 minutes and rewrites reliability/REPORT.md and results.json; the
 # short form (--short, or RELIABILITY_SHORT=1) about 2 minutes, for CI, and writes its report
-# under dist/reliability-report/. Knobs: RELIABILITY_* in reliability/options.ts.
+# under dist/reliability-report/; --soak-only runs the seed and the soak alone (report under
+# dist/reliability-soak/). Knobs: RELIABILITY_* in reliability/options.ts.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

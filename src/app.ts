@@ -12,6 +12,7 @@ import cors from '../plugins/external/cors.js'
 import helmet from '../plugins/external/helmet.js'
 import underPressure from '../plugins/external/under-pressure.js'
 import rateLimit from '../plugins/external/rate-limit.js'
+import compression from '../plugins/external/compress.js'
 import bearerAuth from '../plugins/external/bearer-auth.js'
 import swagger from '../plugins/external/swagger.js'
 import serviceMetrics from '../plugins/app/service-metrics.js'
@@ -114,7 +115,8 @@ export async function buildApp (options: AppOptions) {
   // registered above, so the early answers below are counted): request ids; security headers,
   // which every answer needs, CORS preflights included; plain OPTIONS, 404 and 405 (not-found)
   // before CORS, which would take a plain OPTIONS for a bad preflight; CORS; refusing new work
-  // once shutting down and under load; the rate limit. Authentication is the
+  // once shutting down and under load; the rate limit; response compression (an onSend hook on
+  // each route declared after it). Authentication is the
   // `onRequest: app.authenticate` each mutating route declares, so it always runs after all of
   // them (a token guesser is rate limited). The API document collects the routes declared after it.
   if (has('request-id')) await app.register(requestId)
@@ -124,6 +126,7 @@ export async function buildApp (options: AppOptions) {
   await app.register(drainOnClose)
   if (has('load-shedding')) await app.register(underPressure)
   await app.register(rateLimit)
+  await app.register(compression)
   await app.register(bearerAuth)
   await app.register(swagger)
 

@@ -5,6 +5,7 @@ import type { CacheInvalidation } from '../../src/cache/invalidator.js'
 import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/redis/keys.js'
 import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
+import { negotiateCoding } from '../../src/http/compression.js'
 import type { Order } from '../../src/orders/schemas.js'
 
 declare module 'fastify' {
@@ -26,6 +27,11 @@ declare module 'fastify' {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
+
+function appendVary (current: unknown, field: string): string {
+  const existing = current === undefined ? '' : String(current)
+  return existing === '' ? field : `${existing}, ${field}`
+}
 
 function asArray<T> (value: T | T[] | undefined): T[] {
   if (value === undefined) return []
@@ -55,9 +61,17 @@ export default fp(async function cachePlugin (app) {
 
   function serveCached (cacheTarget: (request: FastifyRequest, keys: KeyLayout) => CacheTarget, holds?: (result: unknown) => string[]) {
     return async function serveCached (request: FastifyRequest, reply: FastifyReply) {
-      const response = await cache.readThrough(cacheTarget(request, keys), () => render(request, reply, holds),
-        (status) => reply.header('x-cache', status))
+      const target = cacheTarget(request, keys)
+      const load = () => render(request, reply, holds)
+      const onStatus = (status: string) => reply.header('x-cache', status)
+      // The answer depends on Accept-Encoding whichever coding it ends up in.
+      reply.header('vary', appendVary(reply.getHeader('vary'), 'Accept-Encoding'))
+      const coding = negotiateCoding(request.headers['accept-encoding'])
+      const response = coding
+        ? await cache.readThroughCompressed(target, coding, load, onStatus)
+        : await cache.readThrough(target, load, onStatus)
       if (response.etag) reply.header('etag', response.etag)
+      if ('coding' in response && response.coding) reply.header('content-encoding', response.coding)
       return reply.type(JSON_TYPE).send(response.body)
     }
   }

@@ -4,12 +4,14 @@ import type { Config } from '../config.js'
 import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import { createCircuitBreaker } from './circuit-breaker.js'
-import { decodeEntry, entryPayload } from './entry.js'
+import { createHash } from 'node:crypto'
+import { COMPRESSION_THRESHOLD_BYTES, compressBody, type ContentCoding } from '../http/compression.js'
+import { decodeCompressedCopy, decodeEntry, entryPayload, type CompressedCoding } from './entry.js'
 import { createInvalidator, type CacheInvalidation } from './invalidator.js'
 import { createNearCache } from './near-cache.js'
 import { defineCacheScripts } from './scripts.js'
 import { createSingleFlight } from './single-flight.js'
-import type { CacheTarget, KeyLayout } from '../redis/keys.js'
+import { compressedCopyOf, type CacheTarget, type KeyLayout } from '../redis/keys.js'
 
 /** A cacheable response: the exact bytes sent, and the ETag sent with them. */
 export interface CachedResponse {
@@ -22,7 +24,8 @@ export interface CachedResponse {
 type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
 
 type Lookup =
-  | { status: 'HIT', response: CachedResponse }
+  // `stored`: the entry as Redis holds it (absent for a near hit).
+  | { status: 'HIT', response: CachedResponse, stored?: Buffer }
   // Noted before loading: the generation ('' when the key has none yet) and, for a list page,
   // the change clock ('' when no order has changed yet); and the near cache's epoch.
   | { status: 'MISS', generation: string, changeClock: string, nearEpoch: number }
@@ -101,9 +104,9 @@ export function createCache ({ redis, keys, metrics, log, config }: {
     }
     const [generation, stored, changeClock] = found
     const entry = generation && stored ? decodeEntry(stored) : undefined
-    if (generation && entry?.generation.equals(generation)) {
-      if (nearActive) near.store(target.key, entry, nearEpoch, target.tracking !== undefined)
-      return { status: 'HIT', response: entry }
+    if (generation && stored && entry?.generation.equals(generation)) {
+      if (nearActive) near.store(target.key, entry, nearEpoch, target.isListPage)
+      return { status: 'HIT', response: entry, stored }
     }
     return {
       status: 'MISS',
@@ -128,7 +131,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
       breaker.succeeded()
       if (stored === 1) {
         metrics.cache.fills.inc()
-        if (near?.active()) near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, tracking !== undefined)
+        if (near?.active()) near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, target.isListPage)
       } else {
         metrics.cache.staleFillsRefused.inc()
       }
@@ -137,33 +140,85 @@ export function createCache ({ redis, keys, metrics, log, config }: {
     }
   }
 
+  /**
+   * The read path, whole: look up; on a miss join the load in flight for this key and
+   * generation or lead it (load from MongoDB, fill), and every request that joined gets the
+   * leader's outcome, a response or the error it failed with. The generation (and a list's
+   * change clock) is part of the load's identity, so a request that saw a newer one never
+   * joins an older load, which may have read MongoDB before the change it saw committed.
+   * `onStatus` learns HIT, MISS or BYPASS as soon as it is known, also when the load fails.
+   */
+  async function readThrough (target: CacheTarget, load: () => Promise<CachedResponse>, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
+    const found = await lookup(target)
+    onStatus(found.status)
+    if (found.status === 'HIT') {
+      metrics.cache.hits.inc()
+      return found
+    }
+    if (found.status === 'BYPASS') {
+      metrics.cache.bypasses.inc()
+      return { response: await load() }
+    }
+    metrics.cache.misses.inc()
+    const response = await loads.run(`${found.generation}:${found.changeClock}@${target.key}`, async () => {
+      const loaded = await load()
+      // The leader's response waits for the fill, so the next request finds the entry.
+      await fill(target, found, loaded)
+      return loaded
+    }, () => metrics.cache.dedupedMisses.inc())
+    return { response }
+  }
+
+  /**
+   * Stores the compressed copy (or, for a body too small to compress, a note saying so) of an
+   * entry just read from Redis, only while that entry is still exactly what was read: its
+   * SHA-1 is checked in the script, so a copy can never outlive a rewrite or deletion it raced.
+   */
+  async function fillCompressedCopy (target: CacheTarget, copy: CacheTarget, stored: Buffer, coding: CompressedCoding, body: Buffer, etag: string): Promise<void> {
+    if (!usable()) return
+    try {
+      const digest = createHash('sha1').update(stored).digest('hex')
+      await withDeadline(redis.fillCompressedCopy(target.key, copy.key, digest, Buffer.concat([Buffer.from(`${coding} ${etag}\n`, 'latin1'), body])),
+        readTimeoutMs, 'cache compressed fill')
+      breaker.succeeded()
+    } catch (err) {
+      redisFailed(err, 'compressed fill')
+    }
+  }
+
   return {
-    /**
-     * The read path, whole: look up; on a miss join the load in flight for this key and
-     * generation or lead it (load from MongoDB, fill), and every request that joined gets the
-     * leader's outcome, a response or the error it failed with. The generation (and a list's
-     * change clock) is part of the load's identity, so a request that saw a newer one never
-     * joins an older load, which may have read MongoDB before the change it saw committed.
-     * `onStatus` learns HIT, MISS or BYPASS as soon as it is known, also when the load fails.
-     */
+    /** The read path for a client that takes the identity coding. */
     async readThrough (target: CacheTarget, load: () => Promise<CachedResponse>, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
-      const found = await lookup(target)
-      onStatus(found.status)
+      return (await readThrough(target, load, onStatus)).response
+    },
+
+    /**
+     * The read path for a client that accepts `coding`: the entry's compressed copy when it
+     * has one (one round trip, as any hit); otherwise the entry, through readThrough, and when
+     * that was a Redis hit, its compressed copy is made once and stored beside it. The answer
+     * says its coding; without one it is the identity bytes (a small body, or a miss, which
+     * @fastify/compress compresses on the way out).
+     */
+    async readThroughCompressed (target: CacheTarget, coding: ContentCoding, load: () => Promise<CachedResponse>,
+      onStatus: (status: CacheStatus) => void): Promise<CachedResponse & { coding?: ContentCoding }> {
+      const copy = compressedCopyOf(target, coding)
+      const found = await lookup(copy)
       if (found.status === 'HIT') {
+        onStatus('HIT')
         metrics.cache.hits.inc()
-        return found.response
+        metrics.cache.compressedHits.inc()
+        return decodeCompressedCopy(found.response)
       }
-      if (found.status === 'BYPASS') {
-        metrics.cache.bypasses.inc()
-        return load()
+      const { response, stored } = await readThrough(target, load, onStatus)
+      if (!stored) return response
+      const identity = Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body)
+      if (identity.length < COMPRESSION_THRESHOLD_BYTES) {
+        await fillCompressedCopy(target, copy, stored, 'identity', identity, response.etag)
+        return response
       }
-      metrics.cache.misses.inc()
-      return loads.run(`${found.generation}:${found.changeClock}@${target.key}`, async () => {
-        const loaded = await load()
-        // The leader's response waits for the fill, so the next request finds the entry.
-        await fill(target, found, loaded)
-        return loaded
-      }, () => metrics.cache.dedupedMisses.inc())
+      const compressed = compressBody(identity, coding)
+      await fillCompressedCopy(target, copy, stored, coding, compressed, response.etag)
+      return { body: compressed, etag: response.etag, coding }
     },
 
     /**

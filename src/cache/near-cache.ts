@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import { createRedisClient } from '../redis/create-redis-client.js'
+import { CONTENT_CODINGS } from '../http/compression.js'
 import { redisKeys } from '../redis/keys.js'
 import type { CachedResponse } from './create-cache.js'
 
@@ -84,7 +85,10 @@ export function createNearCache ({ config, metrics, log }: { config: Config, met
     if (lists === '1') {
       for (const [key, entry] of entries) if (entry.isListPage) remove(key)
     }
-    for (const key of keys) remove(key)
+    for (const key of keys) {
+      remove(key)
+      for (const coding of CONTENT_CODINGS) remove(`${key}:${coding}`)
+    }
     metrics.cache.nearBytes.set(totalBytes)
   }
 

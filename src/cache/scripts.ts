@@ -18,6 +18,11 @@ declare module 'ioredis' {
      * whose pages it tracked, how many cached pages it deleted and how many it rewrote.
      */
     bumpGenerations (...keysThenArgs: Array<string | number>): Result<number[], Context>
+    /**
+     * Stores a compressed copy beside an entry, with the entry's generation and remaining TTL,
+     * only if the entry is still the one whose SHA-1 is given. 1 stored, 0 refused.
+     */
+    fillCompressedCopy (entryKey: string, copyKey: string, entrySha1: string, codingEtagAndBody: Buffer): Result<number, Context>
   }
 }
 
@@ -93,6 +98,11 @@ local tracked = tonumber(ARGV[3])
 for i = 1, lists do
   bump(KEYS[i])
 end
+-- A compressed copy (src/cache/create-cache.ts) goes with its entry, whatever happens to it.
+-- Its keys share the entry's hash tag, so in a Redis Cluster they are in this call's slot.
+local function dropCompressedCopies (key)
+  redis.call('DEL', key .. ':br', key .. ':gzip')
+end
 local pagesDeleted = {}
 local invalidated = { lists > 0 and '1' or '0' }
 local i = lists + 1
@@ -107,6 +117,7 @@ if tracked > 0 then
       local entry = from ~= '' and redis.call('GET', page)
       local first, last
       if entry then first, last = string.find(entry, from, 1, true) end
+      dropCompressedCopies(page)
       if first then
         redis.call('SET', page, string.sub(entry, 1, first - 1) .. to .. string.sub(entry, last + 1), 'KEEPTTL')
         rewritten = rewritten + 1
@@ -124,13 +135,29 @@ end
 for j = i, #KEYS, 2 do
   bump(KEYS[j], tonumber(ARGV[1]))
   redis.call('DEL', KEYS[j + 1])
+  dropCompressedCopies(KEYS[j + 1])
   table.insert(invalidated, KEYS[j + 1])
 end
 redis.call('PUBLISH', ARGV[4], table.concat(invalidated, '\\n'))
 return pagesDeleted
 `
 
+// KEYS: the entry, its compressed copy. ARGV: the entry's SHA-1 as the filler read it, then
+// '<coding> <etag>\n<bytes>'. The copy takes the entry's generation and remaining TTL, so it
+// is valid exactly as long as the entry and never outlives it; a list generation bump makes
+// both stale at once.
+const FILL_COMPRESSED_COPY = `
+local entry = redis.call('GET', KEYS[1])
+if not entry or redis.sha1hex(entry) ~= ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then return 0 end
+local generation = string.sub(entry, 1, string.find(entry, '\\n', 1, true) - 1)
+redis.call('SET', KEYS[2], generation .. '\\n' .. ARGV[2], 'PX', ttl)
+return 1
+`
+
 export function defineCacheScripts (redis: RedisClient): void {
+  redis.defineCommand('fillCompressedCopy', { numberOfKeys: 2, lua: FILL_COMPRESSED_COPY })
   redis.defineCommand('fillIfGeneration', { lua: FILL_IF_GENERATION })
   redis.defineCommand('bumpGenerations', { lua: BUMP_GENERATIONS })
 }

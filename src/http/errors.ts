@@ -30,7 +30,11 @@ const CODES_BY_STATUS = {
   431: { HEADERS_TOO_LARGE: 'the request line and headers are larger than the server accepts' },
   500: { INTERNAL_ERROR: 'a bug: logged with the request id, nothing internal is shown' },
   503: {
-    DATABASE_UNAVAILABLE: 'MongoDB cannot be reached',
+    DATABASE_UNAVAILABLE: 'MongoDB cannot be reached; a POST, PUT or DELETE answered this wrote nothing (it failed before its write was sent)',
+    WRITE_OUTCOME_UNKNOWN: 'POST, PUT and DELETE only: the write was sent but MongoDB did not confirm it in time, so it may or ' +
+      'may not have been applied (the database can still apply it after this answer). Read the order again; retry a PUT or ' +
+      'DELETE with If-Match set to the version the change was based on: if the first attempt was applied the retry is 412 ' +
+      'and changes nothing. A retried POST may create a second order: look for the first one (GET /orders, newest first)',
     LOCK_UNAVAILABLE: 'PUT and DELETE only: Redis (the lock service) cannot be reached',
     OVERLOADED: 'load shedding under event-loop or memory pressure; retry after Retry-After',
     SHUTTING_DOWN: 'the instance is shutting down (a request that arrived after SIGTERM); retry'
@@ -55,6 +59,7 @@ const RETRY_AFTER_SECONDS: Partial<Record<ErrorCode, number>> = {
   ORDER_LOCKED: 1,
   VERSION_CONFLICT: 1,
   DATABASE_UNAVAILABLE: 5,
+  WRITE_OUTCOME_UNKNOWN: 5,
   LOCK_UNAVAILABLE: 5,
   OVERLOADED: 10,
   SHUTTING_DOWN: 1
@@ -65,7 +70,8 @@ export function retryAfterOf (code: string): number | undefined {
   return RETRY_AFTER_SECONDS[code as ErrorCode]
 }
 
-// 503s answered before a mutation could write anything.
+// 503s answered before a mutation could write anything. (DATABASE_UNAVAILABLE also wrote
+// nothing; it still invalidates, as any other failure that reached the database.)
 const REFUSED_BEFORE_WRITING: ReadonlySet<string> = new Set<ErrorCode>(['LOCK_UNAVAILABLE', 'OVERLOADED', 'SHUTTING_DOWN'])
 
 /**

@@ -49,6 +49,7 @@ export function createServiceMetrics (registry: MetricsRegistry) {
       nearHits: counter('cache_near_hits_total', 'Reads answered from the in-process near cache (also counted in cache_hits_total)'),
       nearBytes: new promClient.Gauge({ name: `${METRIC_PREFIX}cache_near_bytes`, help: 'Bytes held by the near cache', registers }),
       listPagesRewritten: counter('cache_list_pages_rewritten_total', 'Cached list pages a PUT or DELETE rewrote in place (they held exactly the order\'s previous bytes) instead of deleting'),
+      compressedHits: counter('cache_compressed_hits_total', 'Hits answered with a stored compressed copy (also counted in cache_hits_total)'),
       listGenerationBumps: counter('cache_list_generation_bumps_total', 'Deliveries that invalidated every cached list page at once (new orders)'),
       listPagesInvalidated: new promClient.Histogram({
         name: `${METRIC_PREFIX}cache_list_pages_invalidated`,

@@ -1,4 +1,5 @@
-import { ObjectId, type Db, type WithId } from 'mongodb'
+import { ObjectId, type ClientSession, type Db, type WithId } from 'mongodb'
+import { writeFailure } from '../http/database-errors.js'
 import type { NewOrderFields, OrderChanges } from './rules.js'
 import type { Order, OrderItem, OrderList, OrderStatus } from './schemas.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
@@ -42,6 +43,31 @@ function toOrder (doc: WithId<OrderDocument>): Order {
 export function createOrdersRepository ({ db, metrics }: { db: Db, metrics: ServiceMetrics }) {
   const orders = db.collection<OrderDocument>(ORDERS_COLLECTION)
 
+  /**
+   * Runs one write and, when it fails, says whether it may have been applied (see
+   * `writeFailure`): a failure before the command was sent is the driver's own error (503
+   * DATABASE_UNAVAILABLE, nothing written); after it, WriteOutcomeUnknownError.
+   *
+   * The write runs in an explicit session (no causal consistency, as the implicit one it
+   * replaces) for one reason: where the driver retries writes (replica sets, sharded clusters;
+   * never on a standalone server), the error it finally raises may be the retry's, say a server
+   * selection timeout, after a first attempt that was sent. The session's transaction number
+   * moves when the driver puts the first attempt on a connection, so an unchanged number
+   * proves that no attempt left. On a standalone server the driver makes one attempt and the
+   * error alone tells.
+   */
+  async function tracked<T> (operation: 'insert' | 'update', orderId: string | undefined, write: (session: ClientSession) => Promise<T>): Promise<T> {
+    const session = db.client.startSession({ causalConsistency: false })
+    const txnNumber = session.serverSession.txnNumber
+    try {
+      return await write(session)
+    } catch (err) {
+      throw writeFailure(err, operation, orderId, session.serverSession.txnNumber !== txnNumber)
+    } finally {
+      await session.endSession()
+    }
+  }
+
   return {
     /** Creates the index that serves the list sort. Idempotent. */
     async ensureIndexes (): Promise<void> {
@@ -74,22 +100,24 @@ export function createOrdersRepository ({ db, metrics }: { db: Db, metrics: Serv
       metrics.database.writes.inc()
       const now = new Date()
       const doc: OrderDocument = { ...fields, version: 1, createdAt: now, updatedAt: now }
-      const { insertedId } = await orders.insertOne(doc)
+      const { insertedId } = await tracked('insert', undefined, (session) => orders.insertOne(doc, { session }))
       return toOrder({ ...doc, _id: insertedId })
     },
 
     /**
      * Applies the changes only if the stored version is still `expectedVersion`, and bumps the
      * version. Returns null when someone else wrote first: the caller's lock expired, so its
-     * view is stale and it must not overwrite (fencing).
+     * view is stale and it must not overwrite (fencing). Throws WriteOutcomeUnknownError when
+     * the update was sent and not confirmed: the same fence makes a retry that names the
+     * version read before (If-Match) safe, whichever way it went.
      */
     async updateIfVersion (id: string, expectedVersion: number, changes: OrderChanges): Promise<Order | null> {
       metrics.database.writes.inc()
-      const doc = await orders.findOneAndUpdate(
+      const doc = await tracked('update', id, (session) => orders.findOneAndUpdate(
         { _id: new ObjectId(id), version: expectedVersion },
         { $set: { ...changes, updatedAt: new Date() }, $inc: { version: 1 } },
-        { returnDocument: 'after' }
-      )
+        { returnDocument: 'after', session }
+      ))
       return doc ? toOrder(doc) : null
     },
 

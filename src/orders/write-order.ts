@@ -14,6 +14,12 @@ import type { Order } from './schemas.js'
  * without the lock safe (LOCK_FALLBACK=optimistic, while Redis is unreachable). The cache invalidation the
  * routes declare (`config.invalidates`) is sent by the cache plugin before the response; it
  * rewrites cached list pages from the previous order to the new one, hence both are returned.
+ *
+ * When the database fails: a failure of the read, or of the update before it was sent, wrote
+ * nothing (503 DATABASE_UNAVAILABLE); an update sent and not confirmed may have been applied,
+ * now or later (503 WRITE_OUTCOME_UNKNOWN, from `orders.updateIfVersion`). The version fence is
+ * what makes the client's retry safe then: with If-Match naming the version this request read,
+ * a retry after an applied attempt is 412.
  */
 export async function writeOrder (deps: {
   locks: Lock

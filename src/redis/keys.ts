@@ -56,6 +56,8 @@ export interface CacheTarget {
   generationExpires: boolean
   /** List pages only: how the orders on the page are tracked (see PageTracking). */
   tracking?: PageTracking
+  /** A list page (every POST invalidates it), or an order's entry. */
+  isListPage: boolean
 }
 
 /** One script call of an invalidation: every key in it hashes to the same Redis Cluster slot. */
@@ -86,8 +88,17 @@ export interface KeyLayout {
 }
 
 const listPageIn = (generationKey: string, tracking: PageTracking, key: string): CacheTarget =>
-  ({ key, generationKey, generationExpires: false, tracking })
-const entityIn = (generationKey: string, key: string): CacheTarget => ({ key, generationKey, generationExpires: true })
+  ({ key, generationKey, generationExpires: false, tracking, isListPage: true })
+const entityIn = (generationKey: string, key: string): CacheTarget => ({ key, generationKey, generationExpires: true, isListPage: false })
+
+/**
+ * Where the compressed copy of a cached response lives: beside it, under the same hash tag
+ * (same Redis Cluster slot) and guarded by the same generation. Every script that deletes or
+ * rewrites an entry deletes its copies too (src/cache/scripts.ts).
+ */
+export function compressedCopyOf (target: CacheTarget, coding: string): CacheTarget {
+  return { key: `${target.key}:${coding}`, generationKey: target.generationKey, generationExpires: target.generationExpires, isListPage: target.isListPage }
+}
 
 const standaloneTracking: PageTracking = {
   changeClock: redisKeys.listChangeClock,
