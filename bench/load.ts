@@ -8,7 +8,7 @@ export interface LoadOptions {
   connections: number
   seconds: number
   /** Builds each request; called per request, so it can pick random pages or orders. */
-  nextRequest: () => { method: 'GET' | 'PUT', path: string, body?: string }
+  nextRequest: () => { method: 'GET' | 'PUT', path: string, body?: string, headers?: Record<string, string> }
   timeoutSeconds?: number
   /** A fixed rate (requests per second over all connections) instead of as fast as possible. */
   overallRate?: number
@@ -16,6 +16,7 @@ export interface LoadOptions {
 
 export interface LoadResult {
   requestsPerSecond: number
+  bytesPerRequest: number
   latencyMs: { p50: number, p90: number, p99: number, max: number }
   requests: number
   errors: number
@@ -48,7 +49,8 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
           ...request,
           method: next.method,
           path: next.path,
-          ...(next.body ? { body: next.body, headers: { 'content-type': 'application/json' } } : {})
+          ...(next.body ? { body: next.body, headers: { 'content-type': 'application/json' } } : {}),
+          ...(next.headers ? { headers: next.headers } : {})
         }
       }
     }],
@@ -65,6 +67,8 @@ export async function load (options: LoadOptions): Promise<LoadResult> {
   })
   return {
     requestsPerSecond: result.requests.average,
+    // Response bytes on the wire (headers and body) per request.
+    bytesPerRequest: result.throughput.total / Math.max(result.requests.total, 1),
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
     requests: result.requests.total,
     errors: result.errors,

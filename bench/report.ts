@@ -99,7 +99,7 @@ function layersSection (report: BenchReport): string[] {
 
 export function markdown (report: BenchReport): string {
   const rps = (n: number) => fmt(n, n < 100 ? 1 : 0)
-  const rows = report.scenarios.map((s) => `| ${s.title} | ${s.connections} | ${s.seconds} | ${rps(s.requestsPerSecond)} | ${fmt(s.latencyMs.p50, 1)} | ${fmt(s.latencyMs.p90, 1)} | ${fmt(s.latencyMs.p99, 1)} | ${fmt(s.latencyMs.max)} | ${s.errors + s.timeouts} | ${s.non2xx} | ${hitRatio(s)} | ${s.databaseReadsPerSecond === undefined ? '' : fmt(s.databaseReadsPerSecond, 1)} |`)
+  const rows = report.scenarios.map((s) => `| ${s.title} | ${s.connections} | ${s.seconds} | ${rps(s.requestsPerSecond)} | ${fmt(s.latencyMs.p50, 1)} | ${fmt(s.latencyMs.p90, 1)} | ${fmt(s.latencyMs.p99, 1)} | ${fmt(s.latencyMs.max)} | ${s.errors + s.timeouts} | ${s.non2xx} | ${hitRatio(s)} | ${s.databaseReadsPerSecond === undefined ? '' : fmt(s.databaseReadsPerSecond, 1)} | ${s.bytesPerRequest === undefined ? '' : fmt(s.bytesPerRequest)} |`)
   const cpuRows = report.scenarios.filter((s) => s.rounds !== undefined && s.cpuMicrosPerRequest?.server !== undefined).map((s) => {
     const cpu = s.cpuMicrosPerRequest as CpuPerRequest
     const total = (cpu.server ?? 0) + (cpu.redis ?? 0) + cpu.loadGenerator
@@ -128,8 +128,8 @@ export function markdown (report: BenchReport): string {
     '',
     '![throughput and p99 per scenario](results/chart.svg)',
     '',
-    '| scenario | conns | s | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | non-2xx | hit ratio | MongoDB reads/s |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | conns | s | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | non-2xx | hit ratio | MongoDB reads/s | bytes per response |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     ...(statuses.length ? ['Non-2xx answers (expected: 409 is lock contention):', '', ...statuses, ''] : []),

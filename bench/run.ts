@@ -65,6 +65,9 @@ const largeMongoUrl = Object.assign(new URL(mongoBase), { pathname: '/flowops_be
 const largeRedisUrl = Object.assign(new URL(redisUrl), { pathname: '/1' }).toString()
 
 const log = (message: string) => console.log(`[bench] ${message}`)
+
+/** What a compressing client sends: br preferred (the service answers br). */
+const COMPRESSING = { 'accept-encoding': 'br, gzip' }
 const pick = <T>(values: T[]): T => values[Math.floor(Math.random() * values.length)] as T
 const sumBy = (records: Array<Record<string, number>>): Record<string, number> => {
   const total: Record<string, number> = {}
@@ -196,6 +199,7 @@ async function main (): Promise<void> {
   const serviceEnv = { MONGODB_URL: mongoUrl, REDIS_URL: redisUrl as string, MONGODB_TIMEOUT_MS: '60000', CACHE_TTL_SECONDS: '3600' }
   const cached = await startService(serviceEnv)
   const bypass = await startService({ ...serviceEnv, CACHE_ENABLED: 'false' })
+  const near = await startService({ ...serviceEnv, CACHE_NEAR_MAX_BYTES: String(64 * 1024 * 1024) })
   const profileDir = await mkdtemp(join(tmpdir(), 'flowops-profile-'))
   const profiled = await startService(serviceEnv, profileDir)
 
@@ -266,7 +270,7 @@ async function main (): Promise<void> {
   }
 
   /** `rate`: a fixed request rate instead of saturation (see the per-layer A/B). */
-  interface Contender { name: string, title: string, target: Running, path: string, rate?: number }
+  interface Contender { name: string, title: string, target: Running, path: string, rate?: number, headers?: Record<string, string> }
   /**
    * Hot-path scenarios, compared with each other: each gets a warm-up (for the JIT), then
    * they run in turn, ROUNDS times, each after the machine is quiet.
@@ -275,7 +279,7 @@ async function main (): Promise<void> {
     for (const c of contenders) {
       await quiet()
       log(`${c.title}: warm-up ${WARMUP_SECONDS} s`)
-      await load({ url: c.target.url, connections: CONNECTIONS, seconds: WARMUP_SECONDS, nextRequest: get(c.path) })
+      await load({ url: c.target.url, connections: CONNECTIONS, seconds: WARMUP_SECONDS, nextRequest: get(c.path, c.headers) })
     }
     const rounds: ScenarioResult[][] = contenders.map(() => [])
     for (let round = 1; round <= ROUNDS; round++) {
@@ -286,7 +290,7 @@ async function main (): Promise<void> {
       for (const i of order) {
         const c = contenders[i] as Contender
         await quiet()
-        rounds[i]?.push(await measure(c.name, c.title, c.target, get(c.path), CONNECTIONS, SECONDS, c.rate))
+        rounds[i]?.push(await measure(c.name, c.title, c.target, get(c.path, c.headers), CONNECTIONS, SECONDS, c.rate))
       }
     }
     const combined = rounds.map(combineRounds)
@@ -294,7 +298,7 @@ async function main (): Promise<void> {
     return combined
   }
 
-  const get = (path: string) => () => ({ method: 'GET' as const, path })
+  const get = (path: string, headers?: Record<string, string>) => () => ({ method: 'GET' as const, path, ...(headers ? { headers } : {}) })
   const put = (id: string) => ({ method: 'PUT' as const, path: `/orders/${id}`, body: JSON.stringify({ address: `${Math.floor(Math.random() * 1e6)} Benchmark Road` }) })
 
   const [limit10, limit100] = hotPaths as [string, string]
@@ -341,25 +345,43 @@ async function main (): Promise<void> {
 
   // Hit vs ceiling vs the naive baseline. The limit-10 hit runs again in the limit-100 rounds,
   // so that CPU per hit at limit 100 vs limit 10 is a ratio within the same rounds.
-  const [ceiling10, bare10, hit10, naive10] = await interleaved([
+  // The near cache on (CACHE_NEAR_MAX_BYTES), and a compressing client (Accept-Encoding: br,
+  // gzip) against the service without it, in the same rounds.
+  for (const path of hotPaths) {
+    for (let i = 0; i < 3; i++) await fetch(near.url + path) // a Redis hit stores it near
+    for (let i = 0; i < 2; i++) await fetch(cached.url + path, { headers: COMPRESSING }) // stores the compressed copy
+  }
+  const [ceiling10, bare10, hit10, naive10, near10, compressed10] = await interleaved([
     { name: 'ceiling-limit-10', title: 'ceiling: bare Fastify, same bytes (limit 10)', target: ceiling, path: limit10 },
     { name: 'body-only-limit-10', title: 'ceiling: bare Fastify, body only (limit 10)', target: ceiling, path: BODY_ONLY_PREFIX + limit10 },
     { name: 'hit-limit-10', title: 'cache hit: page 1, limit 10', target: cached, path: limit10 },
-    { name: 'naive-limit-10', title: 'naive baseline: Express + ioredis, hit (limit 10)', target: naive, path: limit10 }
-  ]) as [ScenarioResult, ScenarioResult, ScenarioResult, ScenarioResult]
-  const [ceiling100, hit100, naive100, hit10beside100] = await interleaved([
+    { name: 'naive-limit-10', title: 'naive baseline: Express + ioredis, hit (limit 10)', target: naive, path: limit10 },
+    { name: 'near-hit-limit-10', title: 'near cache on: hit, page 1, limit 10', target: near, path: limit10 },
+    { name: 'compressed-hit-limit-10', title: 'compressing client (br): hit, page 1, limit 10', target: cached, path: limit10, headers: COMPRESSING }
+  ]) as [ScenarioResult, ScenarioResult, ScenarioResult, ScenarioResult, ScenarioResult, ScenarioResult]
+  const [ceiling100, hit100, naive100, hit10beside100, near100, compressed100] = await interleaved([
     { name: 'ceiling-limit-100', title: 'ceiling: bare Fastify, same bytes (limit 100)', target: ceiling, path: limit100 },
     { name: 'hit-limit-100', title: 'cache hit: page 1, limit 100', target: cached, path: limit100 },
     { name: 'naive-limit-100', title: 'naive baseline: Express + ioredis, hit (limit 100)', target: naive, path: limit100 },
-    { name: 'hit-limit-10-beside-100', title: 'cache hit: page 1, limit 10 (in the limit-100 rounds)', target: cached, path: limit10 }
-  ]) as [ScenarioResult, ScenarioResult, ScenarioResult, ScenarioResult]
+    { name: 'hit-limit-10-beside-100', title: 'cache hit: page 1, limit 10 (in the limit-100 rounds)', target: cached, path: limit10 },
+    { name: 'near-hit-limit-100', title: 'near cache on: hit, page 1, limit 100', target: near, path: limit100 },
+    { name: 'compressed-hit-limit-100', title: 'compressing client (br): hit, page 1, limit 100', target: cached, path: limit100, headers: COMPRESSING }
+  ]) as [ScenarioResult, ScenarioResult, ScenarioResult, ScenarioResult, ScenarioResult, ScenarioResult]
   const hitRatios: Record<string, number> = {
     'hit vs ceiling, same bytes (limit 10)': roundRatio(hit10, ceiling10),
     'hit vs ceiling, body only (limit 10)': roundRatio(hit10, bare10),
     'hit vs ceiling, same bytes (limit 100)': roundRatio(hit100, ceiling100),
     'hit vs naive baseline (limit 10)': roundRatio(hit10, naive10),
     'hit vs naive baseline (limit 100)': roundRatio(hit100, naive100),
-    'server CPU per hit, limit 100 vs limit 10 (same rounds)': roundCpuRatio(hit100, hit10beside100)
+    'server CPU per hit, limit 100 vs limit 10 (same rounds)': roundCpuRatio(hit100, hit10beside100),
+    'near cache on: hit vs ceiling, same bytes (limit 10)': roundRatio(near10, ceiling10),
+    'near cache on: hit vs ceiling, same bytes (limit 100)': roundRatio(near100, ceiling100),
+    'compressing client: hit vs identity hit (limit 10)': roundRatio(compressed10, hit10),
+    'compressing client: hit vs identity hit (limit 100)': roundRatio(compressed100, hit100),
+    'compressing client: bytes on the wire vs identity (limit 10)': compressed10.bytesPerRequest / hit10.bytesPerRequest,
+    'compressing client: bytes on the wire vs identity (limit 100)': compressed100.bytesPerRequest / hit100.bytesPerRequest,
+    'hit p99 vs ceiling p99 (limit 10)': hit10.latencyMs.p99 / Math.max(ceiling10.latencyMs.p99, 1),
+    'near cache on: hit p99 vs ceiling p99 (limit 10)': near10.latencyMs.p99 / Math.max(ceiling10.latencyMs.p99, 1)
   }
   for (const [name, value] of Object.entries(hitRatios)) log(`${name}: ${value.toFixed(2)}x`)
   if (ONLY === 'hits') return
@@ -413,7 +435,7 @@ async function main (): Promise<void> {
     await Promise.all([cachedLarge.stop(), bypassLarge.stop()])
   }
 
-  await Promise.all([cached.stop(), bypass.stop(), ceiling.stop(), naive.stop()])
+  await Promise.all([cached.stop(), bypass.stop(), ceiling.stop(), naive.stop(), near.stop()])
   cpuMeter.close()
 
   // Throughput ratios are medians of round-by-round ratios (see interleaved()).
@@ -430,7 +452,16 @@ async function main (): Promise<void> {
     { name: 'hit throughput vs bypass', goal: '>= 10x', measured: `${ratios['hit vs bypass (limit 10)']?.toFixed(1)}x`, pass: (ratios['hit vs bypass (limit 10)'] ?? 0) >= 10 },
     { name: `p99 of cached hits at ${CONNECTIONS} connections (median of rounds)`, goal: '< 10 ms', measured: `${hit10.latencyMs.p99} ms`, pass: hit10.latencyMs.p99 < 10 },
     { name: 'hit throughput vs naive baseline (limit 10)', goal: '>= 5x', measured: `${hitVsNaive.toFixed(2)}x`, pass: hitVsNaive >= 5 },
-    { name: 'server CPU per hit, limit 100 vs limit 10', goal: '<= 2x', measured: `${cpu100vs10.toFixed(2)}x`, pass: cpu100vs10 <= 2 }
+    { name: 'server CPU per hit, limit 100 vs limit 10', goal: '<= 2x', measured: `${cpu100vs10.toFixed(2)}x`, pass: cpu100vs10 <= 2 },
+    ...([
+      ['hit throughput vs ceiling (same bytes), limit 100', 'hit vs ceiling, same bytes (limit 100)', 0.5],
+      ['near cache on: hit vs ceiling, limit 10', 'near cache on: hit vs ceiling, same bytes (limit 10)', 0.85],
+      ['near cache on: hit vs ceiling, limit 100', 'near cache on: hit vs ceiling, same bytes (limit 100)', 0.85]
+    ] as const).map(([name, ratio, goal]) => ({ name, goal: `>= ${goal}x`, measured: `${(hitRatios[ratio] ?? NaN).toFixed(2)}x`, pass: (hitRatios[ratio] ?? 0) >= goal })),
+    ...([
+      ['hit p99 vs the ceiling\'s p99 (limit 10, medians of rounds)', 'hit p99 vs ceiling p99 (limit 10)'],
+      ['near cache on: hit p99 vs the ceiling\'s p99 (limit 10)', 'near cache on: hit p99 vs ceiling p99 (limit 10)']
+    ] as const).map(([name, ratio]) => ({ name, goal: '<= 1.5x', measured: `${(hitRatios[ratio] ?? NaN).toFixed(2)}x`, pass: (hitRatios[ratio] ?? Infinity) <= 1.5 }))
   ]
   if (hitLarge && hitSmall) {
     // Both sizes in the same rounds, each against its own database and cache.
