@@ -28,8 +28,13 @@ declare module 'fastify' {
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
+/**
+ * Adds a field to Vary unless it is there already (field names are case-insensitive). Lower
+ * case, as @fastify/compress writes and looks for it, so neither adds it twice.
+ */
 function appendVary (current: unknown, field: string): string {
   const existing = current === undefined ? '' : String(current)
+  if (existing.toLowerCase().split(',').some((name) => name.trim() === field)) return existing
   return existing === '' ? field : `${existing}, ${field}`
 }
 
@@ -65,7 +70,7 @@ export default fp(async function cachePlugin (app) {
       const load = () => render(request, reply, holds)
       const onStatus = (status: string) => reply.header('x-cache', status)
       // The answer depends on Accept-Encoding whichever coding it ends up in.
-      reply.header('vary', appendVary(reply.getHeader('vary'), 'Accept-Encoding'))
+      reply.header('vary', appendVary(reply.getHeader('vary'), 'accept-encoding'))
       const coding = negotiateCoding(request.headers['accept-encoding'])
       const response = coding
         ? await cache.readThroughCompressed(target, coding, load, onStatus)

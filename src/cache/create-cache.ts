@@ -25,7 +25,7 @@ type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
 
 type Lookup =
   // `stored`: the entry as Redis holds it (absent for a near hit).
-  | { status: 'HIT', response: CachedResponse, stored?: Buffer }
+  | { status: 'HIT', response: CachedResponse, stored?: Buffer, fromNear?: true }
   // Noted before loading: the generation ('' when the key has none yet) and, for a list page,
   // the change clock ('' when no order has changed yet); and the near cache's epoch.
   | { status: 'MISS', generation: string, changeClock: string, nearEpoch: number }
@@ -50,7 +50,10 @@ export function createCache ({ redis, keys, metrics, log, config }: {
   const readTimeoutMs = config.CACHE_REDIS_TIMEOUT_MS
   // An entity generation must outlive every entry tagged with it (see bumpGenerations); the
   // list generation is one key and never expires.
-  const entityGenerationTtlSeconds = config.CACHE_TTL_SECONDS * 2 + 60
+  // The same TTL serves the changed-at stamps a list fill is checked against, which must outlive
+  // the slowest reader between its lookup and its fill: a MongoDB read (a find and a count, each
+  // bounded by MONGODB_TIMEOUT_MS) included.
+  const entityGenerationTtlSeconds = Math.max(config.CACHE_TTL_SECONDS * 2 + 60, Math.ceil(config.MONGODB_TIMEOUT_MS * 3 / 1000))
   const invalidator = createInvalidator({
     redis,
     keys,
@@ -87,7 +90,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
       const held = near.get(target.key)
       if (held) {
         metrics.cache.nearHits.inc()
-        return { status: 'HIT', response: held }
+        return { status: 'HIT', response: held, fromNear: true }
       }
     }
     const nearEpoch = near?.epoch() ?? 0
@@ -148,7 +151,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
    * joins an older load, which may have read MongoDB before the change it saw committed.
    * `onStatus` learns HIT, MISS or BYPASS as soon as it is known, also when the load fails.
    */
-  async function readThrough (target: CacheTarget, load: () => Promise<CachedResponse>, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
+  async function readThrough (target: CacheTarget, load: () => Promise<CachedResponse>, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer, fromNear?: true }> {
     const found = await lookup(target)
     onStatus(found.status)
     if (found.status === 'HIT') {
@@ -209,9 +212,22 @@ export function createCache ({ redis, keys, metrics, log, config }: {
         metrics.cache.compressedHits.inc()
         return decodeCompressedCopy(found.response)
       }
-      const { response, stored } = await readThrough(target, load, onStatus)
-      if (!stored) return response
+      if (found.status === 'BYPASS') {
+        // Redis just failed (or is off limits): a second lookup would only pay its deadline again.
+        onStatus('BYPASS')
+        metrics.cache.bypasses.inc()
+        return load()
+      }
+      const { response, stored, fromNear } = await readThrough(target, load, onStatus)
       const identity = Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body)
+      if (fromNear) {
+        // A near entry has no Redis bytes to check a stored copy against; the copy is kept
+        // near, beside it (made in the tick the entry was read, so it is as current).
+        const compressed = identity.length >= COMPRESSION_THRESHOLD_BYTES ? compressBody(identity, coding) : undefined
+        near?.storeDerived(copy.key, { body: compressed ?? identity, etag: `${compressed ? coding : 'identity'} ${response.etag}` }, target.isListPage)
+        return compressed ? { body: compressed, etag: response.etag, coding } : response
+      }
+      if (!stored) return response
       if (identity.length < COMPRESSION_THRESHOLD_BYTES) {
         await fillCompressedCopy(target, copy, stored, 'identity', identity, response.etag)
         return response
@@ -226,11 +242,13 @@ export function createCache ({ redis, keys, metrics, log, config }: {
      * it. Resolves once it landed or failed.
      */
     invalidate (mutation: CacheInvalidation): Promise<void> {
-      // This instance's near copies go now, before the response, whatever Redis does.
-      near?.dropForMutation(mutation.changedOrderId ? keys.entity(mutation.changedOrderId).key : undefined)
+      // This instance's near copies go now, whatever Redis does, and again once the script
+      // has landed: a lookup between the two may have read the old bytes and stored them.
+      const entityKey = mutation.changedOrderId ? keys.entity(mutation.changedOrderId).key : undefined
+      near?.dropForMutation(entityKey)
       // Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
       // mutation from invalidating for the other instances. It has its own deadline.
-      return invalidator.invalidate(mutation)
+      return invalidator.invalidate(mutation).then(() => near?.dropForMutation(entityKey))
     },
 
     status () {

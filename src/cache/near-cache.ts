@@ -33,6 +33,7 @@ interface NearEntry {
  *   emptied and serves nothing until the connection is back and subscribed.
  * - A Redis hit that raced an invalidation is not stored: the lookup notes an epoch that every
  *   drop advances, and a store is refused if it moved (the reply may predate the message).
+ *   Coming back on also advances it: a lookup noted while off may predate a missed message.
  *
  * What can be stale, and for how long: after a write acknowledged by another instance, this one
  * may serve the old bytes until the invalidation message reaches it (on loopback, well under a
@@ -96,6 +97,8 @@ export function createNearCache ({ config, metrics, log }: { config: Config, met
   subscriber.on('close', () => lost('invalidation connection closed'))
   subscriber.on('ready', () => {
     subscriber.subscribe(redisKeys.invalidationChannel).then(() => {
+      // Messages were missed while off: a lookup that noted the epoch then must not store.
+      epoch++
       subscribed = true
       alive = true
       log.info('near cache on: subscribed to invalidations')
@@ -118,6 +121,7 @@ export function createNearCache ({ config, metrics, log }: { config: Config, met
     subscriber.ping().then(() => {
       pingSentAt = undefined
       if (subscribed && !alive) {
+        epoch++
         alive = true
         log.info('near cache on again: its invalidation connection answers')
       }
@@ -156,6 +160,14 @@ export function createNearCache ({ config, metrics, log }: { config: Config, met
         remove(oldest)
       }
       metrics.cache.nearBytes.set(totalBytes)
+    },
+
+    /**
+     * A compressed copy made in this process from a near entry, held while that entry is: its
+     * drop drops the copy too. Call it in the same tick as the `get` that returned the entry.
+     */
+    storeDerived (key: string, response: CachedResponse, isListPage: boolean): void {
+      this.store(key, response, epoch, isListPage)
     },
 
     /** This instance's own mutation: drop before answering, without waiting for the message. */

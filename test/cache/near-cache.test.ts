@@ -19,15 +19,22 @@ async function instances (t: Test, env: Record<string, string> = {}) {
   return apps
 }
 
-/** Reads until the near cache serves it (the second read stores it from a Redis hit). */
+/**
+ * Reads until the near cache serves it: a Redis hit stores it near, unless an invalidation
+ * message (say, of the order just created) arrived while that read was out; then it is stored
+ * on the next one.
+ */
 async function warmNear (t: Test, app: TestApp, url: string): Promise<string> {
   await app.inject(url)
-  await app.inject(url)
-  const before = await scrape(app, 'cache_near_hits_total')
-  const response = await app.inject(url)
-  t.equal(response.headers['x-cache'], 'HIT')
-  t.equal(await scrape(app, 'cache_near_hits_total'), before + 1, `${url} is a near hit`)
-  return response.body
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const before = await scrape(app, 'cache_near_hits_total')
+    const response = await app.inject(url)
+    if (await scrape(app, 'cache_near_hits_total') === before + 1) {
+      t.equal(response.headers['x-cache'], 'HIT', `${url} is a near hit`)
+      return response.body
+    }
+  }
+  throw new Error(`${url}: no near hit after 5 reads`)
 }
 
 const versionOf = (body: string) => (JSON.parse(body) as { version: number }).version
@@ -121,4 +128,23 @@ t.test('a frozen Redis: the heartbeat turns the near cache off, so nothing stale
   owned.thaw()
   await eventually(async () => a.cache.status().invalidationPending === false && b.cache.status().near === 'on', 10_000)
   t.equal((await b.inject('/orders')).json().pagination.total, 2, 'after the thaw, still the new page')
+})
+
+t.test('a compressing client gets near hits too: the compressed copy is kept beside the near entry', async (t) => {
+  const [app] = await instances(t)
+  for (let i = 0; i < 8; i++) await createOrder(app, { customer: `Compressible Near ${i}`, address: '1 Near Street', items: [{ sku: 'N', qty: 1, price: 1 }] })
+  const url = '/orders?limit=10'
+  const headers = { 'accept-encoding': 'br' }
+  await app.inject(url)
+  await app.inject(url) // stored near from a Redis hit
+  const first = await app.inject({ url, headers }) // the copy is made from the near entry
+  t.equal(first.headers['content-encoding'], 'br')
+  const redis = redisFor(t, app)
+  await redis.config('RESETSTAT')
+  const near = await app.inject({ url, headers })
+  t.equal(near.headers['x-cache'], 'HIT')
+  t.equal(near.headers['content-encoding'], 'br')
+  t.same(near.rawPayload, first.rawPayload)
+  t.notMatch(await redis.info('commandstats'), /cmdstat_mget:/, 'no lookup reached Redis')
+  t.equal(String(near.headers.vary).toLowerCase().split(',').filter((f) => f.trim() === 'accept-encoding').length, 1, 'Vary names Accept-Encoding once')
 })
