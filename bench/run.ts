@@ -66,6 +66,12 @@ const largeRedisUrl = Object.assign(new URL(redisUrl), { pathname: '/1' }).toStr
 
 const log = (message: string) => console.log(`[bench] ${message}`)
 
+/**
+ * fetch() asks for gzip by default; the captures and checks want what autocannon gets, which
+ * sends no Accept-Encoding: the identity bytes.
+ */
+const IDENTITY = { 'accept-encoding': 'identity' }
+
 /** What a compressing client sends: br preferred (the service answers br). */
 const COMPRESSING = { 'accept-encoding': 'br, gzip' }
 const pick = <T>(values: T[]): T => values[Math.floor(Math.random() * values.length)] as T
@@ -210,8 +216,8 @@ async function main (): Promise<void> {
   const ceilingRoutes: Record<string, CapturedFiles> = {}
   const NODE_ADDS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
   for (const [i, path] of hotPaths.entries()) {
-    await fetch(cached.url + path) // the first answer fills the cache
-    const response = await fetch(cached.url + path)
+    await fetch(cached.url + path, { headers: IDENTITY }) // the first answer fills the cache
+    const response = await fetch(cached.url + path, { headers: IDENTITY })
     if (response.headers.get('x-cache') !== 'HIT') throw new Error(`${path}: expected a cache hit to capture`)
     const files = { bodyFile: join(capturedDir, `body-${i}.json`), headersFile: join(capturedDir, `headers-${i}.json`) }
     await writeFile(files.bodyFile, Buffer.from(await response.arrayBuffer()))
@@ -229,8 +235,8 @@ async function main (): Promise<void> {
   naiveRedis.disconnect()
   const naive = await startNaive(mongoUrl, redisUrl as string, NAIVE_TTL_SECONDS)
   for (const path of hotPaths) {
-    await fetch(naive.url + path) // fills its cache
-    const response = await fetch(naive.url + path)
+    await fetch(naive.url + path, { headers: IDENTITY }) // fills its cache
+    const response = await fetch(naive.url + path, { headers: IDENTITY })
     const body = Buffer.from(await response.arrayBuffer())
     const serviceBody = await readFile(ceilingRoutes[path]?.bodyFile ?? '')
     if (response.headers.get('x-cache') !== 'HIT' || !body.equals(serviceBody)) throw new Error(`${path}: the naive baseline must answer a hit with the service's bytes`)
