@@ -1,11 +1,11 @@
 import { writeFile, mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
 import { MongoClient } from 'mongodb'
 import { medianOf } from './median.js'
 import { killAll, startService, type Running } from './processes.js'
 import { seedOrders } from './seed.js'
+import { emptyStores, ownStores, type OwnStores } from './own-stores.js'
 
 // npm run bench:hit-ratios: the read-mostly mix of issue 15, run against the service as built
 // (dist/) and against the older builds HIT_RATIOS_COMPARE names (label=path to its
@@ -56,14 +56,9 @@ function count (into: Tally, xCache: string | null): void {
 }
 
 /** Reseeds; returns every id newest first, and the newest Pending ones (the others refuse a PUT with 422). */
-async function reset (mongoUrl: string, redisUrl: string): Promise<{ ids: string[], writable: string[] }> {
-  const client = await MongoClient.connect(mongoUrl)
-  await client.db().dropDatabase()
-  await client.close()
-  // The harness's own reset of its own Redis database; the service never flushes.
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
-  await redis.flushdb()
-  redis.disconnect()
+async function reset (stores: OwnStores): Promise<{ ids: string[], writable: string[] }> {
+  await emptyStores(stores)
+  const { mongoUrl } = stores
   await seedOrders(mongoUrl, ORDERS)
   const again = await MongoClient.connect(mongoUrl)
   const docs = await again.db().collection('orders').find({}, { sort: { createdAt: -1, _id: -1 }, projection: { _id: 1, status: 1 } }).toArray()
@@ -130,13 +125,7 @@ async function runRound (build: string, service: Running, { ids, writable }: { i
 }
 
 async function main (): Promise<void> {
-  const mongoBase = process.env.MONGODB_URL
-  const redisBase = process.env.REDIS_URL
-  if (!mongoBase || !redisBase) throw new Error('MONGODB_URL and REDIS_URL are needed (scripts/bench.sh sets them)')
-  const mongoUrl = new URL(mongoBase)
-  mongoUrl.pathname = '/flowops-hit-ratios'
-  const redisUrl = new URL(redisBase)
-  redisUrl.pathname = '/7'
+  const stores = ownStores('flowops-hit-ratios', 7)
   const builds: Array<{ name: string, entry: string }> = [{ name: 'this build', entry: join(ROOT, 'dist/src/server.js') }]
   // HIT_RATIOS_COMPARE="label=path/to/dist/src/server.js;label=...": older builds to compare.
   for (const spec of (process.env.HIT_RATIOS_COMPARE ?? '').split(';').filter(Boolean).reverse()) {
@@ -145,11 +134,11 @@ async function main (): Promise<void> {
     builds.unshift({ name, entry })
   }
 
-  const env = { MONGODB_URL: mongoUrl.toString(), REDIS_URL: redisUrl.toString(), MONGODB_TIMEOUT_MS: '60000' }
+  const env = { MONGODB_URL: stores.mongoUrl, REDIS_URL: stores.redisUrl, MONGODB_TIMEOUT_MS: '60000' }
   const rounds: RoundResult[] = []
   for (let round = 1; round <= ROUNDS; round++) {
     for (const build of builds) {
-      const seeded = await reset(env.MONGODB_URL, env.REDIS_URL)
+      const seeded = await reset(stores)
       const service = await startService(env, undefined, build.entry)
       try {
         const result = await runRound(build.name, service, seeded)

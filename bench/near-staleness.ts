@@ -1,10 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Redis } from 'ioredis'
-import { MongoClient } from 'mongodb'
 import { killAll, startService, type Running } from './processes.js'
 import { pendingOrderIds, seedOrders } from './seed.js'
+import { emptyStores, ownStores } from './own-stores.js'
 
 // npm run bench:near-staleness: how long another instance's near cache can serve the old bytes
 // of an order after a write acknowledged by one instance. Three service processes share one
@@ -78,23 +77,12 @@ async function trial (writer: Running, readers: Running[], id: string, edit: num
 }
 
 async function main (): Promise<void> {
-  const mongoBase = process.env.MONGODB_URL
-  const redisBase = process.env.REDIS_URL
-  if (!mongoBase || !redisBase) throw new Error('MONGODB_URL and REDIS_URL are needed (scripts/bench.sh sets them)')
-  const mongoUrl = new URL(mongoBase)
-  mongoUrl.pathname = '/flowops-near-staleness'
-  const redisUrl = new URL(redisBase)
-  redisUrl.pathname = '/8'
-  const client = await MongoClient.connect(mongoUrl.toString())
-  await client.db().dropDatabase()
-  await client.close()
-  const redis = new Redis(redisUrl.toString(), { maxRetriesPerRequest: 1 })
-  await redis.flushdb() // the harness's own Redis database; the service never flushes
-  redis.disconnect()
-  await seedOrders(mongoUrl.toString(), 1000)
-  const ids = await pendingOrderIds(mongoUrl.toString(), TRIALS)
+  const stores = ownStores('flowops-near-staleness', 8)
+  await emptyStores(stores)
+  await seedOrders(stores.mongoUrl, 1000)
+  const ids = await pendingOrderIds(stores.mongoUrl, TRIALS)
 
-  const env = { MONGODB_URL: mongoUrl.toString(), REDIS_URL: redisUrl.toString(), CACHE_NEAR_MAX_BYTES: String(16 * 1024 * 1024) }
+  const env = { MONGODB_URL: stores.mongoUrl, REDIS_URL: stores.redisUrl, CACHE_NEAR_MAX_BYTES: String(16 * 1024 * 1024) }
   const services = await Promise.all(Array.from({ length: 3 }, () => startService(env)))
   try {
     const trials: Trial[] = []
