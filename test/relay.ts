@@ -51,12 +51,32 @@ async function relayTo (t: Test, target: { host: string, port: number }) {
     server.close()
   })
 
+  function holdNext (text: string): Promise<void> {
+    marker = { text, from: 'service' }
+    return new Promise((resolve) => { onHeld = resolve })
+  }
+
+  function releaseHeld (): void {
+    release?.()
+    release = undefined
+  }
+
   return {
     port,
     /** Holds the next message that contains `text`; resolves once one is held. */
-    holdNext (text: string): Promise<void> {
-      marker = { text, from: 'service' }
-      return new Promise((resolve) => { onHeld = resolve })
+    holdNext,
+    /**
+     * Starts `start`, holds its next message that contains `text` (a paused reader's fill
+     * script, say), runs `meanwhile` while it is held, lets it through, and returns what
+     * `start` resolved to.
+     */
+    async whileHolding<T> (text: string, start: () => Promise<T>, meanwhile: () => Promise<unknown>): Promise<T> {
+      const held = holdNext(text)
+      const started = start()
+      await held
+      await meanwhile()
+      releaseHeld()
+      return started
     },
     /** Holds the next reply that contains `text` (the service has asked, and waits); resolves once one is held. */
     holdNextReply (text: string): Promise<void> {
@@ -64,10 +84,7 @@ async function relayTo (t: Test, target: { host: string, port: number }) {
       return new Promise((resolve) => { onHeld = resolve })
     },
     /** Lets the held message, and everything after it, through. */
-    release (): void {
-      release?.()
-      release = undefined
-    }
+    release: releaseHeld
   }
 }
 

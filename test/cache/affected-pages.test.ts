@@ -120,13 +120,9 @@ t.test('no stale fill for a page the PUT invalidates: a slow reader of it is ref
   const { writer, reader, relay } = await pausedReader(t)
   const ids = await seed(writer, 4)
   const url = '/orders?page=2&limit=2' // holds ids[2] and ids[3]
-  const fillHeld = relay.holdNext('eval')
-  const slowRead = reader.inject(url)
-  await fillHeld
-
-  t.equal((await writer.inject({ method: 'PUT', url: `/orders/${ids[3]}`, payload: { customer: 'Changed Meanwhile' } })).statusCode, 200)
-  relay.release()
-  const old = await slowRead
+  const old = await relay.whileHolding('eval', () => reader.inject(url), async () => {
+    t.equal((await writer.inject({ method: 'PUT', url: `/orders/${ids[3]}`, payload: { customer: 'Changed Meanwhile' } })).statusCode, 200)
+  })
   t.equal((old.json() as Listed).data[1]?.customer, 'Customer 0', 'the slow reader read before the PUT')
   t.equal(await scrape(reader, 'cache_stale_fills_refused_total'), 1, 'its fill was refused')
 
@@ -140,13 +136,9 @@ t.test('a PUT does not refuse the fill of a page that does not hold its order', 
   const { writer, reader, relay } = await pausedReader(t)
   const ids = await seed(writer, 4)
   const url = '/orders?page=1&limit=2' // holds ids[0] and ids[1], not ids[3]
-  const fillHeld = relay.holdNext('eval')
-  const slowRead = reader.inject(url)
-  await fillHeld
-
-  t.equal((await writer.inject({ method: 'PUT', url: `/orders/${ids[3]}`, payload: { customer: 'Changed Meanwhile' } })).statusCode, 200)
-  relay.release()
-  const read = await slowRead
+  const read = await relay.whileHolding('eval', () => reader.inject(url), async () => {
+    t.equal((await writer.inject({ method: 'PUT', url: `/orders/${ids[3]}`, payload: { customer: 'Changed Meanwhile' } })).statusCode, 200)
+  })
   t.equal(read.headers['x-cache'], 'MISS')
   t.equal(await scrape(reader, 'cache_stale_fills_refused_total'), 0, 'the fill was stored')
   const hit = await reader.inject(url)

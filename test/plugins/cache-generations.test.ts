@@ -19,13 +19,10 @@ t.test('a generation that vanished mid-read (expiry, Redis restart) refuses the 
   await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'First Change' } })
   t.ok(Number(await redis.get(generationKey)) > 0, 'the PUT created the generation from the clock')
 
-  const fillHeld = relay.holdNext('eval')
-  const slowRead = app.inject(`/orders/${order._id}`)
-  await fillHeld
-  t.equal((await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })).statusCode, 200)
-  await redis.del(generationKey) // as if it expired, or Redis restarted empty
-  relay.release()
-  await slowRead
+  await relay.whileHolding('eval', () => app.inject(`/orders/${order._id}`), async () => {
+    t.equal((await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })).statusCode, 200)
+    await redis.del(generationKey) // as if it expired, or Redis restarted empty
+  })
 
   t.equal(await scrape(app, 'cache_stale_fills_refused_total'), 1, 'the fill was refused')
   const next = await app.inject(`/orders/${order._id}`)

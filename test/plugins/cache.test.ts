@@ -124,14 +124,10 @@ for (const scope of ['list', 'entity'] as const) {
     const order = await createOrder(writer)
     const url = scope === 'list' ? '/orders' : `/orders/${order._id}`
 
-    const fillHeld = relay.holdNext('eval')
-    const slowRead = app.inject(url)
-    await fillHeld
-
-    const put = await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })
-    t.equal(put.statusCode, 200)
-    relay.release()
-    const old = await slowRead
+    const old = await relay.whileHolding('eval', () => app.inject(url), async () => {
+      const put = await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })
+      t.equal(put.statusCode, 200)
+    })
     t.equal(old.headers['x-cache'], 'MISS')
     t.equal(await scrape(app, 'cache_stale_fills_refused_total'), 1, 'the fill was refused')
 

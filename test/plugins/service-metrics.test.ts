@@ -61,12 +61,8 @@ t.test('concurrent misses are de-duplicated; a stale fill is refused', async (t)
   await Promise.all(Array.from({ length: 5 }, () => app.inject('/orders?limit=7')))
   t.equal((await scrape(app))('cache_deduped_misses_total'), 4, 'four misses joined the first one\'s load')
 
-  const fillHeld = relay.holdNext('eval')
-  const slowRead = app.inject(`/orders/${order._id}`)
-  await fillHeld
-  await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } })
-  relay.release()
-  await slowRead
+  await relay.whileHolding('eval', () => app.inject(`/orders/${order._id}`),
+    () => writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } }))
   t.equal((await scrape(app))('cache_stale_fills_refused_total'), 1)
 })
 
