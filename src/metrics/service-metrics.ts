@@ -1,13 +1,10 @@
 import platformaticPromClient from '@platformatic/prom-client'
-import type { IMetricsPluginOptions } from 'fastify-metrics'
 
 /**
- * The Prometheus client: @platformatic/prom-client, the faster drop-in fork of prom-client that
- * fastify-metrics 13 prefers when it is installed. fastify-metrics declares its options with
- * prom-client's types, whose generic defaults differ from the fork's; seen through them, one
- * client serves the request metrics (plugins/external/metrics.ts) and the service metrics.
+ * The Prometheus client: @platformatic/prom-client, the faster drop-in fork of prom-client (the
+ * same API), for the request metrics (plugins/external/metrics.ts) and the service metrics.
  */
-export const promClient = platformaticPromClient as unknown as NonNullable<IMetricsPluginOptions['promClient']>
+export const promClient = platformaticPromClient
 export type MetricsRegistry = InstanceType<typeof promClient.Registry>
 
 export const METRIC_PREFIX = 'flowops_order_service_'
