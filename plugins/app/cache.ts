@@ -5,7 +5,7 @@ import type { CacheInvalidation } from '../../src/cache/invalidator.js'
 import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/redis/keys.js'
 import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
-import { negotiateCoding } from '../../src/http/compression.js'
+import { negotiateCoding, type ContentCoding } from '../../src/http/compression.js'
 import type { Order } from '../../src/orders/schemas.js'
 
 declare module 'fastify' {
@@ -38,6 +38,23 @@ function appendVary (current: unknown, field: string): string {
   return existing === '' ? field : `${existing}, ${field}`
 }
 
+/**
+ * appendVary(current, 'accept-encoding'), remembering the last answer: every cached GET arrives
+ * with the same Vary from the hooks before it (CORS's `Origin`, or none), so this is computed
+ * once rather than split and lower-cased on every hit.
+ */
+function varyWithAcceptEncoding (): (current: unknown) => string {
+  let lastCurrent: unknown = Symbol('none')
+  let lastVary = ''
+  return (current) => {
+    if (current !== lastCurrent) {
+      lastVary = appendVary(current, 'accept-encoding')
+      lastCurrent = current
+    }
+    return lastVary
+  }
+}
+
 function asArray<T> (value: T | T[] | undefined): T[] {
   if (value === undefined) return []
   return Array.isArray(value) ? value : [value]
@@ -65,19 +82,24 @@ export default fp(async function cachePlugin (app) {
   }
 
   function serveCached (cacheTarget: (request: FastifyRequest, keys: KeyLayout) => CacheTarget, holds?: (result: unknown) => string[]) {
+    const varyOf = varyWithAcceptEncoding()
+    function send (reply: FastifyReply, response: CachedResponse & { coding?: ContentCoding }): FastifyReply {
+      if (response.etag) reply.header('etag', response.etag)
+      if (response.coding) reply.header('content-encoding', response.coding)
+      return reply.header('content-type', JSON_TYPE).send(response.body)
+    }
     return async function serveCached (request: FastifyRequest, reply: FastifyReply) {
       const target = cacheTarget(request, keys)
+      // The answer depends on Accept-Encoding whichever coding it ends up in.
+      reply.header('vary', varyOf(reply.getHeader('vary')))
+      const coding = negotiateCoding(request.headers['accept-encoding'])
+      const near = cache.nearHit(target, coding)
+      if (near) return send(reply.header('x-cache', 'HIT'), near)
       const load = () => render(request, reply, holds)
       const onStatus = (status: string) => reply.header('x-cache', status)
-      // The answer depends on Accept-Encoding whichever coding it ends up in.
-      reply.header('vary', appendVary(reply.getHeader('vary'), 'accept-encoding'))
-      const coding = negotiateCoding(request.headers['accept-encoding'])
-      const response = coding
+      return send(reply, coding
         ? await cache.readThroughCompressed(target, coding, load, onStatus)
-        : await cache.readThrough(target, load, onStatus)
-      if (response.etag) reply.header('etag', response.etag)
-      if ('coding' in response && response.coding) reply.header('content-encoding', response.coding)
-      return reply.type(JSON_TYPE).send(response.body)
+        : await cache.readThrough(target, load, onStatus))
     }
   }
 

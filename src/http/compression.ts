@@ -24,8 +24,21 @@ const STORED_BROTLI_QUALITY = 6
  */
 export function negotiateCoding (acceptEncoding: string | string[] | undefined): ContentCoding | undefined {
   if (!acceptEncoding) return undefined
+  const header = String(acceptEncoding)
+  const known = negotiated.get(header)
+  if (known !== undefined) return known === 'identity' ? undefined : known
+  const coding = parseAcceptEncoding(header)
+  // Clients send a handful of distinct headers; a bounded memo makes each a lookup.
+  if (negotiated.size < NEGOTIATED_MEMO_SIZE) negotiated.set(header, coding ?? 'identity')
+  return coding
+}
+
+const NEGOTIATED_MEMO_SIZE = 256
+const negotiated = new Map<string, ContentCoding | 'identity'>()
+
+function parseAcceptEncoding (header: string): ContentCoding | undefined {
   const q = new Map<string, number>()
-  for (const part of String(acceptEncoding).split(',')) {
+  for (const part of header.split(',')) {
     const [name, ...params] = part.trim().toLowerCase().split(';')
     if (!name) continue
     const weight = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined)
