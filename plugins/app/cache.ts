@@ -62,8 +62,9 @@ function asArray<T> (value: T | T[] | undefined): T[] {
 
 /**
  * Decorates `cache` and carries out what routes declare in their config, one hook each:
- * - `config.cache`: a preHandler answers the request through cache.readThrough; on a miss it
- *   runs the route's handler as the load, and every concurrent miss shares its outcome;
+ * - `config.cache`: a preHandler answers the request from the near cache (cache.nearHit) or
+ *   through cache.readThrough; on a miss it runs the route's handler as the load, and every
+ *   concurrent miss shares its outcome;
  * - `config.invalidates`: an onSend hook sends the invalidation and holds the response until
  *   it has landed (or failed and is owed), so the client that wrote reads its write.
  */

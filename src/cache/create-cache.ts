@@ -24,8 +24,8 @@ export interface CachedResponse {
 type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
 
 type Lookup =
-  // `stored`: the entry as Redis holds it (absent for a near hit).
-  | { status: 'HIT', response: CachedResponse, stored?: Buffer, fromNear?: true }
+  // `stored`: the entry as Redis holds it.
+  | { status: 'HIT', response: CachedResponse, stored: Buffer }
   // Noted before loading: the generation ('' when the key has none yet) and, for a list page,
   // the change clock ('' when no order has changed yet); and the near cache's epoch.
   | { status: 'MISS', generation: string, changeClock: string, nearEpoch: number }
@@ -80,19 +80,13 @@ export function createCache ({ redis, keys, metrics, log, config }: {
   }
 
   /**
-   * The near cache first (when on and coherent), else one round trip: the current generation
-   * and the entry together (and a list's change clock).
+   * One round trip: the current generation and the entry together (and a list's change clock).
+   * The near cache is not consulted here: `nearHit` is, before any of this; a Redis hit is kept
+   * near for the next request.
    */
   async function lookup (target: CacheTarget): Promise<Lookup> {
     if (!usable()) return { status: 'BYPASS' }
     const nearActive = near?.active() === true
-    if (nearActive) {
-      const held = near.get(target.key)
-      if (held) {
-        metrics.cache.nearHits.inc()
-        return { status: 'HIT', response: held, fromNear: true }
-      }
-    }
     const nearEpoch = near?.epoch() ?? 0
     let found: Array<Buffer | null>
     try {
@@ -151,7 +145,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
    * joins an older load, which may have read MongoDB before the change it saw committed.
    * `onStatus` learns HIT, MISS or BYPASS as soon as it is known, also when the load fails.
    */
-  async function readThrough (target: CacheTarget, load: () => Promise<CachedResponse>, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer, fromNear?: true }> {
+  async function readThrough (target: CacheTarget, load: () => Promise<CachedResponse>, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
     const found = await lookup(target)
     onStatus(found.status)
     if (found.status === 'HIT') {
@@ -191,20 +185,31 @@ export function createCache ({ redis, keys, metrics, log, config }: {
 
   return {
     /**
-     * A near hit, answered synchronously (no promise, no Redis): the entry in the coding asked
-     * for, when the near cache is on, coherent and holds it; otherwise undefined, and the caller
-     * takes the read path, which looks in the near cache again before Redis. The fast path of
-     * the hottest requests, so it is kept free of awaits.
+     * The near cache, the read path's first step, answered synchronously (no promise, no
+     * Redis): the entry in the coding asked for when the near cache is on, coherent and holds
+     * it; otherwise undefined, and the caller goes on to readThrough or readThroughCompressed,
+     * which read Redis. For a coding, the stored copy, else the identity entry compressed now
+     * and kept near beside it (a near entry has no Redis bytes to check a stored copy against;
+     * made in the tick the entry was read, so it is as current). The fast path of the hottest
+     * requests, so it is kept free of awaits.
      */
     nearHit (target: CacheTarget, coding: ContentCoding | undefined): (CachedResponse & { coding?: ContentCoding }) | undefined {
       if (near === undefined || !near.active() || !usable()) return undefined
-      const held = near.get(coding ? compressedCopyOf(target, coding).key : target.key)
+      const copy = coding ? compressedCopyOf(target, coding) : undefined
+      const heldCopy = copy ? near.get(copy.key) : undefined
+      const held = heldCopy ?? near.get(target.key)
       if (!held) return undefined
       metrics.cache.nearHits.inc()
       metrics.cache.hits.inc()
-      if (!coding) return held
-      metrics.cache.compressedHits.inc()
-      return decodeCompressedCopy(held)
+      if (!coding || !copy) return held
+      if (heldCopy) {
+        metrics.cache.compressedHits.inc()
+        return decodeCompressedCopy(heldCopy)
+      }
+      const identity = Buffer.isBuffer(held.body) ? held.body : Buffer.from(held.body)
+      const compressed = identity.length >= COMPRESSION_THRESHOLD_BYTES ? compressBody(identity, coding) : undefined
+      near.storeDerived(copy.key, { body: compressed ?? identity, etag: `${compressed ? coding : 'identity'} ${held.etag}` }, target.isListPage)
+      return compressed ? { body: compressed, etag: held.etag, coding } : held
     },
 
     /** The read path for a client that takes the identity coding. */
@@ -235,16 +240,9 @@ export function createCache ({ redis, keys, metrics, log, config }: {
         metrics.cache.bypasses.inc()
         return load()
       }
-      const { response, stored, fromNear } = await readThrough(target, load, onStatus)
-      const identity = Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body)
-      if (fromNear) {
-        // A near entry has no Redis bytes to check a stored copy against; the copy is kept
-        // near, beside it (made in the tick the entry was read, so it is as current).
-        const compressed = identity.length >= COMPRESSION_THRESHOLD_BYTES ? compressBody(identity, coding) : undefined
-        near?.storeDerived(copy.key, { body: compressed ?? identity, etag: `${compressed ? coding : 'identity'} ${response.etag}` }, target.isListPage)
-        return compressed ? { body: compressed, etag: response.etag, coding } : response
-      }
+      const { response, stored } = await readThrough(target, load, onStatus)
       if (!stored) return response
+      const identity = Buffer.isBuffer(response.body) ? response.body : Buffer.from(response.body)
       if (identity.length < COMPRESSION_THRESHOLD_BYTES) {
         await fillCompressedCopy(target, copy, stored, 'identity', identity, response.etag)
         return response
