@@ -67,9 +67,13 @@ export async function build (t: Test, options: BuildOptions = {}) {
   return app
 }
 
-/** The service connects to Redis in the background; this awaits its 'ready' event. */
-export async function redisReady (app: { redis: RedisClient }): Promise<void> {
+/**
+ * The service connects to Redis in the background; this awaits its 'ready' event, and for the
+ * app, its cache's entry connection (src/cache/entry-reader.ts) as well.
+ */
+export async function redisReady (app: { redis: RedisClient, cache?: { connected: () => Promise<void> } }): Promise<void> {
   if (app.redis.status !== 'ready') await once(app.redis, 'ready')
+  await app.cache?.connected()
 }
 
 export type TestApp = Awaited<ReturnType<typeof build>>

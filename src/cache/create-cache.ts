@@ -5,12 +5,14 @@ import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import { createCircuitBreaker } from './circuit-breaker.js'
 import { createHash } from 'node:crypto'
+import { once } from 'node:events'
 import { COMPRESSION_THRESHOLD_BYTES, compressBody, type ContentCoding } from '../http/compression.js'
 import { decodeCompressedCopy, decodeEntry, entryPayload, type CompressedCoding } from './entry.js'
 import { createInvalidator, type CacheInvalidation } from './invalidator.js'
 import { createNearCache } from './near-cache.js'
 import { defineCacheScripts } from './scripts.js'
 import { createSingleFlight } from './single-flight.js'
+import type { EntryRead, EntryReader } from './entry-reader.js'
 import { compressedCopyOf, type CacheTarget, type KeyLayout } from '../redis/keys.js'
 
 /** A cacheable response: the exact bytes sent, and the ETag sent with them. */
@@ -19,6 +21,8 @@ export interface CachedResponse {
   etag: string
   /** For a list page: the orders on it, so that a change to one of them invalidates it. */
   heldOrderIds?: string[]
+  /** For a hit whose bytes are in a reused slot (see EntryReader): call once they have been sent. */
+  release?: () => void
 }
 
 type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
@@ -37,8 +41,10 @@ type Lookup =
  * the generation observed before the MongoDB read, so a slow reader can never store data older
  * than a mutation that invalidated meanwhile.
  */
-export function createCache ({ redis, keys, metrics, log, config }: {
+export function createCache ({ redis, entries, keys, metrics, log, config }: {
   redis: RedisClient
+  /** Reads identity entries (src/cache/entry-reader.ts); compressed copies are read on `redis`. */
+  entries: EntryReader
   /** Where entries live: the brief's keys, or hash-tagged ones on a Redis Cluster. */
   keys: KeyLayout
   metrics: ServiceMetrics
@@ -70,7 +76,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
   const near = config.CACHE_NEAR_MAX_BYTES > 0 ? createNearCache({ config, metrics, log: log.child({ layer: 'near' }) }) : undefined
 
   function usable (): boolean {
-    return config.CACHE_ENABLED && invalidator.hitsAllowed() && redis.status === 'ready' && breaker.allows()
+    return config.CACHE_ENABLED && invalidator.hitsAllowed() && redis.status === 'ready' && entries.status === 'ready' && breaker.allows()
   }
 
   function redisFailed (err: unknown, what: string): void {
@@ -83,28 +89,31 @@ export function createCache ({ redis, keys, metrics, log, config }: {
    * One round trip: the current generation and the entry together (and a list's change clock).
    * The near cache is not consulted here: `nearHit` is, before any of this; a Redis hit is kept
    * near for the next request.
+   *
+   * An identity entry is read through `entries`, whose hit may come in a reused slot (the
+   * response's `release`); a compressed copy on `redis`, as any other command.
    */
-  async function lookup (target: CacheTarget): Promise<Lookup> {
+  async function lookup (target: CacheTarget, compressedCopy: boolean): Promise<Lookup> {
     if (!usable()) return { status: 'BYPASS' }
     const nearActive = near?.active() === true
     const nearEpoch = near?.epoch() ?? 0
-    let found: Array<Buffer | null>
+    const keysRead = target.tracking ? [target.generationKey, target.key, target.tracking.changeClock] : [target.generationKey, target.key]
+    let read: EntryRead
     try {
-      const read = target.tracking
-        ? redis.mgetBuffer(target.generationKey, target.key, target.tracking.changeClock)
-        : redis.mgetBuffer(target.generationKey, target.key)
-      found = await withDeadline(read, readTimeoutMs, 'cache lookup')
+      read = await withDeadline(compressedCopy ? redis.mgetBuffer(keysRead).then((found) => ({ found })) : entries.read(keysRead), readTimeoutMs, 'cache lookup')
       breaker.succeeded()
     } catch (err) {
       redisFailed(err, 'lookup')
       return { status: 'BYPASS' }
     }
-    const [generation, stored, changeClock] = found
+    const [generation, stored, changeClock] = read.found
     const entry = generation && stored ? decodeEntry(stored) : undefined
     if (generation && stored && entry?.generation.equals(generation)) {
-      if (nearActive) near.store(target.key, entry, nearEpoch, target.isListPage)
-      return { status: 'HIT', response: entry, stored }
+      // Kept near as a copy of its own: a slot is reused once this response has gone.
+      if (nearActive) near.store(target.key, read.release ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
+      return { status: 'HIT', response: read.release ? { ...entry, release: read.release } : entry, stored }
     }
+    read.release?.()
     return {
       status: 'MISS',
       generation: generation?.toString('latin1') ?? '',
@@ -146,7 +155,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
    * `onStatus` learns HIT, MISS or BYPASS as soon as it is known, also when the load fails.
    */
   async function readThrough (target: CacheTarget, load: () => Promise<CachedResponse>, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
-    const found = await lookup(target)
+    const found = await lookup(target, false)
     onStatus(found.status)
     if (found.status === 'HIT') {
       metrics.cache.hits.inc()
@@ -227,7 +236,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
     async readThroughCompressed (target: CacheTarget, coding: ContentCoding, load: () => Promise<CachedResponse>,
       onStatus: (status: CacheStatus) => void): Promise<CachedResponse & { coding?: ContentCoding }> {
       const copy = compressedCopyOf(target, coding)
-      const found = await lookup(copy)
+      const found = await lookup(copy, true)
       if (found.status === 'HIT') {
         onStatus('HIT')
         metrics.cache.hits.inc()
@@ -249,6 +258,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
       }
       const compressed = compressBody(identity, coding)
       await fillCompressedCopy(target, copy, stored, coding, compressed, response.etag)
+      response.release?.()
       return { body: compressed, etag: response.etag, coding }
     },
 
@@ -264,6 +274,12 @@ export function createCache ({ redis, keys, metrics, log, config }: {
       // Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
       // mutation from invalidating for the other instances. It has its own deadline.
       return invalidator.invalidate(mutation).then(() => near?.dropForMutation(entityKey))
+    },
+
+    /** Resolves once both connections the cache reads on are ready, for whoever waits on Redis. */
+    async connected (): Promise<void> {
+      if (redis.status !== 'ready') await once(redis, 'ready')
+      await entries.ready()
     },
 
     status () {

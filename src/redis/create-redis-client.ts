@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { hostPorts, type Config } from '../config.js'
+import { ReusedReadBufferConnector } from './reused-read-buffer.js'
 
 /** A connection to any of the supported Redis topologies; both speak the same commands. */
 export type RedisClient = Redis | Cluster
@@ -104,4 +105,15 @@ export function createRedisClient (config: Config, overrides: ClientOverrides): 
     case 'standalone':
       return new Redis(config.REDIS_URL, options)
   }
+}
+
+/**
+ * The cache's connection for reading entries (src/cache/entry-reader.ts, its only user): on a
+ * standalone Redis without TLS, a connection of its own that reads into reused buffers
+ * (src/redis/reused-read-buffer.ts), without auto-pipelining (it would keep replies past the
+ * time they are valid); otherwise undefined, and entries are read on the usual client.
+ */
+export function createEntryReaderClient (config: Config): Redis | undefined {
+  if (redisTopology(config) !== 'standalone' || new URL(config.REDIS_URL).protocol !== 'redis:') return undefined
+  return new Redis(config.REDIS_URL, { ...failFast({ connectionName: 'flowops-order-service-entries' }), enableAutoPipelining: false, Connector: ReusedReadBufferConnector })
 }

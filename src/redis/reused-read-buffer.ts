@@ -1,0 +1,163 @@
+import { createConnection, type Socket } from 'node:net'
+import { AbstractConnector } from 'ioredis'
+
+// Why this file exists: Node gives every socket read its own freshly allocated buffer, and V8
+// counts those buffers as external memory. On the cache's entry connection each hit's entry
+// arrives that way (35 KB for a 100-order page): at a few thousand hits a second they made V8
+// run a full mark-compact of the heap every few hundred milliseconds, most of what a limit-100
+// hit cost beyond a limit-10 one. Reading into buffers that are reused (net.Socket's `onread`
+// option) allocates nothing per read.
+//
+// The price: the bytes handed to ioredis are views of those buffers. The rules that make it safe:
+// - only complete replies are handed over (an incomplete tail waits in the buffer and the next
+//   read lands after it), so ioredis's parser never holds a view from one read to the next;
+// - reads go forward through one buffer and, when it is nearly full, the tail moves to the
+//   front of the other one; a region is written again only two switches later, after every
+//   reply read into it has been delivered, and after the microtasks that follow its read;
+// - so a reply's bytes are valid until the microtasks that follow their read have run, and
+//   whoever receives one copies what it keeps in its first reaction to the reply (see
+//   src/cache/entry-reader.ts, the one user). Replies ioredis turns into strings are copied by
+//   ioredis itself; without auto-pipelining, which would hold replies until a batch completes.
+
+const CR = 0x0d
+const STAR = 0x2a
+const DOLLAR = 0x24
+const MINUS = 0x2d
+
+/** The initial size of the reused buffer; it grows to fit a reply larger than it. */
+export const INITIAL_READ_BUFFER_BYTES = 256 * 1024
+
+/** The integer on a RESP header line between `from` and `to`; it is ASCII digits with an optional `-`. */
+function headerInteger (buffer: Uint8Array, from: number, to: number): number {
+  let negative = false
+  let value = 0
+  for (let at = from; at < to; at++) {
+    const byte = buffer[at] as number
+    if (byte === MINUS) negative = true
+    else value = value * 10 + byte - 0x30
+  }
+  return negative ? -value : value
+}
+
+/**
+ * Where the RESP2 reply starting at `at` ends (the index after its last byte), or -1 when the
+ * bytes up to `end` do not hold all of it yet. Only the framing is read: a bulk string is
+ * skipped by its length, not scanned.
+ */
+export function replyEnd (buffer: Uint8Array, at: number, end: number): number {
+  if (at >= end) return -1
+  let cr = at + 1
+  while (cr < end && buffer[cr] !== CR) cr++
+  // The line ends with CR LF: both must have arrived.
+  if (cr + 1 >= end) return -1
+  const afterLine = cr + 2
+  const type = buffer[at]
+  if (type === DOLLAR) {
+    const length = headerInteger(buffer, at + 1, cr)
+    if (length < 0) return afterLine
+    const afterBulk = afterLine + length + 2
+    return afterBulk <= end ? afterBulk : -1
+  }
+  if (type === STAR) {
+    const count = headerInteger(buffer, at + 1, cr)
+    let next = afterLine
+    for (let element = 0; element < count; element++) {
+      next = replyEnd(buffer, next, end)
+      if (next < 0) return -1
+    }
+    return next
+  }
+  // +simple string, -error, :integer: the line is the whole reply.
+  return afterLine
+}
+
+/** Where to connect: a TCP address, or a Unix socket's path. */
+export type ReadBufferAddress = { host: string, port: number, family?: number } | { path: string }
+
+/**
+ * A connection that reads into two reused buffers and emits `data` with complete RESP
+ * replies only; see the top of this file for how long they stay valid.
+ */
+export function connectWithReusedReadBuffer (address: ReadBufferAddress, initialBytes = INITIAL_READ_BUFFER_BYTES): Socket {
+  // Each read needs at least this much room; below it, the tail moves to the other buffer.
+  const minimumRoom = Math.max(1, Math.floor(initialBytes / 4))
+  let current = Buffer.allocUnsafe(initialBytes)
+  let other = Buffer.allocUnsafe(initialBytes)
+  // current[start, end) holds the bytes of replies not complete yet; the next read lands at end.
+  let start = 0
+  let end = 0
+
+  function nextReadTarget (): Buffer {
+    if (current.length - end >= minimumRoom) return current.subarray(end)
+    const pending = end - start
+    // The other buffer's bytes were all delivered before this read: it can be written now.
+    if (other.length - pending < minimumRoom) other = Buffer.allocUnsafe(Math.max(initialBytes, (pending + minimumRoom) * 2))
+    current.copy(other, 0, start, end)
+    const previous = current
+    current = other
+    // Back to the usual size once a large reply has gone through.
+    other = previous.length > initialBytes && pending === 0 ? Buffer.allocUnsafe(initialBytes) : previous
+    start = 0
+    end = pending
+    return current.subarray(end)
+  }
+
+  const socket: Socket = createConnection({
+    ...address,
+    onread: {
+      buffer: nextReadTarget,
+      // Returns true: keep reading (false would pause the socket).
+      callback: (bytesRead: number): boolean => {
+        end += bytesRead
+        let complete = start
+        for (let next = replyEnd(current, complete, end); next >= 0; next = replyEnd(current, complete, end)) complete = next
+        if (complete > start) {
+          const replies = current.subarray(start, complete)
+          start = complete
+          socket.emit('data', replies)
+        }
+        return true
+      }
+    }
+  })
+  return socket
+}
+
+/**
+ * An ioredis connector (its `Connector` option) for a standalone Redis over plain TCP whose
+ * connection reads into a reused buffer; see the top of this file for the rules it needs.
+ */
+export class ReusedReadBufferConnector extends AbstractConnector {
+  private readonly address: ReadBufferAddress
+
+  // ioredis passes the client's whole options, with host and port (or path) from the URL.
+  constructor (options: unknown) {
+    const given = options as { host?: string, port?: number, family?: number, path?: string, disconnectTimeout?: number }
+    super(given.disconnectTimeout ?? 2000)
+    this.address = given.path
+      ? { path: given.path }
+      : { host: given.host ?? '127.0.0.1', port: given.port ?? 6379, ...(given.family ? { family: given.family } : {}) }
+  }
+
+  connect (): Promise<Socket> {
+    this.connecting = true
+    // As ioredis's own connector: connect on the next tick, so that a disconnect() called
+    // right after connect() is honoured.
+    return new Promise((resolve, reject) => {
+      process.nextTick(() => {
+        if (!this.connecting) {
+          reject(new Error('Connection is closed.'))
+          return
+        }
+        try {
+          const stream = connectWithReusedReadBuffer(this.address)
+          this.stream = stream
+          stream.once('error', (err: Error) => { this.firstError = err })
+          resolve(stream)
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)))
+        }
+      })
+    })
+  }
+}
