@@ -129,11 +129,14 @@ export function connectWithReusedReadBuffer (address: ReadBufferAddress, initial
  */
 export class ReusedReadBufferConnector extends AbstractConnector {
   private readonly address: ReadBufferAddress
+  private readonly initialBytes: number
 
-  // ioredis passes the client's whole options, with host and port (or path) from the URL.
+  // ioredis passes the client's whole options, with host and port (or path) from the URL;
+  // `readBufferBytes` (tests only) sets the buffers' initial size.
   constructor (options: unknown) {
-    const given = options as { host?: string, port?: number, family?: number, path?: string, disconnectTimeout?: number }
+    const given = options as { host?: string, port?: number, family?: number, path?: string, disconnectTimeout?: number, readBufferBytes?: number }
     super(given.disconnectTimeout ?? 2000)
+    this.initialBytes = given.readBufferBytes ?? INITIAL_READ_BUFFER_BYTES
     this.address = given.path
       ? { path: given.path }
       : { host: given.host ?? '127.0.0.1', port: given.port ?? 6379, ...(given.family ? { family: given.family } : {}) }
@@ -150,7 +153,7 @@ export class ReusedReadBufferConnector extends AbstractConnector {
           return
         }
         try {
-          const stream = connectWithReusedReadBuffer(this.address)
+          const stream = connectWithReusedReadBuffer(this.address, this.initialBytes)
           this.stream = stream
           stream.once('error', (err: Error) => { this.firstError = err })
           resolve(stream)
