@@ -1,10 +1,9 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { createCache, type CachedResponse } from '../../src/cache/create-cache.js'
-import { createEntryReader } from '../../src/cache/entry-reader.js'
 import type { CacheInvalidation } from '../../src/cache/invalidator.js'
 import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/redis/keys.js'
-import { createEntryReaderClient, redisTopology } from '../../src/redis/create-redis-client.js'
+import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
 import { negotiateCoding, type ContentCoding } from '../../src/http/compression.js'
 import type { Order } from '../../src/orders/schemas.js'
@@ -71,17 +70,10 @@ function asArray<T> (value: T | T[] | undefined): T[] {
  */
 export default fp(async function cachePlugin (app) {
   const keys = redisTopology(app.config) === 'cluster' ? clusterKeys : standaloneKeys
-  const entryConnection = createEntryReaderClient(app.config)
-  // Its errors are the cache's to count (a lookup fails open); without a listener, ioredis
-  // would print each one.
-  entryConnection?.on('error', () => {})
-  const cache = createCache({ redis: app.redis, entries: createEntryReader(entryConnection, app.redis), keys, metrics: app.serviceMetrics, log: app.log.child({ component: 'cache' }), config: app.config })
+  const cache = createCache({ redis: app.redis, keys, metrics: app.serviceMetrics, log: app.log.child({ component: 'cache' }), config: app.config })
   app.decorate('cache', cache)
   app.decorateRequest('orderChange', null)
-  app.addHook('onClose', async () => {
-    await cache.close()
-    entryConnection?.disconnect()
-  })
+  app.addHook('onClose', () => cache.close())
 
   // The route's own handler, and its result serialised by the route's response schema: the
   // bytes Fastify would send, and what a hit sends back as they are.
@@ -96,8 +88,11 @@ export default fp(async function cachePlugin (app) {
       if (response.etag) reply.header('etag', response.etag)
       if (response.coding) reply.header('content-encoding', response.coding)
       // A hit's bytes in a reused slot: given back once the response is done ('close' comes
-      // after the last byte left, or when the connection went first).
-      if (response.release) reply.raw.once('close', response.release)
+      // after the last byte left, or when the connection went first; if it already went, now).
+      if (response.release) {
+        if (reply.raw.destroyed) response.release()
+        else reply.raw.once('close', response.release)
+      }
       return reply.header('content-type', JSON_TYPE).send(response.body)
     }
     return async function serveCached (request: FastifyRequest, reply: FastifyReply) {

@@ -12,7 +12,7 @@ import { createInvalidator, type CacheInvalidation } from './invalidator.js'
 import { createNearCache } from './near-cache.js'
 import { defineCacheScripts } from './scripts.js'
 import { createSingleFlight } from './single-flight.js'
-import type { EntryRead, EntryReader } from './entry-reader.js'
+import { createEntryReader, type EntryRead } from './entry-reader.js'
 import { compressedCopyOf, type CacheTarget, type KeyLayout } from '../redis/keys.js'
 
 /** A cacheable response: the exact bytes sent, and the ETag sent with them. */
@@ -41,10 +41,8 @@ type Lookup =
  * the generation observed before the MongoDB read, so a slow reader can never store data older
  * than a mutation that invalidated meanwhile.
  */
-export function createCache ({ redis, entries, keys, metrics, log, config }: {
+export function createCache ({ redis, keys, metrics, log, config }: {
   redis: RedisClient
-  /** Reads identity entries (src/cache/entry-reader.ts); compressed copies are read on `redis`. */
-  entries: EntryReader
   /** Where entries live: the brief's keys, or hash-tagged ones on a Redis Cluster. */
   keys: KeyLayout
   metrics: ServiceMetrics
@@ -73,10 +71,12 @@ export function createCache ({ redis, entries, keys, metrics, log, config }: {
   // the connection is back rather than at the next backoff step.
   redis.on('ready', () => invalidator.redeliverNow())
   const loads = createSingleFlight<CachedResponse>()
+  // Identity entries are read through it; compressed copies on `redis`.
+  const entries = createEntryReader({ config, fallback: redis, metrics, log: log.child({ layer: 'entries' }) })
   const near = config.CACHE_NEAR_MAX_BYTES > 0 ? createNearCache({ config, metrics, log: log.child({ layer: 'near' }) }) : undefined
 
   function usable (): boolean {
-    return config.CACHE_ENABLED && invalidator.hitsAllowed() && redis.status === 'ready' && entries.status === 'ready' && breaker.allows()
+    return config.CACHE_ENABLED && invalidator.hitsAllowed() && redis.status === 'ready' && breaker.allows()
   }
 
   function redisFailed (err: unknown, what: string): void {
@@ -98,12 +98,15 @@ export function createCache ({ redis, entries, keys, metrics, log, config }: {
     const nearActive = near?.active() === true
     const nearEpoch = near?.epoch() ?? 0
     const keysRead = target.tracking ? [target.generationKey, target.key, target.tracking.changeClock] : [target.generationKey, target.key]
+    const reading: Promise<EntryRead> = compressedCopy ? redis.mgetBuffer(keysRead).then((found) => ({ found })) : entries.read(keysRead)
     let read: EntryRead
     try {
-      read = await withDeadline(compressedCopy ? redis.mgetBuffer(keysRead).then((found) => ({ found })) : entries.read(keysRead), readTimeoutMs, 'cache lookup')
+      read = await withDeadline(reading, readTimeoutMs, 'cache lookup')
       breaker.succeeded()
     } catch (err) {
       redisFailed(err, 'lookup')
+      // A reply after the deadline still came in a slot: give it back.
+      reading.then((late) => late.release?.(), () => {})
       return { status: 'BYPASS' }
     }
     const [generation, stored, changeClock] = read.found
@@ -293,6 +296,7 @@ export function createCache ({ redis, entries, keys, metrics, log, config }: {
 
     close: (): Promise<void> => {
       near?.close()
+      entries.close()
       return invalidator.close()
     }
   }

@@ -1,13 +1,17 @@
 import { once } from 'node:events'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config.js'
+import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { Redis } from 'ioredis'
-import type { RedisClient } from '../redis/create-redis-client.js'
+import { createEntryConnection, type RedisClient } from '../redis/create-redis-client.js'
 
-/** Entries up to this size are copied into buffers that are reused; larger ones get their own. */
-export const SLOT_BYTES = 64 * 1024
-/** Free slots kept for reuse (a slot is in use from a hit until its response has gone). */
-const MAX_FREE_SLOTS = 256
-/** Below this, a copy comes from Node's shared buffer pool, which costs no allocation either. */
-const POOLED_COPY_MAX_BYTES = 4 * 1024
+/** The slot sizes: an entry is copied into the smallest that holds it; larger ones get their own buffer. */
+const SLOT_SIZES = [8 * 1024, 16 * 1024, 32 * 1024, 64 * 1024]
+export const LARGEST_SLOT_BYTES = 64 * 1024
+/** Free slots kept for reuse, per size (a slot is in use from a hit until its response has gone). */
+const MAX_FREE_SLOTS_PER_SIZE = 128
+/** Below this, Buffer.from copies into Node's shared pool rather than a buffer of its own. */
+const POOLED_COPY_BELOW_BYTES = 4 * 1024
 
 /** What a read returned: the MGET's values, and, for an entry copied into a slot, how to give it back. */
 export interface EntryRead {
@@ -18,25 +22,49 @@ export interface EntryRead {
 
 /**
  * The cache's read of identity entries (an MGET of the generation, the entry and, for a list
- * page, its change clock), on a connection of its own that reads into reused buffers
- * (src/redis/reused-read-buffer.ts, where the reason is). Its replies are views valid only
- * until the next read, so each value is copied in the first reaction to the reply: a large
- * entry into a slot that is reused once its response has been sent (`release`), never into a
- * fresh buffer, which would be the very allocation the connection avoids.
+ * page, its change clock). On a standalone Redis without TLS it goes on a connection of its own
+ * that reads into reused buffers (src/redis/reused-read-buffer.ts, where the reason is). Its
+ * replies are views valid only until the next read, so each value is copied in the first
+ * reaction to the reply: a large entry into a slot that is reused once its response has been
+ * sent (`release`), never into a fresh buffer, which would be the very allocation the
+ * connection avoids. A slot never given back (a reply after its deadline, a client gone) is
+ * simply collected.
  *
- * Without ioredis's auto-pipelining (it would hold replies until the whole batch has come),
- * the commands of one turn of the event loop still leave in one write: the socket is corked
- * at the first and uncorked when the turn ends, as auto-pipelining does with setImmediate.
+ * The connection stays private to this file: its replies need that first-reaction copy, and a
+ * pipeline (or ioredis's auto-pipelining) would hold them until a whole batch has come. The
+ * commands of one turn of the event loop still leave in one write: the socket is corked at the
+ * first and uncorked when the turn ends, as auto-pipelining does with setImmediate.
  *
- * `connection` undefined (Redis Cluster, Sentinel, TLS): the reads go on `fallback` as any
- * other command, whose replies are buffers of their own.
+ * Whenever that connection is not ready (and on a Cluster, under Sentinel, with TLS), entries
+ * are read on `fallback`, the service's client, as any other command: the cache never depends
+ * on a connection of its own being up.
  */
-export function createEntryReader (connection: Redis | undefined, fallback: RedisClient) {
-  const free: Buffer[] = []
+export function createEntryReader ({ config, fallback, metrics, log, connection = createEntryConnection(config) }: {
+  config: Config
+  fallback: RedisClient
+  metrics: ServiceMetrics
+  log: FastifyBaseLogger
+  /** Tests only: a connection of their own making (the default is made from `config`). */
+  connection?: Redis | undefined
+}) {
+  const free = new Map<number, Buffer[]>(SLOT_SIZES.map((size) => [size, []]))
   let corked = false
 
+  let healthy = true
+  connection?.on('ready', () => {
+    if (!healthy) log.info('cache entry connection restored')
+    healthy = true
+  })
+  connection?.on('error', (err: Error) => {
+    metrics.redisErrors.inc({ component: 'connection' })
+    if (healthy) log.warn({ err }, 'cache entry connection unavailable; entries are read on the main connection')
+    healthy = false
+  })
+
   function slotCopy (value: Buffer): { copy: Buffer, release: () => void } {
-    const slot = free.pop() ?? Buffer.allocUnsafeSlow(SLOT_BYTES)
+    const size = SLOT_SIZES.find((candidate) => candidate >= value.length) as number
+    const freeOfSize = free.get(size) as Buffer[]
+    const slot = freeOfSize.pop() ?? Buffer.allocUnsafeSlow(size)
     value.copy(slot)
     let released = false
     return {
@@ -44,7 +72,7 @@ export function createEntryReader (connection: Redis | undefined, fallback: Redi
       release: () => {
         if (released) return
         released = true
-        if (free.length < MAX_FREE_SLOTS) free.push(slot)
+        if (freeOfSize.length < MAX_FREE_SLOTS_PER_SIZE) freeOfSize.push(slot)
       }
     }
   }
@@ -53,7 +81,7 @@ export function createEntryReader (connection: Redis | undefined, fallback: Redi
     let release: (() => void) | undefined
     const found = values.map((value) => {
       if (value === null) return null
-      if (value.length <= POOLED_COPY_MAX_BYTES || value.length > SLOT_BYTES || release) return Buffer.from(value)
+      if (value.length < POOLED_COPY_BELOW_BYTES || value.length > LARGEST_SLOT_BYTES || release) return Buffer.from(value)
       const slotted = slotCopy(value)
       release = slotted.release
       return slotted.copy
@@ -61,7 +89,7 @@ export function createEntryReader (connection: Redis | undefined, fallback: Redi
     return release ? { found, release } : { found }
   }
 
-  function writeWithTheTurn (stream: Redis['stream']): void {
+  function writeWithTheTurn (stream: { cork: () => void, uncork: () => void }): void {
     if (corked) return
     corked = true
     stream.cork()
@@ -71,22 +99,21 @@ export function createEntryReader (connection: Redis | undefined, fallback: Redi
     })
   }
 
-  const client: RedisClient = connection ?? fallback
   return {
-    get status (): string {
-      return client.status
-    },
-
-    /** Resolves once the connection is ready (it connects in the background, as the client does). */
-    async ready (): Promise<void> {
-      if (client.status !== 'ready') await once(client, 'ready')
-    },
-
     read (keys: string[]): Promise<EntryRead> {
-      if (connection === undefined) return fallback.mgetBuffer(keys).then((found) => ({ found }))
+      if (connection?.status !== 'ready') return fallback.mgetBuffer(keys).then((found) => ({ found }))
       writeWithTheTurn(connection.stream)
       // The copy is the reply's first reaction: see above.
       return connection.mgetBuffer(keys).then(copyOut)
+    },
+
+    /** Resolves once the entry connection is ready (it connects in the background, as the service's client does). */
+    async ready (): Promise<void> {
+      if (connection && connection.status !== 'ready') await once(connection, 'ready')
+    },
+
+    close (): void {
+      connection?.disconnect()
     }
   }
 }

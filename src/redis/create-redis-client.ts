@@ -113,7 +113,7 @@ export function createRedisClient (config: Config, overrides: ClientOverrides): 
  * (src/redis/reused-read-buffer.ts), without auto-pipelining (it would keep replies past the
  * time they are valid); otherwise undefined, and entries are read on the usual client.
  */
-export function createEntryReaderClient (config: Config): Redis | undefined {
+export function createEntryConnection (config: Config): Redis | undefined {
   if (redisTopology(config) !== 'standalone' || new URL(config.REDIS_URL).protocol !== 'redis:') return undefined
   return new Redis(config.REDIS_URL, { ...failFast({ connectionName: 'flowops-order-service-entries' }), enableAutoPipelining: false, Connector: ReusedReadBufferConnector })
 }

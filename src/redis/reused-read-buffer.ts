@@ -11,13 +11,13 @@ import { AbstractConnector } from 'ioredis'
 // The price: the bytes handed to ioredis are views of those buffers. The rules that make it safe:
 // - only complete replies are handed over (an incomplete tail waits in the buffer and the next
 //   read lands after it), so ioredis's parser never holds a view from one read to the next;
-// - reads go forward through one buffer and, when it is nearly full, the tail moves to the
-//   front of the other one; a region is written again only two switches later, after every
-//   reply read into it has been delivered, and after the microtasks that follow its read;
+// - reads go forward through one buffer and, when it is nearly full, the incomplete tail moves
+//   to the front of the other one; so a region is written again only after at least one more
+//   read has been delivered, hence after the microtasks that followed the read that filled it;
 // - so a reply's bytes are valid until the microtasks that follow their read have run, and
 //   whoever receives one copies what it keeps in its first reaction to the reply (see
 //   src/cache/entry-reader.ts, the one user). Replies ioredis turns into strings are copied by
-//   ioredis itself; without auto-pipelining, which would hold replies until a batch completes.
+//   ioredis itself; a pipeline, or auto-pipelining, would hold replies until a batch completes.
 
 const CR = 0x0d
 const STAR = 0x2a
@@ -114,7 +114,14 @@ export function connectWithReusedReadBuffer (address: ReadBufferAddress, initial
         if (complete > start) {
           const replies = current.subarray(start, complete)
           start = complete
-          socket.emit('data', replies)
+          try {
+            socket.emit('data', replies)
+          } catch (err) {
+            // A listener threw: Node then skips asking for the next buffer, and the parser may
+            // hold a view of this one. The connection cannot be trusted; ioredis reconnects.
+            socket.destroy(err instanceof Error ? err : new Error(String(err)))
+            return false
+          }
         }
         return true
       }

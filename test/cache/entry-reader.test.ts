@@ -1,7 +1,11 @@
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { Redis, type RedisOptions } from 'ioredis'
-import { createEntryReader, SLOT_BYTES } from '../../src/cache/entry-reader.js'
+import Fastify from 'fastify'
+import { createEntryReader, LARGEST_SLOT_BYTES } from '../../src/cache/entry-reader.js'
+import { loadConfig } from '../../src/config.js'
+import { createServiceMetrics, promClient } from '../../src/metrics/service-metrics.js'
 import { replyEnd, ReusedReadBufferConnector } from '../../src/redis/reused-read-buffer.js'
 import { isolatedRedisUrl } from '../helper.js'
 
@@ -22,6 +26,13 @@ async function entryConnection (t: Test, readBufferBytes?: number): Promise<{ co
   })
   await Promise.all([connection.ping(), admin.flushdb()])
   return { connection, admin }
+}
+
+/** The entry reader on `connection`, with the test Redis's admin client as its fallback. */
+function entryReaderOn (connection: Redis, admin: Redis) {
+  const config = loadConfig({ MONGODB_URL: 'mongodb://127.0.0.1:1/unused', REDIS_URL: 'redis://127.0.0.1:1' })
+  const metrics = createServiceMetrics(new promClient.Registry())
+  return createEntryReader({ config, fallback: admin, metrics, log: Fastify().log, connection })
 }
 
 t.test('replyEnd: the end of a complete RESP reply, -1 for every incomplete prefix', async (t) => {
@@ -54,7 +65,7 @@ t.test('values of every size arrive intact through buffers far smaller than them
   // buffers, and they grow for the large values and shrink back afterwards.
   const { connection, admin } = await entryConnection(t, 64)
   // Many small values, so that reads often end with one reply complete and the next begun.
-  const sizes = [0, 1, 5, 9, 13, 20, 31, 40, 63, 64, 65, 100, 1000, 4096, 40_000, SLOT_BYTES + 1, 300_000]
+  const sizes = [0, 1, 5, 9, 13, 20, 31, 40, 63, 64, 65, 100, 1000, 4096, 40_000, LARGEST_SLOT_BYTES + 1, 300_000]
   const values = new Map(sizes.map((size) => [`value:${size}`, randomBytes(size)]))
   for (const [key, value] of values) await admin.set(key, value)
 
@@ -75,7 +86,7 @@ t.test('values of every size arrive intact through buffers far smaller than them
 
 t.test('the entry reader copies into a slot that is reused only once given back', async (t) => {
   const { connection, admin } = await entryConnection(t)
-  const reader = createEntryReader(connection, admin)
+  const reader = entryReaderOn(connection, admin)
   await reader.ready()
   const entry = randomBytes(20_000)
   const small = randomBytes(100)
@@ -101,13 +112,21 @@ t.test('the entry reader copies into a slot that is reused only once given back'
   const smallRead = await reader.read(['generation', 'small'])
   t.ok(smallRead.found[1]?.equals(small), 'a small entry, byte for byte')
   t.equal(smallRead.release, undefined, 'a small entry is copied without a slot')
+
+  // Its own connection gone: entries are read on the fallback (the service's client).
+  const ended = once(connection, 'end')
+  connection.disconnect()
+  await ended
+  const fallen = await reader.read(['generation', 'entry'])
+  t.ok(fallen.found[1]?.equals(entry), 'read on the fallback while the entry connection is down')
+  t.equal(fallen.release, undefined, 'in a buffer of its own, not a slot')
 })
 
 t.test('concurrent reads through the entry reader each get their own bytes', async (t) => {
   // Small read buffers again, and reads of one turn leaving in one write: replies of a batch
   // share reads, and each must be copied out before the buffer it is in is written again.
   const { connection, admin } = await entryConnection(t, 64)
-  const reader = createEntryReader(connection, admin)
+  const reader = entryReaderOn(connection, admin)
   await reader.ready()
   const entries = Array.from({ length: 12 }, (_, i) => randomBytes(i % 3 === 0 ? 50 * (i + 1) : 5000 * i))
   await admin.mset('generation', '1', ...entries.flatMap((entry, i) => [`entry:${i}`, entry]))
