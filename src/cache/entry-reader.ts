@@ -35,9 +35,9 @@ export interface EntryRead {
  * commands of one turn of the event loop still leave in one write: the socket is corked at the
  * first and uncorked when the turn ends, as auto-pipelining does with setImmediate.
  *
- * Whenever that connection is not ready (and on a Cluster, under Sentinel, with TLS), entries
- * are read on `fallback`, the service's client, as any other command: the cache never depends
- * on a connection of its own being up.
+ * Whenever that connection is not ready or fails a read (and on a Cluster, under Sentinel,
+ * with TLS), entries are read on `fallback`, the service's client, as any other command: the
+ * cache never depends on a connection of its own being up.
  */
 export function createEntryReader ({ config, fallback, metrics, log, connection = createEntryConnection(config) }: {
   config: Config
@@ -101,10 +101,13 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
 
   return {
     read (keys: string[]): Promise<EntryRead> {
-      if (connection?.status !== 'ready') return fallback.mgetBuffer(keys).then((found) => ({ found }))
+      const onFallback = () => fallback.mgetBuffer(keys).then((found) => ({ found }))
+      if (connection?.status !== 'ready') return onFallback()
       writeWithTheTurn(connection.stream)
-      // The copy is the reply's first reaction: see above.
-      return connection.mgetBuffer(keys).then(copyOut)
+      // The copy is the reply's first reaction: see above. A read the entry connection failed
+      // (it closed under the command, or an error reply) is a read: it is tried again on the
+      // fallback, which, with Redis itself down, fails at once as well.
+      return connection.mgetBuffer(keys).then(copyOut, onFallback)
     },
 
     /** Resolves once the entry connection is ready (it connects in the background, as the service's client does). */

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { connect } from 'node:net'
-import { build, createOrder, validOrder } from '../helper.js'
+import { build, createOrder, redisFor, validOrder } from '../helper.js'
 
 // plugins/app/cache.ts and src/cache/entry-reader.ts over real HTTP: a hit's bytes sit in a slot
 // that is reused once its response has gone ('close'). Many hits of different pages at once, on
@@ -69,3 +69,26 @@ function pipelinedResponses (port: number, paths: string[]): Promise<string[]> {
     socket.write(paths.map((path, i) => `GET ${path} HTTP/1.1\r\nHost: test\r\nAccept-Encoding: identity\r\n${i === paths.length - 1 ? 'Connection: close\r\n' : ''}\r\n`).join(''))
   })
 }
+
+t.test('the entry connection killed: hits go on through the service client, then back on it', async (t) => {
+  const app = await build(t)
+  const admin = redisFor(t, app)
+  await createOrder(app)
+  const first = await app.inject('/orders')
+  t.equal(first.headers['x-cache'], 'MISS')
+
+  const clients = await admin.client('LIST') as string
+  const entryConnection = /^id=(\d+) .*name=flowops-order-service-entries /m.exec(clients)?.[1]
+  t.ok(entryConnection, 'the service has its entry connection open')
+  await admin.client('KILL', 'ID', entryConnection as string)
+  const during = await app.inject('/orders')
+  t.equal(during.headers['x-cache'], 'HIT', 'a hit while it is down')
+  t.equal(during.body, first.body, 'the same bytes')
+
+  await app.cache.connected()
+  const clientsAfter = await admin.client('LIST') as string
+  t.match(clientsAfter, /name=flowops-order-service-entries /, 'it reconnected by itself')
+  const after = await app.inject('/orders')
+  t.equal(after.headers['x-cache'], 'HIT')
+  t.equal(after.body, first.body)
+})
