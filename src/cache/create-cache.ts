@@ -28,7 +28,7 @@ export interface CachedResponse {
 type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
 
 type Lookup =
-  // `stored`: the entry as Redis holds it.
+  // `stored`: the entry as Redis holds it (in a reused slot until the response's `release`).
   | { status: 'HIT', response: CachedResponse, stored: Buffer }
   // Noted before loading: the generation ('' when the key has none yet) and, for a list page,
   // the change clock ('' when no order has changed yet); and the near cache's epoch.
