@@ -143,6 +143,8 @@ export function markdown (report: BenchReport): string {
     '|---|---|---|---|',
     ...report.targets.map((t) => `| ${t.name} | ${t.goal} | ${t.measured} | ${t.pass ? 'pass' : '**FAIL**'} |`),
     '',
+    'For each target missed, which cost is left and why it cannot go: the README, Benchmark, "What the misses mean".',
+    '',
     `## CPU per request (microseconds; ${report.cores} cores = ${fmt(report.cores * 1e6)} µs of CPU per second)`,
     '',
     'Measured from /proc (server processes), `INFO cpu` (redis-server) and this process (autocannon).',
