@@ -71,7 +71,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
   // the connection is back rather than at the next backoff step.
   redis.on('ready', () => invalidator.redeliverNow())
   const loads = createSingleFlight<CachedResponse>()
-  // Identity entries are read through it; compressed copies on `redis`.
+  // Entries and their compressed copies are read through it.
   const entries = createEntryReader({ config, fallback: redis, metrics, log: log.child({ layer: 'entries' }) })
   const near = config.CACHE_NEAR_MAX_BYTES > 0 ? createNearCache({ config, metrics, log: log.child({ layer: 'near' }) }) : undefined
 
@@ -90,15 +90,15 @@ export function createCache ({ redis, keys, metrics, log, config }: {
    * The near cache is not consulted here: `nearHit` is, before any of this; a Redis hit is kept
    * near for the next request.
    *
-   * An identity entry is read through `entries`, whose hit may come in a reused slot (the
-   * response's `release`); a compressed copy on `redis`, as any other command.
+   * Read through `entries` (src/cache/entry-reader.ts): a hit may come in a reused slot (the
+   * response's `release`).
    */
-  async function lookup (target: CacheTarget, compressedCopy: boolean): Promise<Lookup> {
+  async function lookup (target: CacheTarget): Promise<Lookup> {
     if (!usable()) return { status: 'BYPASS' }
     const nearActive = near?.active() === true
     const nearEpoch = near?.epoch() ?? 0
     const keysRead = target.tracking ? [target.generationKey, target.key, target.tracking.changeClock] : [target.generationKey, target.key]
-    const reading: Promise<EntryRead> = compressedCopy ? redis.mgetBuffer(keysRead).then((found) => ({ found })) : entries.read(keysRead)
+    const reading = entries.read(keysRead)
     let read: EntryRead
     try {
       read = await withDeadline(reading, readTimeoutMs, 'cache lookup')
@@ -158,7 +158,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
    * `onStatus` learns HIT, MISS or BYPASS as soon as it is known, also when the load fails.
    */
   async function readThrough (target: CacheTarget, load: () => Promise<CachedResponse>, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
-    const found = await lookup(target, false)
+    const found = await lookup(target)
     onStatus(found.status)
     if (found.status === 'HIT') {
       metrics.cache.hits.inc()
@@ -239,12 +239,13 @@ export function createCache ({ redis, keys, metrics, log, config }: {
     async readThroughCompressed (target: CacheTarget, coding: ContentCoding, load: () => Promise<CachedResponse>,
       onStatus: (status: CacheStatus) => void): Promise<CachedResponse & { coding?: ContentCoding }> {
       const copy = compressedCopyOf(target, coding)
-      const found = await lookup(copy, true)
+      const found = await lookup(copy)
       if (found.status === 'HIT') {
         onStatus('HIT')
         metrics.cache.hits.inc()
         metrics.cache.compressedHits.inc()
-        return decodeCompressedCopy(found.response)
+        // The copy's bytes may be in a slot: its release goes with them.
+        return { ...decodeCompressedCopy(found.response), ...(found.response.release ? { release: found.response.release } : {}) }
       }
       if (found.status === 'BYPASS') {
         // Redis just failed (or is off limits): a second lookup would only pay its deadline again.

@@ -7,7 +7,7 @@ import { createEntryConnection, type RedisClient } from '../redis/create-redis-c
 
 /** The slot sizes: an entry is copied into the smallest that holds it; larger ones get their own buffer. */
 const SLOT_SIZES = [8 * 1024, 16 * 1024, 32 * 1024, 64 * 1024]
-export const LARGEST_SLOT_BYTES = 64 * 1024
+export const LARGEST_SLOT_BYTES = SLOT_SIZES[SLOT_SIZES.length - 1] as number
 /** Free slots kept for reuse, per size (a slot is in use from a hit until its response has gone). */
 const MAX_FREE_SLOTS_PER_SIZE = 128
 /** Below this, Buffer.from copies into Node's shared pool rather than a buffer of its own. */
@@ -21,8 +21,8 @@ export interface EntryRead {
 }
 
 /**
- * The cache's read of identity entries (an MGET of the generation, the entry and, for a list
- * page, its change clock). On a standalone Redis without TLS it goes on a connection of its own
+ * The cache's read of entries and their compressed copies (an MGET of the generation, the
+ * entry and, for a list page, its change clock). On a standalone Redis without TLS it goes on a connection of its own
  * that reads into reused buffers (src/redis/reused-read-buffer.ts, where the reason is). Its
  * replies are views valid only until the next read, so each value is copied in the first
  * reaction to the reply: a large entry into a slot that is reused once its response has been
