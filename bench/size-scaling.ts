@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
-import { redisKeys } from '../src/redis/keys.js'
+import { redisKeys } from '../src/cache/keys.js'
 import { medianOf as median } from './median.js'
+import { COPY_SUFFIXES } from '../src/cache/compressed-copies.js'
 
 // The miss path and writes at two data-set sizes, in the same rounds: does a list miss, a
 // lookup miss or a PUT cost the same at 200,000 orders as at 10,000? Each request is sent alone
@@ -65,8 +66,8 @@ const OPERATIONS: Operation[] = [
   }
 ]
 
-/** An entry and its compressed copies (src/redis/keys.ts compressedCopyOf). */
-const withCopies = (key: string) => [key, `${key}:br`, `${key}:gzip`]
+/** An entry and its compressed copies (src/cache/compressed-copies.ts). */
+const withCopies = (key: string) => [key, ...COPY_SUFFIXES.map((suffix) => key + suffix)]
 
 async function timedRequest (url: string, request: Awaited<ReturnType<Operation['prepare']>>): Promise<number> {
   const started = performance.now()

@@ -11,7 +11,7 @@ import { eventually } from './processes.js'
 import { ensureBuilt, ROOT, SERVER } from './built-server.js'
 import { throughRelay } from './relay.js'
 import { ORDERS_COLLECTION } from '../src/orders/repository.js'
-import { redisKeys } from '../src/redis/keys.js'
+import { redisKeys } from '../src/cache/keys.js'
 
 // The built server (dist/src/server.js, what `npm start` and the Docker image run) under a
 // burst of real HTTP requests, stopped by SIGTERM in the middle of it.

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin'
 import fastifyRateLimit from '@fastify/rate-limit'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 import { createRedisClient } from '../../src/redis/create-redis-client.js'
 import { RateLimitedError } from '../../src/http/errors.js'
 import { OPERATIONAL_ROUTES } from '../../src/http/operational-routes.js'

@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
 import { createRedisClient, type RedisClient } from '../../src/redis/create-redis-client.js'
+import { CACHE_SCRIPTS } from '../../src/cache/scripts/index.js'
+import { releaseIfOwnerScript } from '../../src/lock/release-if-owner.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,7 +17,7 @@ declare module 'fastify' {
  * made by src/redis/create-redis-client.ts; it connects in the background and reconnects forever.
  */
 export default fp(async function redis (app) {
-  const client = createRedisClient(app.config, { connectionName: 'flowops-order-service' })
+  const client = createRedisClient(app.config, { connectionName: 'flowops-order-service', scripts: [...CACHE_SCRIPTS, releaseIfOwnerScript] })
 
   // Log transitions, not every reconnection attempt: an outage must not flood the logs.
   let healthy = true

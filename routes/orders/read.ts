@@ -5,7 +5,7 @@ import { etagOf } from '../../src/http/etag.js'
 import { oneOrder, orderListPage, ordersOnPage } from '../../src/orders/cache-policies.js'
 import { IdParamsSchema, orderIdOf, OrderListSchema, OrderSchema, PaginationQuerySchema } from '../../src/orders/schemas.js'
 
-// Read-through cached (config.cache): on a hit the cache plugin answers from Redis and these
+// Read-through cached (config.cache.at): on a hit the cache plugin answers from Redis and these
 // handlers do not run; on a miss they are the load, shared by every concurrent miss.
 const readOrders: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/orders', {
@@ -14,7 +14,7 @@ const readOrders: FastifyPluginAsyncTypebox = async (app) => {
       querystring: PaginationQuerySchema,
       response: { 200: OrderListSchema, ...errorResponses(400, 429, 503) }
     },
-    config: { cache: orderListPage, cacheHolds: ordersOnPage }
+    config: { cache: { at: orderListPage, holds: ordersOnPage } }
   }, async (request) => app.orders.list(request.query.page, request.query.limit))
 
   app.get('/orders/:id', {
@@ -23,7 +23,7 @@ const readOrders: FastifyPluginAsyncTypebox = async (app) => {
       params: IdParamsSchema,
       response: { 200: OrderSchema, ...errorResponses(400, 404, 429, 503) }
     },
-    config: { cache: oneOrder }
+    config: { cache: { at: oneOrder } }
   }, async (request, reply) => {
     const orderId = orderIdOf(request.params)
     const order = await app.orders.findById(orderId)

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponses } from '../../src/http/error-schema.js'
 import { etagOf } from '../../src/http/etag.js'
-import { everyListPage, theOrderAndPagesHoldingIt } from '../../src/orders/cache-policies.js'
+import { aNewOrder, theOrderAndPagesHoldingIt } from '../../src/orders/cache-policies.js'
 import { prepareChanges, prepareNewOrder } from '../../src/orders/rules.js'
 import {
   CancelOrderResponseSchema, CreateOrderBodySchema, IdParamsSchema, IfMatchHeadersSchema, orderIdOf, OrderSchema,
@@ -10,7 +10,7 @@ import {
 import { writeOrder } from '../../src/orders/write-order.js'
 
 // Every mutation authenticates (onRequest: no hook unless API_TOKENS is set) and declares what
-// it invalidates (config.invalidates): the cache plugin sends it before the response.
+// it invalidates (config.cache.invalidates): the cache plugin sends it before the response.
 const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
   const deps = { locks: app.orderLocks, orders: app.orders, metrics: app.serviceMetrics }
 
@@ -23,7 +23,7 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
       response: { 201: OrderSchema, ...errorResponses(400, 401, 413, 415, 429, 503) }
     },
     onRequest: app.authenticate,
-    config: { invalidates: everyListPage }
+    config: { cache: { invalidates: aNewOrder } }
   }, async (request, reply) => {
     const order = await app.orders.insert(prepareNewOrder(request.body))
     return reply.code(201).header('location', `/orders/${order._id}`).header('etag', etagOf(order.version)).send(order)
@@ -39,7 +39,7 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: OrderSchema, ...errorResponses(400, 401, 404, 409, 412, 413, 415, 422, 429, 503) }
     },
     onRequest: app.authenticate,
-    config: { invalidates: theOrderAndPagesHoldingIt }
+    config: { cache: { invalidates: theOrderAndPagesHoldingIt } }
   }, async (request, reply) => {
     const { previous, order } = await writeOrder(deps, {
       orderId: orderIdOf(request.params),
@@ -62,7 +62,7 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
       response: { 200: CancelOrderResponseSchema, ...errorResponses(400, 401, 404, 409, 412, 413, 415, 422, 429, 503) }
     },
     onRequest: app.authenticate,
-    config: { invalidates: theOrderAndPagesHoldingIt }
+    config: { cache: { invalidates: theOrderAndPagesHoldingIt } }
   }, async (request, reply) => {
     const { previous, order } = await writeOrder(deps, {
       orderId: orderIdOf(request.params),

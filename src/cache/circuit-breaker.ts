@@ -1,11 +1,21 @@
 type BreakerState = 'closed' | 'open' | 'half-open'
 
+/** A call the breaker refused: it is open, or its one half-open probe is out. */
+export class BreakerOpenError extends Error {
+  override name = 'BreakerOpenError'
+}
+
 /**
  * Consecutive-failure circuit breaker for the cache's Redis calls. Closed: every call goes
- * through. After `threshold` consecutive failures it opens: calls are skipped (the caller goes
+ * through. After `threshold` consecutive failures it opens: calls are refused (the caller goes
  * straight to MongoDB) for `cooldownMs`. Then it lets one probe through (half-open); the
- * probe's outcome closes or re-opens it. A probe that never reports is forgotten after
- * another cooldown, so the breaker cannot stick open.
+ * probe's outcome closes or re-opens it. A probe that never reports is forgotten after another
+ * cooldown, so the breaker cannot stick open.
+ *
+ * Asking is apart from calling: `isOpen` only looks, and the only way to take the probe is
+ * `call`, which runs the Redis call and settles the probe with its outcome in a `finally`. So
+ * code that makes no Redis call (the near cache's check) cannot take the probe and leave it
+ * out, which once kept an instance in BYPASS for good after a short Redis stall.
  */
 export function createCircuitBreaker ({ threshold, cooldownMs, now = Date.now }: {
   threshold: number
@@ -21,29 +31,47 @@ export function createCircuitBreaker ({ threshold, cooldownMs, now = Date.now }:
     return now() - openedAt < cooldownMs ? 'open' : 'half-open'
   }
 
+  const probeOut = () => probeStartedAt !== 0 && now() - probeStartedAt < cooldownMs
+
+  function succeeded (): void {
+    consecutiveFailures = 0
+    probeStartedAt = 0
+  }
+
+  function failed (): void {
+    consecutiveFailures++
+    probeStartedAt = 0
+    if (consecutiveFailures >= threshold) openedAt = now()
+  }
+
   return {
     state,
 
-    /** Whether a call may go to Redis now. In half-open, only one probe at a time. */
-    allows (): boolean {
+    /** Whether a call would be refused now (open, or half-open with its probe out). Takes nothing. */
+    isOpen (): boolean {
       const current = state()
-      if (current === 'closed') return true
-      if (current === 'open') return false
-      const t = now()
-      if (probeStartedAt !== 0 && t - probeStartedAt < cooldownMs) return false
-      probeStartedAt = t
-      return true
+      return current === 'open' || (current === 'half-open' && probeOut())
     },
 
-    succeeded (): void {
-      consecutiveFailures = 0
-      probeStartedAt = 0
-    },
-
-    failed (): void {
-      consecutiveFailures++
-      probeStartedAt = 0
-      if (consecutiveFailures >= threshold) openedAt = now()
+    /**
+     * Runs `redisCall` if the breaker lets it (in half-open, as the one probe) and records its
+     * outcome; rejects with BreakerOpenError, without running it, when it does not.
+     */
+    async call<T> (redisCall: () => Promise<T>): Promise<T> {
+      const current = state()
+      if (current === 'open' || (current === 'half-open' && probeOut())) throw new BreakerOpenError('cache breaker open')
+      if (current === 'half-open') probeStartedAt = now()
+      let ok = false
+      try {
+        const value = await redisCall()
+        ok = true
+        return value
+      } finally {
+        if (ok) succeeded()
+        else failed()
+      }
     }
   }
 }
+
+export type CircuitBreaker = ReturnType<typeof createCircuitBreaker>

@@ -4,20 +4,17 @@ import type { Config } from '../config.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { Redis } from 'ioredis'
 import { createEntryConnection, type RedisClient } from '../redis/create-redis-client.js'
+import { copyIntoSlot, LARGEST_SLOT_BYTES, type HitSlot } from './hit-slot.js'
 
-/** The slot sizes: an entry is copied into the smallest that holds it; larger ones get their own buffer. */
-const SLOT_SIZES = [8 * 1024, 16 * 1024, 32 * 1024, 64 * 1024]
-export const LARGEST_SLOT_BYTES = SLOT_SIZES[SLOT_SIZES.length - 1] as number
-/** Free slots kept for reuse, per size (a slot is in use from a hit until its response has gone). */
-const MAX_FREE_SLOTS_PER_SIZE = 128
+export { LARGEST_SLOT_BYTES }
+
 /** Below this, Buffer.from copies into Node's shared pool rather than a buffer of its own. */
 const POOLED_COPY_BELOW_BYTES = 4 * 1024
 
-/** What a read returned: the MGET's values, and, for an entry copied into a slot, how to give it back. */
+/** What a read returned: the MGET's values, and the slot an entry was copied into (src/cache/hit-slot.ts). */
 export interface EntryRead {
   found: Array<Buffer | null>
-  /** Call once the entry's bytes are no longer used: when its response has been sent. */
-  release?: () => void
+  slot?: HitSlot
 }
 
 /**
@@ -26,7 +23,7 @@ export interface EntryRead {
  * that reads into reused buffers (src/redis/reused-read-buffer.ts, where the reason is). Its
  * replies are views valid only until the next read, so each value is copied in the first
  * reaction to the reply: a large entry into a slot that is reused once its response has been
- * sent (`release`), never into a fresh buffer, which would be the very allocation the
+ * sent (src/cache/hit-slot.ts), never into a fresh buffer, which would be the very allocation the
  * connection avoids. A slot never given back (a reply after its deadline, a client gone) is
  * simply collected.
  *
@@ -47,7 +44,6 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
   /** Tests only: a connection of their own making (the default is made from `config`). */
   connection?: Redis | undefined
 }) {
-  const free = new Map<number, Buffer[]>(SLOT_SIZES.map((size) => [size, []]))
   let corked = false
 
   let healthy = true
@@ -61,32 +57,16 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
     healthy = false
   })
 
-  function slotCopy (value: Buffer): { copy: Buffer, release: () => void } {
-    const size = SLOT_SIZES.find((candidate) => candidate >= value.length) as number
-    const freeOfSize = free.get(size) as Buffer[]
-    const slot = freeOfSize.pop() ?? Buffer.allocUnsafeSlow(size)
-    value.copy(slot)
-    let released = false
-    return {
-      copy: slot.subarray(0, value.length),
-      release: () => {
-        if (released) return
-        released = true
-        if (freeOfSize.length < MAX_FREE_SLOTS_PER_SIZE) freeOfSize.push(slot)
-      }
-    }
-  }
-
   function copyOut (values: Array<Buffer | null>): EntryRead {
-    let release: (() => void) | undefined
+    let slot: HitSlot | undefined
     const found = values.map((value) => {
       if (value === null) return null
-      if (value.length < POOLED_COPY_BELOW_BYTES || value.length > LARGEST_SLOT_BYTES || release) return Buffer.from(value)
-      const slotted = slotCopy(value)
-      release = slotted.release
+      if (value.length < POOLED_COPY_BELOW_BYTES || value.length > LARGEST_SLOT_BYTES || slot) return Buffer.from(value)
+      const slotted = copyIntoSlot(value)
+      slot = slotted.slot
       return slotted.copy
     })
-    return release ? { found, release } : { found }
+    return slot ? { found, slot } : { found }
   }
 
   function writeWithTheTurn (stream: { cork: () => void, uncork: () => void }): void {

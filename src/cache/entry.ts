@@ -3,33 +3,17 @@
 //   <generation>\n<etag>\n<body bytes>
 //
 // The generation is the one the filler observed before reading MongoDB (the fill script
-// writes it in front, see scripts.ts); a hit requires it to equal the current generation:
+// writes it in front, see scripts/fill-if-generation.ts); a hit requires it to equal the current generation:
 // the list generation, which a POST bumps, or the order's, which its PUT and DELETE bump. A PUT
 // or DELETE does not bump the list generation: it rewrites or deletes the list pages holding its
-// order (see PageTracking in src/redis/keys.ts). The body is sent exactly as stored: a hit slices the
+// order (see PageTracking in src/cache/keys.ts). The body is sent exactly as stored: a hit slices the
 // buffer, it never parses or re-serialises JSON.
-
-import type { ContentCoding } from '../http/compression.js'
 
 const NEWLINE = 0x0a
 
 /** What the fill script stores after the generation line. */
 export function entryPayload (etag: string, body: string): string {
   return `${etag}\n${body}`
-}
-
-/** A compressed copy's coding: or `identity` when the body was too small to compress. */
-export type CompressedCoding = ContentCoding | 'identity'
-
-/**
- * A compressed copy is an entry whose ETag line reads `<coding> <etag>`; `identity` marks a
- * body too small to be worth compressing, stored so that the next request knows at once.
- */
-export function decodeCompressedCopy (copy: { body: Buffer | string, etag: string }): { body: Buffer | string, etag: string, coding?: ContentCoding } {
-  const space = copy.etag.indexOf(' ')
-  const coding = copy.etag.slice(0, space)
-  const etag = copy.etag.slice(space + 1)
-  return coding === 'br' || coding === 'gzip' ? { body: copy.body, etag, coding } : { body: copy.body, etag }
 }
 
 export function decodeEntry (stored: Buffer): { generation: Buffer, etag: string, body: Buffer } | undefined {

@@ -2,38 +2,18 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
-import { redisKeys, type InvalidationCall, type KeyLayout } from '../redis/keys.js'
-import './scripts.js'
+import { chainRewrites, type Invalidation, type Rewrite } from './invalidation.js'
+import type { InvalidationCall, KeyLayout } from './keys.js'
+import { bumpGenerations, type PagesTouched } from './scripts/bump-generations.js'
 
 const MAX_RETRY_DELAY_MS = 1000
-
-/**
- * A changed order's bytes, as a list page holds them, before and after the change: a page that
- * holds exactly `from` is rewritten in place (it stays cached); any other is deleted.
- */
-export interface OrderRewrite { from: string, to: string }
-
-/** What a mutation invalidates: every list page after a new order; a changed order's entry and pages. */
-export type CacheInvalidation =
-  | { newOrder: true, changedOrderId?: undefined, rewrite?: undefined }
-  | { newOrder?: false, changedOrderId: string, rewrite?: OrderRewrite }
-
-/**
- * Two changes of one order delivered together: the pages can be rewritten from the first's
- * `from` to the second's `to` only if the second started where the first ended.
- */
-function chain (earlier: OrderRewrite | null, later: OrderRewrite | null): OrderRewrite | null {
-  return earlier && later && earlier.to === later.from ? { from: earlier.from, to: later.to } : null
-}
-
-interface PagesTouched { deleted: number, rewritten: number }
 
 const hasWork = (call: InvalidationCall) => call.listGenerations.length > 0 || call.pagesOf !== undefined || call.entities.length > 0
 
 /**
  * Invalidation after a mutation. A POST bumps the list generation, one key, so invalidating
  * every cached page is O(1). A PUT or DELETE invalidates the order's entry and only the list
- * pages recorded as holding it (see PageTracking in src/redis/keys.ts).
+ * pages recorded as holding it (see PageTracking in src/cache/keys.ts).
  *
  * Each mutation waits until a delivery that carries its invalidation has landed (or failed):
  * one script call is on the wire at a time, and the mutations that arrive meanwhile share the
@@ -43,7 +23,7 @@ const hasWork = (call: InvalidationCall) => call.listGenerations.length > 0 || c
  * checks `hitsAllowed`), and later mutations queue their work behind it without waiting for
  * a Redis that just failed them.
  */
-export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retryMs, entityGenerationTtlSeconds }: {
+export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retryMs, entityGenerationTtlSeconds, channel, copySuffixes }: {
   redis: RedisClient
   keys: KeyLayout
   metrics: ServiceMetrics
@@ -51,11 +31,15 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   timeoutMs: number
   retryMs: number
   entityGenerationTtlSeconds: number
+  /** Where each invalidation publishes what it invalidated (for near tiers). */
+  channel: string
+  /** Every compressed-copy key suffix: a deleted or rewritten entry's copies go with it. */
+  copySuffixes: readonly string[]
 }) {
   // What mutations still need delivered: every list page (a new order), and these changed orders.
   let listsPending = false
-  // Per changed order, how its pages may be rewritten in place (null: delete them).
-  const ordersPending = new Map<string, OrderRewrite | null>()
+  // Per changed entity, how its pages may be rewritten in place (null: delete them).
+  const ordersPending = new Map<string, Rewrite | null>()
   let owed = false
   let sending: Promise<boolean> | undefined
   let nextSending: Promise<boolean> | undefined
@@ -65,20 +49,9 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
 
   const isPending = () => listsPending || ordersPending.size > 0
 
-  /**
-   * One script call: its keys share a hash slot (one call in all, outside a Redis Cluster).
-   * Resolves, per changed order it tracked, to the cached list pages it deleted and rewrote.
-   */
-  async function bump ({ listGenerations, pagesOf, entities }: InvalidationCall, rewrites: Map<string, OrderRewrite | null>): Promise<Map<string, PagesTouched>> {
-    const tracked = pagesOf
-      ? [pagesOf.tracking.changeClock, ...pagesOf.orderIds.flatMap((id) => [pagesOf.tracking.changedAt(id), pagesOf.tracking.pagesHolding(id)])]
-      : []
-    const callKeys = [...listGenerations, ...tracked, ...entities.flatMap((entity) => [entity.generationKey, entity.key])]
-    const rewriteArgs = pagesOf?.orderIds.flatMap((id) => { const r = rewrites.get(id); return r ? [r.from, r.to] : ['', ''] }) ?? []
-    const counts = await redis.bumpGenerations(callKeys.length, ...callKeys, entityGenerationTtlSeconds,
-      listGenerations.length, pagesOf?.orderIds.length ?? 0, redisKeys.invalidationChannel, ...rewriteArgs)
-    return new Map(pagesOf?.orderIds.map((id, i) => [id, { deleted: counts[2 * i] ?? 0, rewritten: counts[2 * i + 1] ?? 0 }]))
-  }
+  /** One script call: its keys share a hash slot (one call in all, outside a Redis Cluster). */
+  const bump = (call: InvalidationCall, rewrites: ReadonlyMap<string, Rewrite | null>) =>
+    bumpGenerations(redis, { call, rewrites, stampTtlSeconds: entityGenerationTtlSeconds, channel, copySuffixes })
 
   /** Counts each changed order's list pages, summed over the slot groups. */
   function countPages (perCall: Array<Map<string, PagesTouched>>, orderIds: string[]): void {
@@ -101,7 +74,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     listsPending = false
     ordersPending.clear()
     try {
-      const calls = keys.invalidation({ everyListPage, changedOrderIds: orderIds })
+      const calls = keys.invalidation({ everyListPage, changed: orderIds.map((id) => ({ id, rewrite: rewrites.get(id) ?? null })) })
       // A new order in the same delivery shifts every page: nothing to rewrite then.
       if (everyListPage) for (const id of orderIds) rewrites.set(id, null)
       countPages(await withDeadline(Promise.all(calls.filter(hasWork).map((call) => bump(call, rewrites))), timeoutMs, 'cache invalidation'), orderIds)
@@ -114,7 +87,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       const arrived = new Map(ordersPending)
       ordersPending.clear()
       for (const [id, rewrite] of rewrites) ordersPending.set(id, rewrite)
-      for (const [id, rewrite] of arrived) ordersPending.set(id, ordersPending.has(id) ? chain(ordersPending.get(id) ?? null, rewrite) : rewrite)
+      for (const [id, rewrite] of arrived) ordersPending.set(id, ordersPending.has(id) ? chainRewrites(ordersPending.get(id) ?? null, rewrite) : rewrite)
       if (!owed) log.warn({ err }, 'cache invalidation failed; redelivering in the background, no cache hits until it lands')
       owed = true
       scheduleRetry()
@@ -180,13 +153,11 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
      * failed. When one is owed already, or Redis is known to be down, it only queues: the
      * background redelivery carries it.
      */
-    async invalidate (mutation: CacheInvalidation): Promise<void> {
+    async invalidate (mutation: Invalidation): Promise<void> {
       metrics.cache.invalidations.inc()
-      if (mutation.newOrder) listsPending = true
-      if (mutation.changedOrderId) {
-        const id = mutation.changedOrderId
-        const rewrite = mutation.rewrite ?? null
-        ordersPending.set(id, ordersPending.has(id) ? chain(ordersPending.get(id) ?? null, rewrite) : rewrite)
+      if (mutation.everyListPage) listsPending = true
+      for (const { id, rewrite } of mutation.changed) {
+        ordersPending.set(id, ordersPending.has(id) ? chainRewrites(ordersPending.get(id) ?? null, rewrite) : rewrite)
       }
       if (owed || redis.status !== 'ready') {
         owed = true

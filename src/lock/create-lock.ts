@@ -1,27 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Result } from 'ioredis'
 import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
-import { redisKeys } from '../redis/keys.js'
+import { redisKeys } from '../cache/keys.js'
+import { releaseIfOwner } from './release-if-owner.js'
 import { withDeadline } from '../redis/deadline.js'
 import { LockUnavailableError, OrderLockedError } from '../http/errors.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    /** Deletes the lock only if it still holds our token. 1 released, 0 not ours (expired). */
-    releaseLockIfOwner (lockKey: string, token: string): Result<number, Context>
-  }
-}
-
-const RELEASE_IF_OWNER = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-`
 
 const MAX_RETRY_DELAY_MS = 1000
 
@@ -47,7 +33,6 @@ export function createLock ({ redis, metrics, log, config }: {
   log: FastifyBaseLogger
   config: Config
 }) {
-  redis.defineCommand('releaseLockIfOwner', { numberOfKeys: 1, lua: RELEASE_IF_OWNER })
   const timeoutMs = config.REDIS_COMMAND_TIMEOUT_MS
   let longestHeldMs = 0
 
@@ -59,8 +44,8 @@ export function createLock ({ redis, metrics, log, config }: {
       metrics.lock.holdSecondsMax.set(heldMs / 1000)
     }
     try {
-      const released = await withDeadline(redis.releaseLockIfOwner(lock.key, lock.token), timeoutMs, 'lock release')
-      if (released === 1) metrics.lock.released.inc()
+      const released = await withDeadline(releaseIfOwner(redis, lock), timeoutMs, 'lock release')
+      if (released) metrics.lock.released.inc()
       else log.warn({ orderId: lock.orderId, heldMs }, 'lock had expired before release; the version check fenced the write')
     } catch (err) {
       // Nothing else to do: the TTL frees it. The write itself already committed or failed.
@@ -77,7 +62,7 @@ export function createLock ({ redis, metrics, log, config }: {
       metrics.redisErrors.inc({ component: 'lock' })
       // A frozen Redis may still apply the SET when it wakes. Queue the owner-only release on
       // the same connection right behind it, so the lock is not left held for its whole TTL.
-      if (redis.status === 'ready') redis.releaseLockIfOwner(key, token).catch(() => {})
+      if (redis.status === 'ready') releaseIfOwner(redis, { key, token }).catch(() => {})
       throw new LockUnavailableError({ cause: err })
     }
   }

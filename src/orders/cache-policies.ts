@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { CacheTarget, KeyLayout } from '../redis/keys.js'
-import type { CacheInvalidation } from '../cache/invalidator.js'
+import { changedEntity, everyListPage, type Invalidation } from '../cache/invalidation.js'
+import type { CacheTarget, KeyLayout } from '../cache/keys.js'
 import { orderIdOf, OrderSchema, type IdParams, type OrderList, type PaginationQuery } from './schemas.js'
 
-// What the order routes declare in their config: where each cached GET lives in Redis, and
-// what each mutation invalidates. They run after validation, so page, limit and id are
-// already checked and defaulted.
+// What the order routes declare in `config.cache`: where each cached GET lives in Redis, and
+// what each mutation invalidates, in the cache's neutral terms (list pages, entities by id).
+// They run after validation, so page, limit and id are already checked and defaulted.
 
 export function orderListPage (request: FastifyRequest, keys: KeyLayout): CacheTarget {
   const { page, limit } = request.query as PaginationQuery
@@ -22,9 +22,7 @@ export function ordersOnPage (result: unknown): string[] {
 }
 
 /** A new order shifts every list page. */
-export function everyListPage (): CacheInvalidation {
-  return { newOrder: true }
-}
+export const aNewOrder = (): Invalidation => everyListPage()
 
 /**
  * A changed order (PUT, DELETE): its entry, and only the list pages holding it. A change never
@@ -33,10 +31,10 @@ export function everyListPage (): CacheInvalidation {
  * cached; the bytes are the list's own, serialised by the same schema. A write whose outcome
  * is unknown (a 5xx) has no change to rewrite with: its pages are deleted.
  */
-export function theOrderAndPagesHoldingIt (request: FastifyRequest, reply: FastifyReply): CacheInvalidation {
-  const changedOrderId = orderIdOf(request.params as IdParams)
+export function theOrderAndPagesHoldingIt (request: FastifyRequest, reply: FastifyReply): Invalidation {
+  const orderId = orderIdOf(request.params as IdParams)
   const change = request.orderChange
-  if (!change || reply.statusCode >= 300) return { changedOrderId }
+  if (!change || reply.statusCode >= 300) return changedEntity(orderId)
   const serializeOrder = reply.compileSerializationSchema(OrderSchema)
-  return { changedOrderId, rewrite: { from: serializeOrder(change.previous), to: serializeOrder(change.order) } }
+  return changedEntity(orderId, { from: serializeOrder(change.previous), to: serializeOrder(change.order) })
 }

@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { hostPorts, type Config } from '../config.js'
+import { registerScripts, type LuaScript } from './lua-script.js'
 import { ReusedReadBufferConnector } from './reused-read-buffer.js'
 
 /** A connection to any of the supported Redis topologies; both speak the same commands. */
@@ -18,6 +19,8 @@ export interface ClientOverrides {
   connectionName: string
   /** A deadline inside ioredis itself, for callers that cannot add their own. */
   commandTimeout?: number
+  /** The Lua scripts this client runs (src/redis/lua-script.ts), registered here, as it is made. */
+  scripts?: readonly LuaScript[]
 }
 
 const retryStrategy = (attempt: number) => Math.min(attempt * 100, 1000)
@@ -68,7 +71,12 @@ function fromUrl (url: string): Pick<RedisOptions, 'username' | 'password' | 'tl
  *   by a broken socket).
  */
 export function createRedisClient (config: Config, overrides: ClientOverrides): RedisClient {
-  const options = failFast(overrides)
+  const client = connect(config, failFast(overrides))
+  registerScripts(client, overrides.scripts ?? [])
+  return client
+}
+
+function connect (config: Config, options: RedisOptions): RedisClient {
   switch (redisTopology(config)) {
     case 'cluster': {
       const clusterOptions: ClusterOptions = {

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { build, createOrder, redisFor, validOrder, type TestApp } from '../helper.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 import { throughRelay } from '../relay.js'
 import { scrape } from '../scrape.js'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { build, createOrder, redisFor, validOrder, type TestApp } from '../helper.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 import { negotiateCoding } from '../../src/http/compression.js'
 import { scrape } from '../scrape.js'
 

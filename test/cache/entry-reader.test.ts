@@ -95,14 +95,14 @@ t.test('the entry reader copies into a slot that is reused only once given back'
   const first = await reader.read(['generation', 'entry'])
   t.equal(first.found[0]?.toString(), '7')
   t.ok(first.found[1]?.equals(entry), 'the entry, byte for byte')
-  t.type(first.release, 'function', 'an entry in a slot comes with its release')
+  t.type(first.slot?.release, 'function', 'an entry in a slot comes with its release')
 
   const held = await reader.read(['generation', 'entry'])
   t.not(held.found[1]?.buffer, first.found[1]?.buffer, 'a slot not given back is not handed out again')
   t.ok(first.found[1]?.equals(entry), 'and the first copy is untouched by the second read')
 
-  first.release?.()
-  first.release?.()
+  first.slot?.release()
+  first.slot?.release()
   const reused = await reader.read(['generation', 'entry'])
   t.equal(reused.found[1]?.buffer, first.found[1]?.buffer, 'once given back, the slot is reused')
   t.ok(reused.found[1]?.equals(entry))
@@ -111,7 +111,7 @@ t.test('the entry reader copies into a slot that is reused only once given back'
 
   const smallRead = await reader.read(['generation', 'small'])
   t.ok(smallRead.found[1]?.equals(small), 'a small entry, byte for byte')
-  t.equal(smallRead.release, undefined, 'a small entry is copied without a slot')
+  t.equal(smallRead.slot, undefined, 'a small entry is copied without a slot')
 
   // Its own connection gone: entries are read on the fallback (the service's client).
   const ended = once(connection, 'end')
@@ -119,7 +119,7 @@ t.test('the entry reader copies into a slot that is reused only once given back'
   await ended
   const fallen = await reader.read(['generation', 'entry'])
   t.ok(fallen.found[1]?.equals(entry), 'read on the fallback while the entry connection is down')
-  t.equal(fallen.release, undefined, 'in a buffer of its own, not a slot')
+  t.equal(fallen.slot, undefined, 'in a buffer of its own, not a slot')
 })
 
 t.test('concurrent reads through the entry reader each get their own bytes', async (t) => {
@@ -136,6 +136,6 @@ t.test('concurrent reads through the entry reader each get their own bytes', asy
     return { i, read }
   }))
   const intact = reads.filter(({ i, read }) => read.found[1]?.equals(entries[i % entries.length] as Buffer)).length
-  for (const { read } of reads) read.release?.()
+  for (const { read } of reads) read.slot?.release()
   t.equal(intact, reads.length, 'every entry byte for byte, slots held by every read at once')
 })

@@ -148,3 +148,41 @@ t.test('a compressing client gets near hits too: the compressed copy is kept bes
   t.notMatch(await redis.info('commandstats'), /cmdstat_mget:/, 'no lookup reached Redis')
   t.equal(String(near.headers.vary).toLowerCase().split(',').filter((f) => f.trim() === 'accept-encoding').length, 1, 'Vary names Accept-Encoding once')
 })
+
+t.test('a short Redis stall under a trickle of reads: near hits come back within the breaker cooldown plus a second', async (t) => {
+  // Defect: the near-hit check asked the breaker with the call that hands out its half-open
+  // probe, then made no Redis call, so the probe never settled and the instance stayed in
+  // BYPASS for good. Asking the breaker must not take from it.
+  const owned = await ownRedis(t)
+  const cooldownMs = 1000
+  const env = { REDIS_URL: owned.url, CACHE_REDIS_TIMEOUT_MS: '50', REDIS_COMMAND_TIMEOUT_MS: '300', CACHE_BREAKER_COOLDOWN_MS: String(cooldownMs) }
+  const app = await build(t, { env: { ...NEAR, ...env } })
+  await eventually(() => app.cache.status().near === 'on')
+  const order = await createOrder(app)
+  const url = `/orders/${order._id}`
+  await warmNear(t, app, url)
+
+  const trickling = { on: true }
+  const seen: string[] = []
+  const trickle = (async () => {
+    while (trickling.on) {
+      seen.push(String((await app.inject(url)).headers['x-cache']))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })()
+  t.teardown(() => { trickling.on = false })
+
+  await owned.freeze()
+  t.teardown(() => owned.thaw())
+  await eventually(() => app.cache.status().breaker !== 'closed', 5000)
+  await new Promise((resolve) => setTimeout(resolve, 1500)) // the stall itself: 1.5 s of frozen Redis
+  owned.thaw()
+  const thawedAt = seen.length
+  await timed(eventually(() => seen.slice(thawedAt).includes('HIT'), cooldownMs + 1000)).then(
+    (back) => t.pass(`a HIT again ${back.ms.toFixed(0)} ms after SIGCONT`),
+    () => t.fail(`no HIT within ${cooldownMs + 1000} ms of SIGCONT; breaker ${app.cache.status().breaker}, near ${app.cache.status().near}`))
+  trickling.on = false
+  await trickle
+  t.ok(seen.includes('BYPASS'), 'the stall was seen: reads bypassed while Redis was frozen')
+  t.equal(app.cache.status().breaker, 'closed', 'the breaker closed again')
+})

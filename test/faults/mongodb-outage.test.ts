@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build, createOrder, redisFor } from '../helper.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 import { ownMongo, timed } from '../processes.js'
 
 // MongoDB down or frozen: cache hits may still be served, everything else answers 503

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { build, createOrder, redisFor, redisReady, type TestApp } from '../helper.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 import { eventually, ownRedis, timed, type OwnedRedis } from '../processes.js'
 import { scrape } from '../scrape.js'
 

@@ -4,7 +4,7 @@ import { build, createOrder, isolatedMongoUrl, redisFor } from '../helper.js'
 import { eventually, ownMongo } from '../processes.js'
 import { throughRelay } from '../relay.js'
 import { ORDERS_COLLECTION } from '../../src/orders/repository.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 
 // A write the database never received is 503 DATABASE_UNAVAILABLE and changed nothing; a write
 // sent and not confirmed within MONGODB_TIMEOUT_MS is 503 WRITE_OUTCOME_UNKNOWN, may have been

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, createOrder, redisFor, validOrder } from '../helper.js'
 import { assertError } from '../routes/contract.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 
 const TOKENS = { API_TOKENS: 'alpha-token, beta-token' }
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })

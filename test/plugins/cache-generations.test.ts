@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build, createOrder, redisFor } from '../helper.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 import { throughRelay } from '../relay.js'
 import { scrape } from '../scrape.js'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { build, createOrder, redisFor, type TestApp } from '../helper.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 
 // Several service instances share one Redis and one database, and many writers race on one
 // order. Whatever interleaving happens: every answer is one of the contract's, no update is

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ObjectId } from 'mongodb'
 import { build, createOrder, redisFor, redisReady, type TestApp } from '../helper.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 import { ORDERS_COLLECTION } from '../../src/orders/repository.js'
 import { eventually, ownMongo, ownRedis } from '../processes.js'
 import { metric } from '../metrics-text.js'

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ObjectId } from 'mongodb'
 import { build, createOrder, redisFor, validOrder, type TestApp } from '../helper.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 import { assertError, assertOrderShape } from './contract.js'
 
 // PUT /orders/:id and DELETE /orders/:id: versioned changes, final statuses, If-Match.

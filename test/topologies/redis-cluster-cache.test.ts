@@ -5,7 +5,7 @@ import { build, createOrder, validOrder, type TestApp } from '../helper.js'
 import { ownRedisCluster, type RedisCluster } from '../redis-cluster.js'
 import { throughRelay } from '../relay.js'
 import { scrape } from '../scrape.js'
-import { clusterKeys, redisKeys } from '../../src/redis/keys.js'
+import { clusterKeys, redisKeys } from '../../src/cache/keys.js'
 
 // The cache and the lock on a real Redis Cluster (3 masters + 3 replicas), across two service
 // instances sharing one database: hits and misses, a POST invalidating every list page and a

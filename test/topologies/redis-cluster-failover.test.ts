@@ -3,7 +3,7 @@ import { build, validOrder } from '../helper.js'
 import { ownRedisCluster } from '../redis-cluster.js'
 import { eventually } from '../processes.js'
 import { FAILOVER_PUT_STATUSES, HANG_MS, startMix, summarize } from '../failover-mix.js'
-import { clusterKeys } from '../../src/redis/keys.js'
+import { clusterKeys } from '../../src/cache/keys.js'
 
 // Redis Cluster failover under a steady mix of GET, POST and PUT: the master that holds the
 // cache's hottest keys (list page 1 and its generation) is killed (SIGKILL) and its replica

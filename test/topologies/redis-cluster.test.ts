@@ -4,7 +4,7 @@ import { build } from '../helper.js'
 import { readyThenCreate } from './topology-checks.js'
 import { ownRedisCluster } from '../redis-cluster.js'
 import { eventually } from '../processes.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 
 // The service against a real Redis Cluster (REDIS_CLUSTER_NODES): it boots, reports Redis up,
 // takes writes, and its per-order lock (SET NX EX on one key, compare-and-delete script on the

@@ -4,7 +4,7 @@ import { build, validOrder } from '../helper.js'
 import { SENTINEL_ENV, ownRedisSentinels } from '../redis-sentinel.js'
 import { eventually } from '../processes.js'
 import { FAILOVER_PUT_STATUSES, HANG_MS, startMix, summarize } from '../failover-mix.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 
 // Sentinel failover under a steady mix of GET, POST and PUT: the master is killed (SIGKILL),
 // the sentinels promote the replica. Reads fail open (200 from MongoDB), POST does not need

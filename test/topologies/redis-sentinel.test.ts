@@ -3,7 +3,7 @@ import { Cluster, type Redis } from 'ioredis'
 import { build } from '../helper.js'
 import { readyThenCreate } from './topology-checks.js'
 import { MASTER_NAME, SENTINEL_ENV, ownRedisSentinels } from '../redis-sentinel.js'
-import { redisKeys } from '../../src/redis/keys.js'
+import { redisKeys } from '../../src/cache/keys.js'
 
 // The service against a real Redis Sentinel set-up (REDIS_SENTINELS, REDIS_SENTINEL_MASTER):
 // ioredis asks the sentinels where the master is. Failover: redis-sentinel-failover.test.ts.

@@ -1,3 +1,5 @@
+import type { Invalidation } from './invalidation.js'
+
 // Every Redis key the service uses, in one place. The layout is part of the contract
 // (design brief section 3): {service}:{version}:{resource}:{scope}:{identifier}. Bumping the
 // version segment gives a new, empty namespace without deleting anything.
@@ -64,16 +66,10 @@ export interface CacheTarget {
 export interface InvalidationCall {
   /** List generations to bump: a new order shifts every page (they never expire). */
   listGenerations: string[]
-  /** Changed orders whose list pages to invalidate, in this slot group's tracking keys. */
-  pagesOf?: { tracking: PageTracking, orderIds: string[] }
+  /** Changed entities whose list pages to invalidate, in this slot group's tracking keys. */
+  pagesOf?: { tracking: PageTracking, ids: string[] }
   /** Orders whose generation to bump and whose entry to delete. */
   entities: CacheTarget[]
-}
-
-/** What one invalidation covers: every list page (a new order), and changed orders. */
-export interface Invalidation {
-  everyListPage: boolean
-  changedOrderIds: string[]
 }
 
 /**
@@ -91,15 +87,6 @@ const listPageIn = (generationKey: string, tracking: PageTracking, key: string):
   ({ key, generationKey, generationExpires: false, tracking, isListPage: true })
 const entityIn = (generationKey: string, key: string): CacheTarget => ({ key, generationKey, generationExpires: true, isListPage: false })
 
-/**
- * Where the compressed copy of a cached response lives: beside it, under the same hash tag
- * (same Redis Cluster slot) and guarded by the same generation. Every script that deletes or
- * rewrites an entry deletes its copies too (src/cache/scripts.ts).
- */
-export function compressedCopyOf (target: CacheTarget, coding: string): CacheTarget {
-  return { key: `${target.key}:${coding}`, generationKey: target.generationKey, generationExpires: target.generationExpires, isListPage: target.isListPage }
-}
-
 const standaloneTracking: PageTracking = {
   changeClock: redisKeys.listChangeClock,
   changedAt: redisKeys.orderChangedAt,
@@ -110,10 +97,10 @@ const standaloneTracking: PageTracking = {
 export const standaloneKeys: KeyLayout = {
   listPage: (page, limit) => listPageIn(redisKeys.listGeneration, standaloneTracking, redisKeys.listPage(page, limit)),
   entity: (orderId) => entityIn(redisKeys.entityGeneration(orderId), redisKeys.entity(orderId)),
-  invalidation: ({ everyListPage, changedOrderIds }) => [{
+  invalidation: ({ everyListPage, changed }) => [{
     listGenerations: everyListPage ? [redisKeys.listGeneration] : [],
-    pagesOf: changedOrderIds.length > 0 ? { tracking: standaloneTracking, orderIds: changedOrderIds } : undefined,
-    entities: changedOrderIds.map(standaloneKeys.entity)
+    pagesOf: changed.length > 0 ? { tracking: standaloneTracking, ids: changed.map(({ id }) => id) } : undefined,
+    entities: changed.map(({ id }) => standaloneKeys.entity(id))
   }]
 }
 
@@ -144,12 +131,12 @@ export const clusterKeys: KeyLayout = {
   listPage: (page, limit) => listPageIn(clusterListKey(listGroupOf(page), 'generation'), clusterTracking[listGroupOf(page)]!,
     clusterListKey(listGroupOf(page), `page:${page}:limit:${limit}`)),
   entity: (orderId) => entityIn(`${KEY_NAMESPACE}:orders:entity-generation:{${orderId}}`, `${KEY_NAMESPACE}:orders:entity:{${orderId}}`),
-  invalidation: ({ everyListPage, changedOrderIds }) => [
+  invalidation: ({ everyListPage, changed }) => [
     ...clusterTracking.map((tracking, group) => ({
       listGenerations: everyListPage ? [clusterListKey(group, 'generation')] : [],
-      pagesOf: changedOrderIds.length > 0 ? { tracking, orderIds: changedOrderIds } : undefined,
+      pagesOf: changed.length > 0 ? { tracking, ids: changed.map(({ id }) => id) } : undefined,
       entities: []
     })),
-    ...changedOrderIds.map((id) => ({ listGenerations: [], entities: [clusterKeys.entity(id)] }))
+    ...changed.map(({ id }) => ({ listGenerations: [], entities: [clusterKeys.entity(id)] }))
   ]
 }

@@ -1,0 +1,145 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config.js'
+import type { ServiceMetrics } from '../metrics/service-metrics.js'
+import type { RedisClient } from '../redis/create-redis-client.js'
+import { withDeadline } from '../redis/deadline.js'
+import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
+import { BreakerOpenError, type CircuitBreaker } from './circuit-breaker.js'
+import { decodeEntry, entryPayload } from './entry.js'
+import type { EntryRead, EntryReader } from './entry-reader.js'
+import type { CacheTarget } from './keys.js'
+import type { NearTier } from './near/near-tier.js'
+import { fillIfGeneration } from './scripts/fill-if-generation.js'
+import { createSingleFlight } from './single-flight.js'
+
+export type Lookup =
+  // `stored`: the entry as Redis holds it (in the response's slot, if it has one).
+  | { status: 'HIT', response: CachedResponse, stored: Buffer }
+  // Noted before loading: the generation ('' when the key has none yet) and, for a list page,
+  // the change clock ('' when no entity has changed yet); and the near tier's epoch.
+  | { status: 'MISS', generation: string, changeClock: string, nearEpoch: number }
+  | { status: 'BYPASS' }
+
+/**
+ * The read-through core: lookup (one MGET of the generation and the entry), fill
+ * (compare-and-set on the generation seen before the load) and single-flight (concurrent
+ * misses of one key and generation share one load). Reads fail open: any Redis problem (down,
+ * frozen, erroring, breaker open, an invalidation owed) is BYPASS and the caller is served
+ * from MongoDB. Every Redis call goes through `redisCall`: the breaker and its deadline.
+ */
+export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed, metrics, log, config, generationTtlSeconds }: {
+  redis: RedisClient
+  entries: EntryReader
+  breaker: CircuitBreaker
+  near: NearTier
+  /** False while this instance owes an invalidation (src/cache/invalidator.ts): no hit then. */
+  hitsAllowed: () => boolean
+  metrics: ServiceMetrics
+  log: FastifyBaseLogger
+  config: Config
+  /** TTL of an entity generation a fill creates (it must outlive every entry tagged with it). */
+  generationTtlSeconds: number
+}) {
+  const timeoutMs = config.CACHE_REDIS_TIMEOUT_MS
+  const loads = createSingleFlight<CachedResponse>()
+
+  /** Whether the read path may use Redis now. Only looks: takes nothing from the breaker. */
+  const usable = (): boolean => config.CACHE_ENABLED && hitsAllowed() && redis.status === 'ready' && !breaker.isOpen()
+
+  /** One read-path Redis call under the breaker and the deadline; undefined when it failed or was refused. */
+  async function redisCall<T> (what: string, call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await breaker.call(() => withDeadline(call(), timeoutMs, `cache ${what}`))
+    } catch (err) {
+      if (err instanceof BreakerOpenError) return undefined
+      metrics.redisErrors.inc({ component: 'cache' })
+      log.debug({ err }, `cache ${what}: redis call failed`)
+      return undefined
+    }
+  }
+
+  /** One round trip: the current generation and the entry together (and a list's change clock). */
+  async function lookup (target: CacheTarget): Promise<Lookup> {
+    if (!usable()) return { status: 'BYPASS' }
+    const nearEpoch = near.epoch()
+    let reading: Promise<EntryRead> | undefined
+    const read = await redisCall('lookup', () => {
+      reading = entries.read(target.tracking ? [target.generationKey, target.key, target.tracking.changeClock] : [target.generationKey, target.key])
+      return reading
+    })
+    if (!read) {
+      // A reply after the deadline still came in a slot: give it back.
+      reading?.then((late) => late.slot?.release(), () => {})
+      return { status: 'BYPASS' }
+    }
+    const [generation, stored, changeClock] = read.found
+    const entry = generation && stored ? decodeEntry(stored) : undefined
+    if (generation && stored && entry?.generation.equals(generation)) {
+      // Kept near as a copy of its own: a slot is reused once this response has gone.
+      if (near.state() === 'on') near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
+      return { status: 'HIT', response: read.slot ? { ...entry, slot: read.slot } : entry, stored }
+    }
+    read.slot?.release()
+    return { status: 'MISS', generation: generation?.toString('latin1') ?? '', changeClock: changeClock?.toString('latin1') ?? '', nearEpoch }
+  }
+
+  /** Stores a loaded response, unless its generation (or, for a list page, one of its entities) changed since the lookup. */
+  async function fill (target: CacheTarget, noted: { generation: string, changeClock: string, nearEpoch: number }, response: CachedResponse): Promise<void> {
+    if (!usable()) return
+    const { tracking } = target
+    const stored = await redisCall('fill', () => fillIfGeneration(redis, {
+      generationKey: target.generationKey,
+      entryKey: target.key,
+      held: tracking ? (response.heldIds ?? []).map((id) => ({ changedAt: tracking.changedAt(id), pagesHolding: tracking.pagesHolding(id) })) : [],
+      observedGeneration: noted.generation,
+      observedChangeClock: noted.changeClock,
+      payload: entryPayload(response.etag, response.body.toString()),
+      entryTtlSeconds: config.CACHE_TTL_SECONDS,
+      generationTtlSeconds: target.generationExpires ? generationTtlSeconds : 0
+    }))
+    if (stored === undefined) return
+    if (!stored) {
+      metrics.cache.staleFillsRefused.inc()
+      return
+    }
+    metrics.cache.fills.inc()
+    if (near.state() === 'on') near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, target.isListPage)
+  }
+
+  return {
+    usable,
+    redisCall,
+    lookup,
+
+    /**
+     * The read path, whole: look up; on a miss join the load in flight for this key and
+     * generation or lead it (load, then fill), and every request that joined gets the leader's
+     * outcome, a response or the error it failed with. The generation (and a list's change
+     * clock) is part of the load's identity, so a request that saw a newer one never joins an
+     * older load, which may have read MongoDB before the change it saw committed. `onStatus`
+     * learns HIT, MISS or BYPASS as soon as it is known, also when the load fails.
+     */
+    async readThrough (target: CacheTarget, load: Load, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
+      const found = await lookup(target)
+      onStatus(found.status)
+      if (found.status === 'HIT') {
+        metrics.cache.hits.inc()
+        return found
+      }
+      if (found.status === 'BYPASS') {
+        metrics.cache.bypasses.inc()
+        return { response: await load() }
+      }
+      metrics.cache.misses.inc()
+      const response = await loads.run(`${found.generation}:${found.changeClock}@${target.key}`, async () => {
+        const loaded = await load()
+        // The leader's response waits for the fill, so the next request finds the entry.
+        await fill(target, found, loaded)
+        return loaded
+      }, () => metrics.cache.dedupedMisses.inc())
+      return { response }
+    }
+  }
+}
+
+export type ReadThrough = ReturnType<typeof createReadThrough>

@@ -1,0 +1,118 @@
+import type { Cluster, Redis, Result } from 'ioredis'
+import type { LuaScript } from '../../redis/lua-script.js'
+import type { Rewrite } from '../invalidation.js'
+import type { InvalidationCall } from '../keys.js'
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    bumpGenerations (keyCount: number, ...keysThenArgs: Array<string | number>): Result<number[], Context>
+  }
+}
+
+// KEYS: ARGV[2] list generations; then, when ARGV[3] > 0, the change clock and ARGV[3] pairs
+// (changed-at, pages-holding) of changed entities; then pairs (entity generation, entity entry).
+// ARGV[1]: TTL of entity generations and changed-at stamps; ARGV[4]: the Pub/Sub channel on
+// which it publishes what it invalidated, for near caches: '1' or '0' (every list page or not),
+// then the page and entity keys, one per line. ARGV[5]: how many compressed-copy key suffixes
+// follow (every copy of a deleted or rewritten entry goes with it, whatever its coding); then,
+// per changed entity, its bytes before and after the change ('' and '': none). A page holding
+// exactly the bytes before is rewritten in place (same TTL, still listed in the entity's
+// pages-holding set); any other page is deleted. A page can hold other bytes of the entity
+// only if it was filled from a version older or newer than the one this change started from:
+// deleting it is always safe. A new generation (or clock value) is max(current + 1, server
+// time in microseconds): strictly increasing while the key lives, and never back to a value
+// an old entry was tagged with after the key expired or was lost (a plain INCR would restart at 1).
+const LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local function bump (key, ttl)
+  local current = tonumber(redis.call('GET', key) or '0') or 0
+  local nextGeneration = string.format('%d', math.max(current + 1, now))
+  if ttl then
+    redis.call('SET', key, nextGeneration, 'EX', ttl)
+  else
+    redis.call('SET', key, nextGeneration)
+  end
+  return nextGeneration
+end
+local lists = tonumber(ARGV[2])
+local tracked = tonumber(ARGV[3])
+local suffixCount = tonumber(ARGV[5])
+local rewritesFrom = 5 + suffixCount
+for i = 1, lists do
+  bump(KEYS[i])
+end
+-- Copies share the entry's hash tag, so in a Redis Cluster they are in this call's slot.
+local function dropCompressedCopies (key)
+  for s = 1, suffixCount do redis.call('DEL', key .. ARGV[5 + s]) end
+end
+local pagesTouched = {}
+local invalidated = { lists > 0 and '1' or '0' }
+local i = lists + 1
+if tracked > 0 then
+  local clock = bump(KEYS[i])
+  i = i + 1
+  for entity = 1, tracked do
+    redis.call('SET', KEYS[i], clock, 'EX', tonumber(ARGV[1]))
+    local from, to = ARGV[rewritesFrom + 2 * entity - 1], ARGV[rewritesFrom + 2 * entity]
+    local deleted, rewritten = 0, 0
+    for _, page in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
+      local entry = from ~= '' and redis.call('GET', page)
+      local first, last
+      if entry then first, last = string.find(entry, from, 1, true) end
+      dropCompressedCopies(page)
+      if first then
+        redis.call('SET', page, string.sub(entry, 1, first - 1) .. to .. string.sub(entry, last + 1), 'KEEPTTL')
+        rewritten = rewritten + 1
+      else
+        deleted = deleted + redis.call('DEL', page)
+        redis.call('SREM', KEYS[i + 1], page)
+      end
+      table.insert(invalidated, page)
+    end
+    table.insert(pagesTouched, deleted)
+    table.insert(pagesTouched, rewritten)
+    i = i + 2
+  end
+end
+for j = i, #KEYS, 2 do
+  bump(KEYS[j], tonumber(ARGV[1]))
+  redis.call('DEL', KEYS[j + 1])
+  dropCompressedCopies(KEYS[j + 1])
+  table.insert(invalidated, KEYS[j + 1])
+end
+redis.call('PUBLISH', ARGV[4], table.concat(invalidated, '\\n'))
+return pagesTouched
+`
+
+export const bumpGenerationsScript: LuaScript = { name: 'bumpGenerations', lua: LUA }
+
+export interface PagesTouched { deleted: number, rewritten: number }
+
+/**
+ * Carries out one script call of an invalidation (every key in it shares a hash slot): bumps
+ * list generations, rewrites or deletes the list pages holding changed entities (with their
+ * compressed copies), bumps changed entities' generations and deletes their entries and
+ * copies, and publishes what it invalidated. Resolves, per changed entity whose pages it
+ * tracked, to the cached pages it deleted and rewrote.
+ */
+export async function bumpGenerations (redis: Redis | Cluster, bump: {
+  call: InvalidationCall
+  /** Per changed entity, how its pages may be rewritten (absent or null: delete them). */
+  rewrites: ReadonlyMap<string, Rewrite | null>
+  /** TTL of entity generations and changed-at stamps. */
+  stampTtlSeconds: number
+  channel: string
+  /** Every compressed-copy key suffix (src/cache/compressed-copies.ts). */
+  copySuffixes: readonly string[]
+}): Promise<Map<string, PagesTouched>> {
+  const { listGenerations, pagesOf, entities } = bump.call
+  const tracked = pagesOf
+    ? [pagesOf.tracking.changeClock, ...pagesOf.ids.flatMap((id) => [pagesOf.tracking.changedAt(id), pagesOf.tracking.pagesHolding(id)])]
+    : []
+  const keys = [...listGenerations, ...tracked, ...entities.flatMap((entity) => [entity.generationKey, entity.key])]
+  const rewriteArgs = pagesOf?.ids.flatMap((id) => { const r = bump.rewrites.get(id); return r ? [r.from, r.to] : ['', ''] }) ?? []
+  const counts = await redis.bumpGenerations(keys.length, ...keys, bump.stampTtlSeconds, listGenerations.length,
+    pagesOf?.ids.length ?? 0, bump.channel, bump.copySuffixes.length, ...bump.copySuffixes, ...rewriteArgs)
+  return new Map(pagesOf?.ids.map((id, i) => [id, { deleted: counts[2 * i] ?? 0, rewritten: counts[2 * i + 1] ?? 0 }]))
+}
