@@ -1,4 +1,4 @@
-import type { ReportInput } from './report.js'
+import type { ReportInput } from './report-input.js'
 import { rssOutsideHeap, TOLERANCE } from './soak.js'
 import type { Figures } from './stats.js'
 

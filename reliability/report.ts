@@ -1,18 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Evaluation } from './evaluate.js'
 import { markdown } from './markdown.js'
-import type { Options } from './options.js'
-import type { SoakResult } from './soak.js'
-
-export interface ReportInput {
-  options: Options
-  startedAt: Date
-  evaluation: Evaluation
-  soak: SoakResult
-  skipped: number
-  requests: number
-}
+import type { ReportInput } from './report-input.js'
 
 /** Full form: reliability/REPORT.md and results.json; short form and soak alone: under dist/. */
 export function writeReport (input: ReportInput): string[] {

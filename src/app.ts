@@ -1,11 +1,11 @@
 import Fastify, { type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
-import pino from 'pino'
 import type { IncomingMessage } from 'node:http'
 import { trustProxy, type Config } from './config.js'
 import { schemaErrorFormatter, validatorCompiler } from './http/validation.js'
 import { clientErrorHandler, frameworkErrors } from './http/early-errors.js'
+import { loggerOptions } from './logger-options.js'
 import mongodb from '../plugins/external/mongodb.js'
 import redis from '../plugins/external/redis.js'
 import metrics from '../plugins/external/metrics.js'
@@ -57,26 +57,6 @@ const USABLE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
 function incomingRequestId (request: IncomingMessage): string {
   const given = request.headers['x-request-id']
   return typeof given === 'string' && USABLE_REQUEST_ID.test(given) ? given : randomUUID()
-}
-
-/**
- * The logger's options: the service's, and the cluster primary's (src/cluster-primary.ts).
- *
- * JSON lines go to stdout asynchronously: pino's default destination writes each line with its
- * own blocking write(2), two per request at LOG_LEVEL=info, which measured as the largest cost of a
- * cache hit (bench/REPORT.md). An asynchronous destination writes what has accumulated while the
- * previous write was under way in one call, so under load lines are batched and when idle each is
- * written at once. Nothing is held back for long: pino flushes the rest synchronously when the
- * process exits (close-with-grace's exit after draining, or a fatal error).
- */
-export function loggerOptions ({ config, prettyLogs = false }: AppOptions) {
-  return {
-    level: config.LOG_LEVEL,
-    redact: ['req.headers.authorization'],
-    ...(prettyLogs
-      ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
-      : { stream: pino.destination({ dest: 1, sync: false }) })
-  }
 }
 
 /** The Fastify options: buildApp is what the server and every test run, so both get these. */

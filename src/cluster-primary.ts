@@ -1,8 +1,8 @@
 import cluster, { type Worker } from 'node:cluster'
 import Fastify from 'fastify'
-import { loggerOptions } from './app.js'
 import type { Config } from './config.js'
-import { SHUTDOWN_MESSAGE } from './instance.js'
+import { loggerOptions } from './logger-options.js'
+import { SHUTDOWN_MESSAGE } from './shutdown-message.js'
 
 // How much longer than a worker's own SHUTDOWN_TIMEOUT_MS the primary waits before it kills a
 // worker that is still there (frozen, say): the worker's timer normally ends it first.

@@ -1,9 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import type { Config } from './config.js'
-
-/** What a cluster primary sends a worker to have it drain and exit (src/cluster-primary.ts). */
-export const SHUTDOWN_MESSAGE = 'flowops:shutdown'
+import { SHUTDOWN_MESSAGE } from './shutdown-message.js'
 
 /**
  * One full service instance: the whole process when WORKERS is 1, or one cluster worker.

@@ -1,12 +1,11 @@
 import cluster from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { ConfigError, loadConfig, workerCount } from './config.js'
-import { runInstance } from './instance.js'
-import { runPrimary } from './cluster-primary.js'
 
 // The server entry: the only place that reads process.env. With WORKERS > 1 (0: one per core)
 // this process becomes a cluster primary that runs that many workers, each running this same
-// file as a full instance; otherwise it is the instance itself.
+// file as a full instance; otherwise it is the instance itself. Each side is imported only by
+// the process that runs it: the primary never loads the service's plugins and routes.
 
 async function main (): Promise<void> {
   let config
@@ -21,8 +20,8 @@ async function main (): Promise<void> {
   }
   const prettyLogs = process.env.PRETTY_LOGS === 'true'
   const workers = workerCount(config, availableParallelism())
-  if (cluster.isPrimary && workers > 1) runPrimary({ config, workers, prettyLogs })
-  else await runInstance({ config, prettyLogs })
+  if (cluster.isPrimary && workers > 1) (await import('./cluster-primary.js')).runPrimary({ config, workers, prettyLogs })
+  else await (await import('./instance.js')).runInstance({ config, prettyLogs })
 }
 
 main().catch((err: unknown) => {

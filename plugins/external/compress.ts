@@ -1,7 +1,23 @@
 import fp from 'fastify-plugin'
 import compress from '@fastify/compress'
-import { COMPRESSION_THRESHOLD_BYTES, CONTENT_CODINGS, STREAM_BROTLI_QUALITY } from '../../src/http/compression.js'
+import type { DoneFuncWithErrOrRes, FastifyReply, FastifyRequest } from 'fastify'
+import { COMPRESSION_THRESHOLD_BYTES, CONTENT_CODINGS, STREAM_BROTLI_QUALITY, negotiateCoding } from '../../src/http/compression.js'
 import { constants } from 'node:zlib'
+
+/**
+ * @fastify/compress reads `*` in Accept-Encoding as gzip, whatever q the header gives gzip
+ * itself: `br;q=0, gzip;q=0, *` would get gzip, `gzip;q=0, *` gzip rather than br. A header
+ * with `*` is replaced by the coding negotiateCoding picks for it (RFC 9110 12.5.3, as the
+ * cache's compressed copies are chosen), or `identity`, which @fastify/compress leaves
+ * uncompressed. Headers without `*`, nearly all of them, are left as they are (one string
+ * search): @fastify/compress honours their q=0. An onSend hook declared here runs before
+ * @fastify/compress's (a route's own), whichever earlier hook answered the request.
+ */
+function negotiateWildcard (request: FastifyRequest, _reply: FastifyReply, payload: unknown, done: DoneFuncWithErrOrRes): void {
+  const header = request.headers['accept-encoding']
+  if (header !== undefined && header.includes('*')) request.headers['accept-encoding'] = negotiateCoding(header) ?? 'identity'
+  done(null, payload)
+}
 
 /**
  * Compresses responses of COMPRESSION_THRESHOLD_BYTES or more for clients that accept br or
@@ -10,6 +26,7 @@ import { constants } from 'node:zlib'
  * plugin leaves alone. Request bodies are not decompressed: the API accepts JSON as sent.
  */
 export default fp(async function compression (app) {
+  app.addHook('onSend', negotiateWildcard)
   await app.register(compress, {
     encodings: [...CONTENT_CODINGS],
     threshold: COMPRESSION_THRESHOLD_BYTES,
