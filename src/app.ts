@@ -122,8 +122,8 @@ export async function buildApp (options: AppOptions) {
   await app.register(bearerAuth)
   await app.register(swagger)
 
-  // The service's own decorators; the cache carries out the routes' `config.cache` and
-  // `config.invalidates` as they are declared.
+  // The service's own decorators; the cache carries out the routes' `config.cache` as they are
+  // declared.
   await app.register(orders)
   await app.register(lock)
   await app.register(cache)

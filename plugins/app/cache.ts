@@ -7,7 +7,6 @@ import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '.
 import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
 import { negotiateCoding } from '../../src/http/compression.js'
-import { varyWithAcceptEncoding } from '../../src/http/vary.js'
 
 /** What a route declares in `config.cache`: a cached GET says where it lives, a write what it invalidates. */
 export interface CacheRouteConfig {
@@ -29,6 +28,33 @@ declare module 'fastify' {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
+
+/**
+ * Adds a field to Vary unless it is there already (field names are case-insensitive). Lower
+ * case, as @fastify/compress writes and looks for it, so neither adds it twice.
+ */
+function appendVary (current: unknown, field: string): string {
+  const existing = current === undefined ? '' : String(current)
+  if (existing.toLowerCase().split(',').some((name) => name.trim() === field)) return existing
+  return existing === '' ? field : `${existing}, ${field}`
+}
+
+/**
+ * appendVary(current, 'accept-encoding'), remembering the last answer: every cached GET arrives
+ * with the same Vary from the hooks before it (CORS's `Origin`, or none), so this is computed
+ * once rather than split and lower-cased on every hit.
+ */
+function varyWithAcceptEncoding (): (current: unknown) => string {
+  let lastCurrent: unknown = Symbol('none')
+  let lastVary = ''
+  return (current) => {
+    if (current !== lastCurrent) {
+      lastVary = appendVary(current, 'accept-encoding')
+      lastCurrent = current
+    }
+    return lastVary
+  }
+}
 
 function asArray<T> (value: T | T[] | undefined): T[] {
   if (value === undefined) return []

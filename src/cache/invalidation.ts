@@ -15,18 +15,3 @@ export interface Invalidation {
   /** Changed entities: each one's entry, and the list pages holding it (rewritten with `rewrite`, else deleted). */
   changed: Array<{ id: string, rewrite: Rewrite | null }>
 }
-
-/** A new entity: every list page. */
-export const everyListPage = (): Invalidation => ({ everyListPage: true, changed: [] })
-
-/** A changed entity: its entry and the pages holding it; `rewrite` null deletes those pages. */
-export const changedEntity = (id: string, rewrite: Rewrite | null = null): Invalidation =>
-  ({ everyListPage: false, changed: [{ id, rewrite }] })
-
-/**
- * Two changes of one entity delivered together: the pages can be rewritten from the first's
- * `from` to the second's `to` only if the second started where the first ended.
- */
-export function chainRewrites (earlier: Rewrite | null, later: Rewrite | null): Rewrite | null {
-  return earlier && later && earlier.to === later.from ? { from: earlier.from, to: later.to } : null
-}

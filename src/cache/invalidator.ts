@@ -2,11 +2,19 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
-import { chainRewrites, type Invalidation, type Rewrite } from './invalidation.js'
+import type { Invalidation, Rewrite } from './invalidation.js'
 import type { InvalidationCall, KeyLayout } from './keys.js'
 import { bumpGenerations, type PagesTouched } from './scripts/bump-generations.js'
 
 const MAX_RETRY_DELAY_MS = 1000
+
+/**
+ * Two changes of one entity delivered together: the pages can be rewritten from the first's
+ * `from` to the second's `to` only if the second started where the first ended.
+ */
+function chainRewrites (earlier: Rewrite | null, later: Rewrite | null): Rewrite | null {
+  return earlier && later && earlier.to === later.from ? { from: earlier.from, to: later.to } : null
+}
 
 const hasWork = (call: InvalidationCall) => call.listGenerations.length > 0 || call.pagesOf !== undefined || call.entities.length > 0
 

@@ -5,12 +5,41 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import { withDeadline } from '../redis/deadline.js'
 import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
 import { BreakerOpenError, type CircuitBreaker } from './circuit-breaker.js'
-import { decodeEntry, entryPayload } from './entry.js'
 import type { EntryRead, EntryReader } from './entry-reader.js'
 import type { CacheTarget } from './keys.js'
 import type { NearTier } from './near/near-tier.js'
 import { fillIfGeneration } from './scripts/fill-if-generation.js'
 import { createSingleFlight } from './single-flight.js'
+
+// A cache entry is the response body prefixed by a two-line header:
+//
+//   <generation>\n<etag>\n<body bytes>
+//
+// The generation is the one the filler observed before reading MongoDB (the fill script
+// writes it in front, see scripts/fill-if-generation.ts); a hit requires it to equal the current generation:
+// the list generation, which a POST bumps, or the order's, which its PUT and DELETE bump. A PUT
+// or DELETE does not bump the list generation: it rewrites or deletes the list pages holding its
+// order (see PageTracking in src/cache/keys.ts). The body is sent exactly as stored: a hit slices the
+// buffer, it never parses or re-serialises JSON.
+
+const NEWLINE = 0x0a
+
+/** What the fill script stores after the generation line. */
+function entryPayload (etag: string, body: string): string {
+  return `${etag}\n${body}`
+}
+
+function decodeEntry (stored: Buffer): { generation: Buffer, etag: string, body: Buffer } | undefined {
+  const first = stored.indexOf(NEWLINE)
+  if (first < 0) return undefined
+  const second = stored.indexOf(NEWLINE, first + 1)
+  if (second < 0) return undefined
+  return {
+    generation: stored.subarray(0, first),
+    etag: stored.toString('latin1', first + 1, second),
+    body: stored.subarray(second + 1)
+  }
+}
 
 export type Lookup =
   // `stored`: the entry as Redis holds it (in the response's slot, if it has one).

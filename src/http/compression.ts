@@ -2,7 +2,7 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 
 // Response compression, shared by the two places that compress: @fastify/compress for
 // responses that are not cache hits (plugins/external/compress.ts), and the cache's compressed
-// copies of cached responses (src/cache/create-cache.ts), so both pick the same encoding for
+// copies of cached responses (src/cache/compressed-copies.ts), so both pick the same encoding for
 // the same request and skip the same small bodies.
 
 export type ContentCoding = 'br' | 'gzip'

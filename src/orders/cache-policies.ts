@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { changedEntity, everyListPage, type Invalidation } from '../cache/invalidation.js'
+import type { Invalidation } from '../cache/invalidation.js'
 import type { CacheTarget, KeyLayout } from '../cache/keys.js'
 import { orderIdOf, OrderSchema, type IdParams, type OrderList, type PaginationQuery } from './schemas.js'
 
@@ -22,7 +22,7 @@ export function ordersOnPage (result: unknown): string[] {
 }
 
 /** A new order shifts every list page. */
-export const aNewOrder = (): Invalidation => everyListPage()
+export const aNewOrder = (): Invalidation => ({ everyListPage: true, changed: [] })
 
 /**
  * A changed order (PUT, DELETE): its entry, and only the list pages holding it. A change never
@@ -34,7 +34,7 @@ export const aNewOrder = (): Invalidation => everyListPage()
 export function theOrderAndPagesHoldingIt (request: FastifyRequest, reply: FastifyReply): Invalidation {
   const orderId = orderIdOf(request.params as IdParams)
   const change = request.orderChange
-  if (!change || reply.statusCode >= 300) return changedEntity(orderId)
+  if (!change || reply.statusCode >= 300) return { everyListPage: false, changed: [{ id: orderId, rewrite: null }] }
   const serializeOrder = reply.compileSerializationSchema(OrderSchema)
-  return changedEntity(orderId, { from: serializeOrder(change.previous), to: serializeOrder(change.order) })
+  return { everyListPage: false, changed: [{ id: orderId, rewrite: { from: serializeOrder(change.previous), to: serializeOrder(change.order) } }] }
 }

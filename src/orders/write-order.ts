@@ -12,7 +12,7 @@ import type { Order } from './schemas.js'
  * The version condition is the fence: if our lock expired and someone else wrote meanwhile,
  * the update matches nothing and we answer 409 without writing. The same fence makes a write
  * without the lock safe (LOCK_FALLBACK=optimistic, while Redis is unreachable). The cache invalidation the
- * routes declare (`config.invalidates`) is sent by the cache plugin before the response; it
+ * routes declare (`config.cache.invalidates`) is sent by the cache plugin before the response; it
  * rewrites cached list pages from the previous order to the new one, hence both are returned.
  *
  * When the database fails: a failure of the read, or of the update before it was sent, wrote

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, createOrder, redisFor } from '../helper.js'
 import { COPY_SUFFIXES, copySuffix } from '../../src/cache/compressed-copies.js'
-import { changedEntity } from '../../src/cache/invalidation.js'
+import type { Invalidation, Rewrite } from '../../src/cache/invalidation.js'
 import { createInvalidator } from '../../src/cache/invalidator.js'
 import { redisKeys, standaloneKeys } from '../../src/cache/keys.js'
 
@@ -12,6 +12,7 @@ import { redisKeys, standaloneKeys } from '../../src/cache/keys.js'
 // real page and order, in a real Redis, go with them.
 
 const ZSTD = copySuffix('zstd')
+const changedEntity = (id: string, rewrite: Rewrite | null = null): Invalidation => ({ everyListPage: false, changed: [{ id, rewrite }] })
 
 t.test('a coding added to the list: rewrites and deletions drop its copies too', async (t) => {
   const app = await build(t)
