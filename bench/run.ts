@@ -7,6 +7,7 @@ import { MongoClient } from 'mongodb'
 import { redisKeys } from '../src/cache/keys.js'
 import { load, type LoadOptions } from './load.js'
 import { createCpuMeter } from './cpu.js'
+import { compareBuilds } from './compare-builds.js'
 import { BODY_ONLY_PREFIX, killAll, startCeiling, startNaive, startService, startServiceWithout, type CapturedFiles, type Running } from './processes.js'
 import { hotPath } from './profile.js'
 import { markdown, svgChart, type BenchReport, type LayerCost, type ScenarioResult, type Target } from './report.js'
@@ -43,8 +44,10 @@ const SIZE_SAMPLES = env('BENCH_SIZE_SAMPLES', 5)
 // BENCH_ONLY runs one part only, after the common set-up, logs it and writes no report:
 // `workers` (1 vs 2 workers), `hits` (hit vs ceiling vs naive baseline at limit 10 and 100, and
 // CPU per hit limit 100 vs limit 10), `layers` (the per-layer A/B).
+// `builds` (with BENCH_COMPARE_BUILD=<an older build's dist/src/server.js>): this build's hits
+// against that build's, near cache off and on, limits 10 and 100, in the same rounds.
 const ONLY = process.env.BENCH_ONLY ?? ''
-if (!['', 'workers', 'hits', 'layers'].includes(ONLY)) throw new Error(`BENCH_ONLY: unknown part ${ONLY} (workers, hits, layers)`)
+if (!['', 'workers', 'hits', 'layers', 'builds'].includes(ONLY)) throw new Error(`BENCH_ONLY: unknown part ${ONLY} (workers, hits, layers, builds)`)
 // The longest wait for a quiet machine before each measured run (see quiet()).
 // The per-layer A/B's fixed request rate.
 const LAYER_RATE = env('BENCH_LAYER_RATE', 2000)
@@ -308,6 +311,10 @@ async function main (): Promise<void> {
   const put = (id: string) => ({ method: 'PUT' as const, path: `/orders/${id}`, body: JSON.stringify({ address: `${Math.floor(Math.random() * 1e6)} Benchmark Road` }) })
 
   const [limit10, limit100] = hotPaths as [string, string]
+  if (ONLY === 'builds') {
+    await compareBuilds(serviceEnv, [limit10, limit100], { cached, near }, interleaved, log)
+    return
+  }
   let workersRatio: number | undefined
   if (ONLY === '' || ONLY === 'workers') {
     const [workers1, workers2] = await compareWorkers(serviceEnv, limit10, interleaved)
