@@ -14,8 +14,11 @@ export interface CacheRouteConfig {
   at?: (request: FastifyRequest, keys: KeyLayout) => CacheTarget
   /** For a cached list: the entity ids its handler's result holds (a change to one invalidates it). */
   holds?: (result: unknown) => string[]
-  /** What a mutating route invalidates, sent before its response. */
-  invalidates?: (request: FastifyRequest, reply: FastifyReply) => Invalidation
+  /**
+   * What a mutating route invalidates, sent before its response; `mayHaveWritten`: whether the
+   * answer may come from a write (2xx, or a 5xx whose outcome is unknown). Undefined: nothing.
+   */
+  invalidates?: (request: FastifyRequest, reply: FastifyReply, mayHaveWritten: boolean) => Invalidation | undefined
 }
 
 declare module 'fastify' {
@@ -104,7 +107,8 @@ export default fp(async function cachePlugin (app) {
 
   function invalidateBeforeSend (invalidates: NonNullable<CacheRouteConfig['invalidates']>) {
     return async function invalidateBeforeSend (request: FastifyRequest, reply: FastifyReply, payload: unknown) {
-      if (mayHaveWritten(reply.statusCode, payload)) await cache.invalidate(invalidates(request, reply))
+      const invalidation = invalidates(request, reply, mayHaveWritten(reply.statusCode, payload))
+      if (invalidation) await cache.invalidate(invalidation)
       return payload
     }
   }

@@ -7,8 +7,12 @@ declare module 'fastify' {
     orders: ReturnType<typeof createOrdersRepository>
   }
   interface FastifyRequest {
-    /** Set by a PUT or DELETE that changed an order: its invalidation rewrites list pages with it. */
-    orderChange: { previous: Order, order: Order } | null
+    /**
+     * Set by a PUT or DELETE: the token of the change announced to the cache (once it was), and
+     * the order before and after the write (once it was made). Its invalidation ends the change
+     * and rewrites list pages with them.
+     */
+    orderChange: { announced?: string, previous?: Order, order?: Order } | null
   }
 }
 

@@ -12,7 +12,7 @@ import { writeOrder } from '../../src/orders/write-order.js'
 // Every mutation authenticates (onRequest: no hook unless API_TOKENS is set) and declares what
 // it invalidates (config.cache.invalidates): the cache plugin sends it before the response.
 const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
-  const deps = { locks: app.orderLocks, orders: app.orders, metrics: app.serviceMetrics }
+  const deps = { locks: app.orderLocks, orders: app.orders, metrics: app.serviceMetrics, announce: app.cache.beginChange }
 
   // POST takes no lock (a new order has no concurrent writer) and so works while Redis is down.
   app.post('/orders', {
@@ -41,12 +41,14 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.authenticate,
     config: { cache: { invalidates: theOrderAndPagesHoldingIt } }
   }, async (request, reply) => {
+    const change: NonNullable<typeof request.orderChange> = request.orderChange = {}
     const { previous, order } = await writeOrder(deps, {
       orderId: orderIdOf(request.params),
       ifMatch: request.headers['if-match'],
-      changes: prepareChanges(request.body)
+      changes: prepareChanges(request.body),
+      announced: (token) => { change.announced = token }
     })
-    request.orderChange = { previous, order }
+    Object.assign(change, { previous, order })
     return reply.header('etag', etagOf(order.version)).send(order)
   })
 
@@ -64,12 +66,14 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.authenticate,
     config: { cache: { invalidates: theOrderAndPagesHoldingIt } }
   }, async (request, reply) => {
+    const change: NonNullable<typeof request.orderChange> = request.orderChange = {}
     const { previous, order } = await writeOrder(deps, {
       orderId: orderIdOf(request.params),
       ifMatch: request.headers['if-match'],
-      changes: { status: 'Cancelled' }
+      changes: { status: 'Cancelled' },
+      announced: (token) => { change.announced = token }
     })
-    request.orderChange = { previous, order }
+    Object.assign(change, { previous, order })
     return reply.header('etag', etagOf(order.version)).send({ message: 'Order cancelled successfully' as const, order })
   })
 }

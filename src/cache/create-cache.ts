@@ -5,6 +5,7 @@ import type { ContentCoding } from '../http/compression.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { RedisClient } from '../redis/create-redis-client.js'
 import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
+import { createChanges } from './changes.js'
 import { createCircuitBreaker } from './circuit-breaker.js'
 import { COPY_SUFFIXES, createCompressedCopies } from './compressed-copies.js'
 import { createEntryReader } from './entry-reader.js'
@@ -13,6 +14,7 @@ import { createInvalidator } from './invalidator.js'
 import { redisKeys, type CacheTarget, type KeyLayout } from './keys.js'
 import { createNearTier } from './near/near-tier.js'
 import { createReadThrough } from './read-through.js'
+import { watchRedis } from './redis-watch.js'
 
 /**
  * The cache, as plugins see it: a facade over a small stack.
@@ -52,6 +54,24 @@ export function createCache ({ redis, keys, metrics, log, config }: {
   // Other instances may serve hits while our invalidation is undelivered: deliver it the moment
   // the connection is back rather than at the next backoff step.
   redis.on('ready', () => invalidator.redeliverNow())
+  const watch = watchRedis({
+    redis,
+    invalidationTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    log,
+    onOutOfReach: () => invalidator.suspect(),
+    onBack: () => invalidator.redeliverNow()
+  })
+  const changes = createChanges({
+    redis,
+    keys,
+    metrics,
+    timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    markerTtlSeconds: generationTtlSeconds,
+    stampTtlSeconds: generationTtlSeconds,
+    channel: redisKeys.invalidationChannel,
+    copySuffixes: COPY_SUFFIXES,
+    onAbandoned: (id, token) => { invalidator.invalidate({ everyListPage: false, changed: [{ id, rewrite: null, change: token }] }).catch(() => {}) }
+  })
   const entries = createEntryReader({ config, fallback: redis, metrics, log: log.child({ layer: 'entries' }) })
   const near = createNearTier({ config, metrics, log: log.child({ layer: 'near' }), channel: redisKeys.invalidationChannel, copySuffixes: COPY_SUFFIXES })
   const core = createReadThrough({ redis, entries, breaker, near, hitsAllowed: invalidator.hitsAllowed, metrics, log, config, generationTtlSeconds })
@@ -81,6 +101,13 @@ export function createCache ({ redis, keys, metrics, log, config }: {
       return coding ? await copies.readThrough(target, coding, load, onStatus) : (await core.readThrough(target, load, onStatus)).response
     },
 
+    /**
+     * Announces a change of an entity before it is written (src/cache/changes.ts): resolves to
+     * the token its invalidation carries; rejects (ChangeNotAnnouncedError) when the write must
+     * not go ahead.
+     */
+    beginChange: (id: string): Promise<string> => changes.begin(id),
+
     /** Sends a write's invalidation; resolves once it landed, or failed and is owed. */
     invalidate (invalidation: Invalidation): Promise<void> {
       // This instance's near copies go now, whatever Redis does, and again once the script
@@ -108,6 +135,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
     },
 
     close: (): Promise<void> => {
+      watch.close()
       near.close()
       entries.close()
       return invalidator.close()

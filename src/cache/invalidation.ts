@@ -12,6 +12,10 @@ export interface Rewrite { from: string, to: string }
 export interface Invalidation {
   /** A new entity shifts every list page (one generation bump, O(1)). */
   everyListPage: boolean
-  /** Changed entities: each one's entry, and the list pages holding it (rewritten with `rewrite`, else deleted). */
-  changed: Array<{ id: string, rewrite: Rewrite | null }>
+  /**
+   * Changed entities: each one's entry, and the list pages holding it (rewritten with `rewrite`,
+   * else deleted). `change`: the token of the change announced before the write
+   * (src/cache/changes.ts), which this invalidation ends.
+   */
+  changed: Array<{ id: string, rewrite: Rewrite | null, change?: string }>
 }

@@ -48,6 +48,8 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   let listsPending = false
   // Per changed entity, how its pages may be rewritten in place (null: delete them).
   const ordersPending = new Map<string, Rewrite | null>()
+  // Per changed entity, the token of the announced change its invalidation ends (the latest).
+  const tokensPending = new Map<string, string>()
   let owed = false
   let sending: Promise<boolean> | undefined
   let nextSending: Promise<boolean> | undefined
@@ -58,8 +60,8 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   const isPending = () => listsPending || ordersPending.size > 0
 
   /** One script call: its keys share a hash slot (one call in all, outside a Redis Cluster). */
-  const bump = (call: InvalidationCall, rewrites: ReadonlyMap<string, Rewrite | null>) =>
-    bumpGenerations(redis, { call, rewrites, stampTtlSeconds: entityGenerationTtlSeconds, channel, copySuffixes })
+  const bump = (call: InvalidationCall, rewrites: ReadonlyMap<string, Rewrite | null>, changeTokens: ReadonlyMap<string, string>) =>
+    bumpGenerations(redis, { call, rewrites, changeTokens, stampTtlSeconds: entityGenerationTtlSeconds, channel, copySuffixes })
 
   /** Counts each changed order's list pages, summed over the slot groups. */
   function countPages (perCall: Array<Map<string, PagesTouched>>, orderIds: string[]): void {
@@ -77,15 +79,17 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
    */
   async function send (): Promise<boolean> {
     const rewrites = new Map(ordersPending)
+    const tokens = new Map(tokensPending)
     const orderIds = [...rewrites.keys()]
     const everyListPage = listsPending
     listsPending = false
     ordersPending.clear()
+    tokensPending.clear()
     try {
       const calls = keys.invalidation({ everyListPage, changed: orderIds.map((id) => ({ id, rewrite: rewrites.get(id) ?? null })) })
       // A new order in the same delivery shifts every page: nothing to rewrite then.
       if (everyListPage) for (const id of orderIds) rewrites.set(id, null)
-      countPages(await withDeadline(Promise.all(calls.filter(hasWork).map((call) => bump(call, rewrites))), timeoutMs, 'cache invalidation'), orderIds)
+      countPages(await withDeadline(Promise.all(calls.filter(hasWork).map((call) => bump(call, rewrites, tokens))), timeoutMs, 'cache invalidation'), orderIds)
       if (everyListPage) metrics.cache.listGenerationBumps.inc()
     } catch (err) {
       metrics.redisErrors.inc({ component: 'cache' })
@@ -96,6 +100,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       ordersPending.clear()
       for (const [id, rewrite] of rewrites) ordersPending.set(id, rewrite)
       for (const [id, rewrite] of arrived) ordersPending.set(id, ordersPending.has(id) ? chainRewrites(ordersPending.get(id) ?? null, rewrite) : rewrite)
+      for (const [id, token] of tokens) if (!tokensPending.has(id)) tokensPending.set(id, token)
       if (!owed) log.warn({ err }, 'cache invalidation failed; redelivering in the background, no cache hits until it lands')
       owed = true
       scheduleRetry()
@@ -146,6 +151,20 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     /** False while a mutation was answered before its invalidation reached Redis. */
     hitsAllowed: (): boolean => !owed,
 
+    /**
+     * Redis was out of reach for longer than a write's invalidation may take (src/cache/redis-watch.ts):
+     * another instance may have answered a POST whose list bump could not land. Owe a bump of
+     * every list page, and serve no hit until it has landed: so no instance serves a page older
+     * than an acknowledged POST once Redis is back, whichever instance's bump lands first.
+     */
+    suspect (): void {
+      if (closed) return
+      listsPending = true
+      if (!owed) log.warn('redis was out of reach: no cache hits until every list page is invalidated')
+      owed = true
+      scheduleRetry()
+    },
+
     /** The connection is back: redeliver what is owed now rather than at the next backoff step. */
     redeliverNow (): void {
       if (closed || !isPending() || sending) return
@@ -158,16 +177,20 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     /**
      * Records the invalidation of a mutation (every list page for a new order; the order's
      * entry and the pages holding it for a changed one) and resolves once it has landed or
-     * failed. When one is owed already, or Redis is known to be down, it only queues: the
-     * background redelivery carries it.
+     * failed (then it is owed, and redelivered in the background).
      */
     async invalidate (mutation: Invalidation): Promise<void> {
       metrics.cache.invalidations.inc()
       if (mutation.everyListPage) listsPending = true
-      for (const { id, rewrite } of mutation.changed) {
+      for (const { id, rewrite, change } of mutation.changed) {
         ordersPending.set(id, ordersPending.has(id) ? chainRewrites(ordersPending.get(id) ?? null, rewrite) : rewrite)
+        if (change) tokensPending.set(id, change)
       }
-      if (owed || redis.status !== 'ready') {
+      // With the connection down it only queues (every instance lost it, and owes a bump of its
+      // own: src/cache/redis-watch.ts). Otherwise it is sent and waited for, even while one is
+      // owed: a write answered before its invalidation landed must have waited the whole
+      // deadline, long enough for every instance's watch to have seen the outage.
+      if (redis.status !== 'ready') {
         owed = true
         scheduleRetry()
         return

@@ -21,6 +21,8 @@ export const redisKeys = {
   entity: (orderId: string) => `${KEY_NAMESPACE}:orders:entity:${orderId}`,
   /** Generation of one order's cache entry, bumped by PUT and DELETE of that order. */
   entityGeneration: (orderId: string) => `${KEY_NAMESPACE}:orders:entity-generation:${orderId}`,
+  /** Set while a PUT or DELETE of this order is under way (its token): no fill of its entry meanwhile. */
+  entityChanging: (orderId: string) => `${KEY_NAMESPACE}:orders:entity-changing:${orderId}`,
   /** The per-order write lock. */
   orderLock: (orderId: string) => `${KEY_NAMESPACE}:locks:order:${orderId}`,
   /** Pub/Sub channel on which every invalidation says what it invalidated (for near caches). */
@@ -60,6 +62,16 @@ export interface CacheTarget {
   tracking?: PageTracking
   /** A list page (every POST invalidates it), or an order's entry. */
   isListPage: boolean
+  /** An entity only: the key set while a change of it is under way (a fill is refused while it exists). */
+  changeMarker?: string
+}
+
+/** Where a change of one entity is announced before it is made (src/cache/changes.ts): one call per slot. */
+export interface ChangeKeys {
+  /** The entity's entry, generation and change marker (one slot). */
+  entity: CacheTarget
+  /** Each list slot group's tracking keys, where the pages holding the entity are parked. */
+  groups: PageTracking[]
 }
 
 /** One script call of an invalidation: every key in it hashes to the same Redis Cluster slot. */
@@ -68,8 +80,8 @@ export interface InvalidationCall {
   listGenerations: string[]
   /** Changed entities whose list pages to invalidate, in this slot group's tracking keys. */
   pagesOf?: { tracking: PageTracking, ids: string[] }
-  /** Orders whose generation to bump and whose entry to delete. */
-  entities: CacheTarget[]
+  /** Entities whose generation to bump and whose entry to delete (and change marker, for the change's token). */
+  entities: Array<{ id: string, target: CacheTarget }>
 }
 
 /**
@@ -81,11 +93,14 @@ export interface KeyLayout {
   entity: (orderId: string) => CacheTarget
   /** The script calls that carry out an invalidation. */
   invalidation: (invalidation: Invalidation) => InvalidationCall[]
+  /** The keys a change of one entity is announced in, before it is made. */
+  change: (id: string) => ChangeKeys
 }
 
 const listPageIn = (generationKey: string, tracking: PageTracking, key: string): CacheTarget =>
   ({ key, generationKey, generationExpires: false, tracking, isListPage: true })
-const entityIn = (generationKey: string, key: string): CacheTarget => ({ key, generationKey, generationExpires: true, isListPage: false })
+const entityIn = (generationKey: string, key: string, changeMarker: string): CacheTarget =>
+  ({ key, generationKey, generationExpires: true, isListPage: false, changeMarker })
 
 const standaloneTracking: PageTracking = {
   changeClock: redisKeys.listChangeClock,
@@ -96,11 +111,12 @@ const standaloneTracking: PageTracking = {
 /** Standalone Redis and Sentinel: exactly the brief's keys, and one script call per invalidation. */
 export const standaloneKeys: KeyLayout = {
   listPage: (page, limit) => listPageIn(redisKeys.listGeneration, standaloneTracking, redisKeys.listPage(page, limit)),
-  entity: (orderId) => entityIn(redisKeys.entityGeneration(orderId), redisKeys.entity(orderId)),
+  entity: (orderId) => entityIn(redisKeys.entityGeneration(orderId), redisKeys.entity(orderId), redisKeys.entityChanging(orderId)),
+  change: (id) => ({ entity: standaloneKeys.entity(id), groups: [standaloneTracking] }),
   invalidation: ({ everyListPage, changed }) => [{
     listGenerations: everyListPage ? [redisKeys.listGeneration] : [],
     pagesOf: changed.length > 0 ? { tracking: standaloneTracking, ids: changed.map(({ id }) => id) } : undefined,
-    entities: changed.map(({ id }) => standaloneKeys.entity(id))
+    entities: changed.map(({ id }) => ({ id, target: standaloneKeys.entity(id) }))
   }]
 }
 
@@ -130,13 +146,15 @@ const clusterTracking = Array.from({ length: LIST_SLOT_GROUPS }, (_, group): Pag
 export const clusterKeys: KeyLayout = {
   listPage: (page, limit) => listPageIn(clusterListKey(listGroupOf(page), 'generation'), clusterTracking[listGroupOf(page)]!,
     clusterListKey(listGroupOf(page), `page:${page}:limit:${limit}`)),
-  entity: (orderId) => entityIn(`${KEY_NAMESPACE}:orders:entity-generation:{${orderId}}`, `${KEY_NAMESPACE}:orders:entity:{${orderId}}`),
+  entity: (orderId) => entityIn(`${KEY_NAMESPACE}:orders:entity-generation:{${orderId}}`, `${KEY_NAMESPACE}:orders:entity:{${orderId}}`,
+    `${KEY_NAMESPACE}:orders:entity-changing:{${orderId}}`),
+  change: (id) => ({ entity: clusterKeys.entity(id), groups: clusterTracking }),
   invalidation: ({ everyListPage, changed }) => [
     ...clusterTracking.map((tracking, group) => ({
       listGenerations: everyListPage ? [clusterListKey(group, 'generation')] : [],
       pagesOf: changed.length > 0 ? { tracking, ids: changed.map(({ id }) => id) } : undefined,
       entities: []
     })),
-    ...changed.map(({ id }) => ({ listGenerations: [], entities: [clusterKeys.entity(id)] }))
+    ...changed.map(({ id }) => ({ listGenerations: [], entities: [{ id, target: clusterKeys.entity(id) }] }))
   ]
 }

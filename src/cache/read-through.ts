@@ -119,6 +119,7 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
     const stored = await redisCall('fill', () => fillIfGeneration(redis, {
       generationKey: target.generationKey,
       entryKey: target.key,
+      changeMarker: target.changeMarker,
       held: tracking ? (response.heldIds ?? []).map((id) => ({ changedAt: tracking.changedAt(id), pagesHolding: tracking.pagesHolding(id) })) : [],
       observedGeneration: noted.generation,
       observedChangeClock: noted.changeClock,

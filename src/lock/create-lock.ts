@@ -90,19 +90,19 @@ export function createLock ({ redis, metrics, log, config }: {
    * caller's update is conditional on the version it read (the fence), so of two writers
    * racing without the lock one wins and the other gets 409 VERSION_CONFLICT: no lost update.
    */
-  function writeWithoutLock<T> (orderId: string, work: () => Promise<T>): Promise<T> {
+  function writeWithoutLock<T> (orderId: string, work: (locked: boolean) => Promise<T>): Promise<T> {
     metrics.lock.optimisticWrites.inc()
     log.debug({ orderId }, 'lock unavailable: writing optimistically, fenced by the version')
-    return work()
+    return work(false)
   }
 
   return {
     /**
      * Runs `work` while holding the order's lock; always releases, owner-only. When Redis
      * cannot be reached: 503 LOCK_UNAVAILABLE, or with LOCK_FALLBACK=optimistic `work` runs
-     * without the lock (it must be fenced by a version-conditional update).
+     * without the lock (it must be fenced by a version-conditional update); `work` is told which.
      */
-    async withLock<T> (orderId: string, work: () => Promise<T>): Promise<T> {
+    async withLock<T> (orderId: string, work: (locked: boolean) => Promise<T>): Promise<T> {
       let lock: HeldLock
       try {
         lock = await acquire(orderId)
@@ -111,7 +111,7 @@ export function createLock ({ redis, metrics, log, config }: {
         throw err
       }
       try {
-        return await work()
+        return await work(true)
       } finally {
         await release(lock)
       }

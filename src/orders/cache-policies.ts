@@ -21,20 +21,24 @@ export function ordersOnPage (result: unknown): string[] {
   return (result as OrderList).data.map((order) => order._id)
 }
 
-/** A new order shifts every list page. */
-export const aNewOrder = (): Invalidation => ({ everyListPage: true, changed: [] })
+/** A new order shifts every list page: when the POST may have written. */
+export const aNewOrder = (_request: FastifyRequest, _reply: FastifyReply, mayHaveWritten: boolean): Invalidation | undefined =>
+  mayHaveWritten ? { everyListPage: true, changed: [] } : undefined
 
 /**
- * A changed order (PUT, DELETE): its entry, and only the list pages holding it. A change never
+ * A changed order (PUT, DELETE): its entry, and only the list pages holding it, and the end of
+ * the change announced before the write (src/orders/write-order.ts). A change never
  * moves an order in the newest-first list (neither createdAt nor _id can change), so a page
  * that holds exactly the order's previous bytes is rewritten with its new bytes and stays
  * cached; the bytes are the list's own, serialised by the same schema. A write whose outcome
  * is unknown (a 5xx) has no change to rewrite with: its pages are deleted.
  */
-export function theOrderAndPagesHoldingIt (request: FastifyRequest, reply: FastifyReply): Invalidation {
-  const orderId = orderIdOf(request.params as IdParams)
-  const change = request.orderChange
-  if (!change || reply.statusCode >= 300) return { everyListPage: false, changed: [{ id: orderId, rewrite: null }] }
+export function theOrderAndPagesHoldingIt (request: FastifyRequest, reply: FastifyReply, mayHaveWritten: boolean): Invalidation | undefined {
+  const id = orderIdOf(request.params as IdParams)
+  const { announced, previous, order } = request.orderChange ?? {}
+  // An announced change is always ended, written or not (a 409 from the fence, say).
+  if (!mayHaveWritten && !announced) return undefined
   const serializeOrder = reply.compileSerializationSchema(OrderSchema)
-  return { everyListPage: false, changed: [{ id: orderId, rewrite: { from: serializeOrder(change.previous), to: serializeOrder(change.order) } }] }
+  const rewrite = previous && order && reply.statusCode < 300 ? { from: serializeOrder(previous), to: serializeOrder(order) } : null
+  return { everyListPage: false, changed: [{ id, rewrite, ...(announced ? { change: announced } : {}) }] }
 }

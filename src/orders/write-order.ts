@@ -1,4 +1,4 @@
-import { OrderNotFoundError, VersionConflictError } from '../http/errors.js'
+import { LockUnavailableError, OrderNotFoundError, VersionConflictError } from '../http/errors.js'
 import { assertIfMatch } from '../http/etag.js'
 import type { Lock } from '../lock/create-lock.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
@@ -8,7 +8,13 @@ import type { Order } from './schemas.js'
 
 /**
  * The write flow of PUT and DELETE:
- * lock -> read -> If-Match -> rules -> conditional update on the version read -> release.
+ * lock -> read -> If-Match -> rules -> announce the change to the cache -> conditional update
+ * on the version read -> release.
+ * The announcement (src/cache/changes.ts) retires the order's cached entry and list pages on
+ * every instance before the write is made, so an acknowledged write never depends on an
+ * invalidation that lands after it. If it cannot be made while we hold the lock, Redis is
+ * failing: 503 LOCK_UNAVAILABLE, nothing written. Without the lock (LOCK_FALLBACK=optimistic,
+ * Redis unreachable) the write goes ahead unannounced, as that mode's failure table says.
  * The version condition is the fence: if our lock expired and someone else wrote meanwhile,
  * the update matches nothing and we answer 409 without writing. The same fence makes a write
  * without the lock safe (LOCK_FALLBACK=optimistic, while Redis is unreachable). The cache invalidation the
@@ -25,18 +31,27 @@ export async function writeOrder (deps: {
   locks: Lock
   orders: OrdersRepository
   metrics: ServiceMetrics
+  /** The cache's announcement of a change (resolves to its token). */
+  announce: (orderId: string) => Promise<string>
 }, request: {
   orderId: string
   ifMatch: string | undefined
   changes: OrderChanges
+  /** Told the announcement's token as soon as it is made, whatever happens to the write after it. */
+  announced: (token: string) => void
 }): Promise<{ previous: Order, order: Order }> {
   const { locks, orders, metrics } = deps
   const { orderId, ifMatch, changes } = request
-  return locks.withLock(orderId, async () => {
+  return locks.withLock(orderId, async (locked) => {
     const current = await orders.findById(orderId)
     if (!current) throw new OrderNotFoundError(orderId)
     assertIfMatch(orderId, ifMatch, current.version)
     assertModifiable(orderId, current.status)
+    try {
+      request.announced(await deps.announce(orderId))
+    } catch (err) {
+      if (locked) throw new LockUnavailableError({ cause: err })
+    }
     const updated = await orders.updateIfVersion(orderId, current.version, changes)
     if (!updated) {
       metrics.lock.fencingRejections.inc()

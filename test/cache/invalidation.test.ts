@@ -31,7 +31,11 @@ t.test('healthy Redis: 30 concurrent POSTs send at most 30 invalidations and no 
   t.equal(await scrape(app, 'cache_invalidations_total'), 30, 'one invalidation per mutation')
 })
 
-t.test('frozen Redis: once an invalidation is owed, later mutations do not wait for Redis', async (t) => {
+// While an invalidation is owed, a later mutation still sends its own and waits for it, up to the
+// deadline: answered sooner, with its invalidation only queued, it would let another instance
+// that has seen no failure serve the page it changed once Redis is back (the cross-instance
+// staleness of test/faults/cross-instance-freeze.test.ts). Bounded all the same: never a hang.
+t.test('frozen Redis: once an invalidation is owed, later mutations wait for theirs, bounded by the deadline', async (t) => {
   const owned = await ownRedis(t)
   const app = await build(t, { env: { REDIS_URL: owned.url, REDIS_COMMAND_TIMEOUT_MS: '400', CACHE_REDIS_TIMEOUT_MS: '50' } })
   const order = await createOrder(app)
@@ -47,7 +51,7 @@ t.test('frozen Redis: once an invalidation is owed, later mutations do not wait 
   for (let i = 0; i < 3; i++) {
     const next = await timed(app.inject({ method: 'POST', url: '/orders', payload: validOrder }))
     t.equal(next.result.statusCode, 201)
-    t.ok(next.ms < 200, `a later POST queued behind it (${next.ms.toFixed(0)} ms)`)
+    t.ok(next.ms < 2 * 400 + 200, `a later POST waited at most two deadlines (${next.ms.toFixed(0)} ms)`)
   }
 
   owned.thaw()

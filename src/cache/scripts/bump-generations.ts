@@ -2,6 +2,7 @@ import type { Cluster, Redis, Result } from 'ioredis'
 import type { LuaScript } from '../../redis/lua-script.js'
 import type { Rewrite } from '../invalidation.js'
 import type { InvalidationCall } from '../keys.js'
+import { PARKED_SUFFIX } from './park-pages.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -10,14 +11,18 @@ declare module 'ioredis' {
 }
 
 // KEYS: ARGV[2] list generations; then, when ARGV[3] > 0, the change clock and ARGV[3] pairs
-// (changed-at, pages-holding) of changed entities; then pairs (entity generation, entity entry).
+// (changed-at, pages-holding) of changed entities; then triples (entity generation, entry, change
+// marker).
 // ARGV[1]: TTL of entity generations and changed-at stamps; ARGV[4]: the Pub/Sub channel on
 // which it publishes what it invalidated, for near caches: '1' or '0' (every list page or not),
 // then the page and entity keys, one per line. ARGV[5]: how many compressed-copy key suffixes
 // follow (every copy of a deleted or rewritten entry goes with it, whatever its coding); then,
-// per changed entity, its bytes before and after the change ('' and '': none). A page holding
-// exactly the bytes before is rewritten in place (same TTL, still listed in the entity's
-// pages-holding set); any other page is deleted. A page can hold other bytes of the entity
+// per changed entity, its bytes before and after the change ('' and '': none); then, per entity
+// entry, the token of the change this ends ('': none). A page holding exactly the bytes before
+// is rewritten in place (same TTL, still listed in the entity's pages-holding set); any other
+// page is deleted. A page parked when the change was announced (park-pages.ts) is the page:
+// rewritten and put back, or deleted. Stamping the real clock ends the announcement's
+// far-future stamp, and the change marker goes when it still holds this change's token. A page can hold other bytes of the entity
 // only if it was filled from a version older or newer than the one this change started from:
 // deleting it is always safe. A new generation (or clock value) is max(current + 1, server
 // time in microseconds): strictly increasing while the key lives, and never back to a value
@@ -39,6 +44,7 @@ local lists = tonumber(ARGV[2])
 local tracked = tonumber(ARGV[3])
 local suffixCount = tonumber(ARGV[5])
 local rewritesFrom = 5 + suffixCount
+local tokensFrom = rewritesFrom + 2 * tracked
 for i = 1, lists do
   bump(KEYS[i])
 end
@@ -57,15 +63,19 @@ if tracked > 0 then
     local from, to = ARGV[rewritesFrom + 2 * entity - 1], ARGV[rewritesFrom + 2 * entity]
     local deleted, rewritten = 0, 0
     for _, page in ipairs(redis.call('SMEMBERS', KEYS[i + 1])) do
-      local entry = from ~= '' and redis.call('GET', page)
+      local parkedKey = page .. '${PARKED_SUFFIX}'
+      local live = redis.call('GET', page)
+      local stored = live or redis.call('GET', parkedKey)
       local first, last
-      if entry then first, last = string.find(entry, from, 1, true) end
+      if stored and from ~= '' then first, last = string.find(stored, from, 1, true) end
       dropCompressedCopies(page)
       if first then
-        redis.call('SET', page, string.sub(entry, 1, first - 1) .. to .. string.sub(entry, last + 1), 'KEEPTTL')
+        local where = live and page or parkedKey
+        redis.call('SET', where, string.sub(stored, 1, first - 1) .. to .. string.sub(stored, last + 1), 'KEEPTTL')
+        if live then redis.call('DEL', parkedKey) else redis.call('RENAME', parkedKey, page) end
         rewritten = rewritten + 1
       else
-        deleted = deleted + redis.call('DEL', page)
+        deleted = deleted + redis.call('DEL', page, parkedKey)
         redis.call('SREM', KEYS[i + 1], page)
       end
       table.insert(invalidated, page)
@@ -75,10 +85,14 @@ if tracked > 0 then
     i = i + 2
   end
 end
-for j = i, #KEYS, 2 do
+local entity = 0
+for j = i, #KEYS, 3 do
+  entity = entity + 1
   bump(KEYS[j], tonumber(ARGV[1]))
   redis.call('DEL', KEYS[j + 1])
   dropCompressedCopies(KEYS[j + 1])
+  local token = ARGV[tokensFrom + entity]
+  if token ~= '' and redis.call('GET', KEYS[j + 2]) == token then redis.call('DEL', KEYS[j + 2]) end
   table.insert(invalidated, KEYS[j + 1])
 end
 redis.call('PUBLISH', ARGV[4], table.concat(invalidated, '\\n'))
@@ -100,6 +114,8 @@ export async function bumpGenerations (redis: Redis | Cluster, bump: {
   call: InvalidationCall
   /** Per changed entity, how its pages may be rewritten (absent or null: delete them). */
   rewrites: ReadonlyMap<string, Rewrite | null>
+  /** Per changed entity, the token of the announced change this ends (absent: none). */
+  changeTokens: ReadonlyMap<string, string>
   /** TTL of entity generations and changed-at stamps. */
   stampTtlSeconds: number
   channel: string
@@ -110,9 +126,10 @@ export async function bumpGenerations (redis: Redis | Cluster, bump: {
   const tracked = pagesOf
     ? [pagesOf.tracking.changeClock, ...pagesOf.ids.flatMap((id) => [pagesOf.tracking.changedAt(id), pagesOf.tracking.pagesHolding(id)])]
     : []
-  const keys = [...listGenerations, ...tracked, ...entities.flatMap((entity) => [entity.generationKey, entity.key])]
+  const keys = [...listGenerations, ...tracked, ...entities.flatMap(({ target }) => [target.generationKey, target.key, target.changeMarker ?? target.key])]
+  const tokens = entities.map(({ id }) => bump.changeTokens.get(id) ?? '')
   const rewriteArgs = pagesOf?.ids.flatMap((id) => { const r = bump.rewrites.get(id); return r ? [r.from, r.to] : ['', ''] }) ?? []
   const counts = await redis.bumpGenerations(keys.length, ...keys, bump.stampTtlSeconds, listGenerations.length,
-    pagesOf?.ids.length ?? 0, bump.channel, bump.copySuffixes.length, ...bump.copySuffixes, ...rewriteArgs)
+    pagesOf?.ids.length ?? 0, bump.channel, bump.copySuffixes.length, ...bump.copySuffixes, ...rewriteArgs, ...tokens)
   return new Map(pagesOf?.ids.map((id, i) => [id, { deleted: counts[2 * i] ?? 0, rewritten: counts[2 * i + 1] ?? 0 }]))
 }

@@ -18,10 +18,18 @@ declare module 'ioredis' {
 // longer than the entries it names and than any near copy of them. Those page keys are in the
 // set, not in KEYS: in a Redis Cluster they share the set's slot (one hash tag per list group),
 // which is what a script may touch.
-// KEYS: generation, entry, then pairs (changed-at, pages-holding) per entity on a list page.
+// An entity's fill is also refused while a change of it is under way (its change marker exists:
+// src/cache/scripts/begin-entity-change.ts): the filler may have read it before the write.
+// KEYS: generation, entry, then for an entity its change marker, or for a list page pairs
+// (changed-at, pages-holding) per entity on it.
 // ARGV: observed generation ('' for none), etag\nbody, entry TTL, generation TTL (0: none),
-// observed change clock ('' for none).
+// observed change clock ('' for none), '1' when KEYS[3] is a change marker.
 const LUA = `
+local firstPair = 3
+if ARGV[6] == '1' then
+  if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+  firstPair = 4
+end
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == '' then
   if current then return 0 end
@@ -29,7 +37,7 @@ elseif current ~= ARGV[1] then
   return 0
 end
 local noted = tonumber(ARGV[5]) or 0
-for i = 3, #KEYS, 2 do
+for i = firstPair, #KEYS, 2 do
   local changed = redis.call('GET', KEYS[i])
   if changed and tonumber(changed) > noted then return 0 end
 end
@@ -43,7 +51,7 @@ if not current then
   end
 end
 redis.call('SET', KEYS[2], current .. '\\n' .. ARGV[2], 'EX', tonumber(ARGV[3]))
-for i = 4, #KEYS, 2 do
+for i = firstPair + 1, #KEYS, 2 do
   redis.call('SADD', KEYS[i], KEYS[2])
   redis.call('EXPIRE', KEYS[i], tonumber(ARGV[3]) * 2)
 end
@@ -60,6 +68,8 @@ export const fillIfGenerationScript: LuaScript = { name: 'fillIfGeneration', lua
 export async function fillIfGeneration (redis: Redis | Cluster, fill: {
   generationKey: string
   entryKey: string
+  /** An entity's change marker: no fill while it exists. */
+  changeMarker?: string | undefined
   /** A list page's entities: the keys their changes are stamped in and the set that records the page. */
   held: Array<{ changedAt: string, pagesHolding: string }>
   /** The generation seen before the load ('' when the key had none). */
@@ -72,8 +82,8 @@ export async function fillIfGeneration (redis: Redis | Cluster, fill: {
   /** 0: a generation created by this fill never expires (the list's). */
   generationTtlSeconds: number
 }): Promise<boolean> {
-  const keys = [fill.generationKey, fill.entryKey, ...fill.held.flatMap((h) => [h.changedAt, h.pagesHolding])]
+  const keys = [fill.generationKey, fill.entryKey, ...(fill.changeMarker ? [fill.changeMarker] : []), ...fill.held.flatMap((h) => [h.changedAt, h.pagesHolding])]
   const stored = await redis.fillIfGeneration(keys.length, ...keys,
-    fill.observedGeneration, fill.payload, fill.entryTtlSeconds, fill.generationTtlSeconds, fill.observedChangeClock)
+    fill.observedGeneration, fill.payload, fill.entryTtlSeconds, fill.generationTtlSeconds, fill.observedChangeClock, fill.changeMarker ? '1' : '0')
   return stored === 1
 }

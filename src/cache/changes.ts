@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/create-redis-client.js'
+import { withDeadline } from '../redis/deadline.js'
+import type { ServiceMetrics } from '../metrics/service-metrics.js'
+import type { KeyLayout } from './keys.js'
+import { beginEntityChange } from './scripts/begin-entity-change.js'
+import { parkPages } from './scripts/park-pages.js'
+
+/** The announcement of a change did not reach Redis, or not its replicas: the write must not go ahead. */
+export class ChangeNotAnnouncedError extends Error {
+  override name = 'ChangeNotAnnouncedError'
+}
+
+/**
+ * Announcing a change before it is made: what makes "no read returns data older than an
+ * acknowledged write" hold on every instance by design, without depending on an invalidation
+ * that lands after the write (it may not: Redis frozen, killed, failing over).
+ *
+ * `begin(id)` runs under the entity's lock, before the MongoDB write: in the entity's slot it
+ * deletes the entry and moves its generation, and sets a change marker that refuses every fill
+ * of it (begin-entity-change.ts); in each list slot group it parks the pages holding it and
+ * stamps it changed far in the future, which refuses every fill of a page holding it
+ * (park-pages.ts). From then on no instance can hit or store the old bytes. Only then is the
+ * write made; its invalidation (invalidator.ts, before the response) ends the change: pages put
+ * back rewritten, the real clock stamped, the marker removed. If that invalidation never lands,
+ * nothing stale is served: the entity and its pages are only not cached until the marker and
+ * stamps expire.
+ *
+ * On a master with replicas, each call is followed by WAIT for all of them: a failover must not
+ * promote a replica that never saw the announcement. If any call fails, `begin` throws and the
+ * write is not made (the caller answers 503); the invalidator is handed the end of what may have
+ * landed.
+ */
+export function createChanges ({ redis, keys, metrics, timeoutMs, markerTtlSeconds, stampTtlSeconds, channel, copySuffixes, onAbandoned }: {
+  redis: RedisClient
+  keys: KeyLayout
+  metrics: ServiceMetrics
+  /** The whole announcement's deadline (REDIS_COMMAND_TIMEOUT_MS); a WAIT gets half of it. */
+  timeoutMs: number
+  /** At least as long as the slowest write under the lock (see src/cache/create-cache.ts). */
+  markerTtlSeconds: number
+  stampTtlSeconds: number
+  channel: string
+  copySuffixes: readonly string[]
+  /** An announcement that failed part-way: its end, owed to Redis like any invalidation. */
+  onAbandoned: (id: string, token: string) => void
+}) {
+  const waitMs = Math.max(1, Math.floor(timeoutMs / 2))
+
+  /** Runs one call in a slot, then waits for every replica of that slot's master to have it. */
+  async function replicated (slotKey: string, call: () => Promise<number>): Promise<void> {
+    const replicas = await call()
+    if (replicas === 0) return
+    // A pipeline goes to the node of its keys' slot (ioredis), so the WAIT reaches that master.
+    const results = await (redis as Redis).pipeline().exists(slotKey).wait(replicas, waitMs).exec()
+    const acknowledged = Number(results?.[1]?.[1] ?? 0)
+    if (acknowledged < replicas) throw new ChangeNotAnnouncedError(`${acknowledged} of ${replicas} replicas acknowledged the change within ${waitMs} ms`)
+  }
+
+  return {
+    /** Announces a change of `id`; resolves to its token, which the write's invalidation carries. */
+    async begin (id: string): Promise<string> {
+      const token = randomBytes(12).toString('base64url')
+      const { entity, groups } = keys.change(id)
+      const calls = [
+        replicated(entity.key, () => beginEntityChange(redis, {
+          generationKey: entity.generationKey,
+          entryKey: entity.key,
+          markerKey: entity.changeMarker ?? `${entity.key}:changing`,
+          token,
+          markerTtlSeconds,
+          generationTtlSeconds: stampTtlSeconds,
+          channel,
+          copySuffixes
+        })),
+        ...groups.map((tracking) => replicated(tracking.changeClock, () => parkPages(redis, {
+          changeClock: tracking.changeClock,
+          entities: [{ changedAt: tracking.changedAt(id), pagesHolding: tracking.pagesHolding(id) }],
+          stampTtlSeconds,
+          channel,
+          copySuffixes
+        })))
+      ]
+      try {
+        await withDeadline(Promise.all(calls), timeoutMs, 'change announcement')
+      } catch (err) {
+        metrics.redisErrors.inc({ component: 'cache' })
+        onAbandoned(id, token)
+        throw err instanceof ChangeNotAnnouncedError ? err : new ChangeNotAnnouncedError('the change could not be announced to Redis', { cause: err })
+      }
+      return token
+    }
+  }
+}
+
+export type Changes = ReturnType<typeof createChanges>

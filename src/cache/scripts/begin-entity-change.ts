@@ -1,0 +1,43 @@
+import type { Cluster, Redis, Result } from 'ioredis'
+import type { LuaScript } from '../../redis/lua-script.js'
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    beginEntityChange (keyCount: number, ...keysThenArgs: Array<string | number>): Result<number, Context>
+  }
+}
+
+// KEYS: the entity's generation, entry and change marker. ARGV: the change's token, the marker's
+// TTL, the generation's TTL, the Pub/Sub channel, how many copy suffixes follow, the suffixes.
+// Before the write is made: the marker is set (a fill of the entry is refused while it exists),
+// the generation moves (a fill noted before is refused), and the entry and its copies go (no
+// hit of the old bytes from here on, on any instance). Returns the replicas connected to this
+// master, for the caller's WAIT: the announcement must survive a failover.
+const LUA = `
+redis.call('SET', KEYS[3], ARGV[1], 'EX', tonumber(ARGV[2]))
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+redis.call('SET', KEYS[1], string.format('%d', math.max(current + 1, now)), 'EX', tonumber(ARGV[3]))
+redis.call('DEL', KEYS[2])
+for s = 1, tonumber(ARGV[5]) do redis.call('DEL', KEYS[2] .. ARGV[5 + s]) end
+redis.call('PUBLISH', ARGV[4], '0\\n' .. KEYS[2])
+return tonumber(string.match(redis.call('INFO', 'replication'), 'connected_slaves:(%d+)')) or 0
+`
+
+export const beginEntityChangeScript: LuaScript = { name: 'beginEntityChange', lua: LUA }
+
+/** Announces a change of one entity in its slot. Resolves to the replicas connected to the master that took it. */
+export async function beginEntityChange (redis: Redis | Cluster, change: {
+  generationKey: string
+  entryKey: string
+  markerKey: string
+  token: string
+  markerTtlSeconds: number
+  generationTtlSeconds: number
+  channel: string
+  copySuffixes: readonly string[]
+}): Promise<number> {
+  return await redis.beginEntityChange(3, change.generationKey, change.entryKey, change.markerKey, change.token,
+    change.markerTtlSeconds, change.generationTtlSeconds, change.channel, change.copySuffixes.length, ...change.copySuffixes)
+}
