@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { Cluster, type Redis } from 'ioredis'
 import type { RedisClient } from '../redis/create-redis-client.js'
+import { DeadlineExceededError, withDeadline } from '../redis/deadline.js'
 
 /**
  * Watches whether Redis answers, on its own clock, whatever the traffic: a PING to every master
@@ -40,16 +41,11 @@ export function watchRedis ({ redis, invalidationTimeoutMs, log, onOutOfReach, o
   async function check (): Promise<void> {
     const nodes = masters()
     if (redis.status !== 'ready' || nodes.length === 0) return lost(`connection ${redis.status}`)
-    const pings = nodes.map((node) => node.ping())
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), timeoutMs) })
     try {
-      const outcome = await Promise.race([Promise.all(pings), late])
-      if (outcome === 'late') return lost(`no answer to PING within ${timeoutMs} ms`)
+      // withDeadline blames Redis only for Redis's delay, not for a stall of this process.
+      await withDeadline(Promise.all(nodes.map((node) => node.ping())), timeoutMs, 'redis watch')
     } catch (err) {
-      return lost(`PING failed: ${String(err)}`)
-    } finally {
-      clearTimeout(timer)
+      return lost(err instanceof DeadlineExceededError ? `no answer to PING within ${timeoutMs} ms` : `PING failed: ${String(err)}`)
     }
     if (outOfReach) {
       outOfReach = false

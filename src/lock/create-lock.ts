@@ -4,6 +4,7 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import { redisKeys } from '../cache/keys.js'
+import { createOwedReleases } from './owed-releases.js'
 import { releaseIfOwner } from './release-if-owner.js'
 import { withDeadline } from '../redis/deadline.js'
 import { LockUnavailableError, OrderLockedError } from '../http/errors.js'
@@ -35,6 +36,7 @@ export function createLock ({ redis, metrics, log, config }: {
 }) {
   const timeoutMs = config.REDIS_COMMAND_TIMEOUT_MS
   let longestHeldMs = 0
+  const owedReleases = createOwedReleases({ redis, timeoutMs, lockTtlMs: config.LOCK_TTL_SECONDS * 1000, log })
 
   async function release (lock: HeldLock): Promise<void> {
     const heldMs = Date.now() - lock.acquiredAt
@@ -45,11 +47,13 @@ export function createLock ({ redis, metrics, log, config }: {
     }
     try {
       const released = await withDeadline(releaseIfOwner(redis, lock), timeoutMs, 'lock release')
+      owedReleases.landed(lock.key, lock.token)
       if (released) metrics.lock.released.inc()
       else log.warn({ orderId: lock.orderId, heldMs }, 'lock had expired before release; the version check fenced the write')
     } catch (err) {
-      // Nothing else to do: the TTL frees it. The write itself already committed or failed.
-      log.warn({ err, orderId: lock.orderId }, 'lock release failed; it will expire by its TTL')
+      // The write itself already committed or failed; the release is owed until it lands.
+      log.warn({ err, orderId: lock.orderId }, 'lock release failed; retrying it until it lands or the lock expires')
+      owedReleases.owe(lock.key, lock.token)
     }
   }
 
@@ -62,7 +66,9 @@ export function createLock ({ redis, metrics, log, config }: {
       metrics.redisErrors.inc({ component: 'lock' })
       // A frozen Redis may still apply the SET when it wakes. Queue the owner-only release on
       // the same connection right behind it, so the lock is not left held for its whole TTL.
-      if (redis.status === 'ready') releaseIfOwner(redis, { key, token }).catch(() => {})
+      // If it cannot even be queued, or fails, it is owed (a failover may have kept the SET).
+      if (redis.status === 'ready') releaseIfOwner(redis, { key, token }).catch(() => owedReleases.owe(key, token))
+      else owedReleases.owe(key, token)
       throw new LockUnavailableError({ cause: err })
     }
   }
@@ -115,7 +121,10 @@ export function createLock ({ redis, metrics, log, config }: {
       } finally {
         await release(lock)
       }
-    }
+    },
+
+    /** Stops retrying owed releases (their locks expire by their TTL). */
+    close: (): void => owedReleases.close()
   }
 }
 

@@ -12,7 +12,9 @@ import { clusterKeys } from '../../src/cache/keys.js'
 // order, shows data older than an acknowledged write (the invalidations that could not land on
 // the dead master were owed, with no hits, until they did).
 
-const LOCK_TTL_SECONDS = 3
+// The default TTL: a lock left behind by a release that went to the dead master would answer 409
+// for up to 10 s, far past the bound below.
+const LOCK_TTL_SECONDS = 10
 
 t.test('Cluster failover of the cache\'s master during GET/POST/PUT: no hang, writes recover, nothing stale', async (t) => {
   const cluster = await ownRedisCluster(t)
@@ -40,7 +42,7 @@ t.test('Cluster failover of the cache\'s master during GET/POST/PUT: no hang, wr
   t.same(Object.keys(summary.byKind.POST ?? {}), ['201'], 'every POST answered 201')
   t.same(Object.keys(summary.byKind.PUT ?? {}).filter((key) => !FAILOVER_PUT_STATUSES.includes(key)), [],
     'PUT answered 200, 503 LOCK_UNAVAILABLE, or 409 ORDER_LOCKED')
-  t.ok(summary.lastLockedAt < promotedAt + LOCK_TTL_SECONDS * 1000 + 1000, `409 no later than a lock's TTL after the promotion (${ms(summary.lastLockedAt)})`)
+  t.ok(summary.lastLockedAt < promotedAt + 1000, `no 409 later than 1 s after the promotion, though a lock lives ${LOCK_TTL_SECONDS} s (${ms(summary.lastLockedAt)})`)
   t.ok(summary.slowestMs < HANG_MS, `no request hung (slowest ${summary.slowestMs.toFixed(0)} ms)`)
   // Every list page, through the cache (the mix created orders, so the first four are deep).
   const list: Array<{ _id: string, customer: string }> = []

@@ -11,10 +11,13 @@ import { redisKeys } from '../../src/cache/keys.js'
 // Redis (201), PUT fails closed (503 LOCK_UNAVAILABLE) and never hangs, and writes recover
 // once the replica is promoted. One more answer is possible, and bounded: a lock whose release
 // never arrived (its holder released on the dead master, after replication had carried the
-// lock to the replica; or a SET NX applied while its reply was lost in the switch) stays held
-// until its TTL, and that order answers 409 ORDER_LOCKED meanwhile.
+// lock to the replica; or a SET NX applied while its reply was lost in the switch) is owed by its
+// holder and released as soon as the promoted master answers (src/lock/owed-releases.ts): that
+// order answers 409 ORDER_LOCKED for at most about a second past the promotion, not the lock's TTL.
 
-const LOCK_TTL_SECONDS = 3
+// The default TTL: a lock left behind by a release that went to the dead master would answer 409
+// for up to 10 s, far past the bound below.
+const LOCK_TTL_SECONDS = 10
 
 t.test('Sentinel failover during GET/POST/PUT: reads 200, POST 201, PUT 200 or 503, no hang, writes recover', async (t) => {
   const sentinels = await ownRedisSentinels(t)
@@ -46,7 +49,7 @@ t.test('Sentinel failover during GET/POST/PUT: reads 200, POST 201, PUT 200 or 5
   t.same(Object.keys(summary.byKind.POST ?? {}), ['201'], 'every POST answered 201 (a create does not need Redis)')
   t.same(Object.keys(summary.byKind.PUT ?? {}).filter((key) => !FAILOVER_PUT_STATUSES.includes(key)), [],
     'PUT answered 200, 503 LOCK_UNAVAILABLE, or 409 ORDER_LOCKED')
-  t.ok(summary.lastLockedAt < promotedAt + LOCK_TTL_SECONDS * 1000 + 1000, `409 no later than a lock's TTL after the promotion (${ms(summary.lastLockedAt)})`)
+  t.ok(summary.lastLockedAt < promotedAt + 1000, `no 409 later than 1 s after the promotion, though a lock lives ${LOCK_TTL_SECONDS} s (${ms(summary.lastLockedAt)})`)
   t.ok(summary.firstWriteAt, 'PUTs answer 200 again after the promotion')
   t.ok(summary.slowestMs < HANG_MS, `no request hung (slowest ${summary.slowestMs.toFixed(0)} ms)`)
 

@@ -1,0 +1,105 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { RedisClient } from '../redis/create-redis-client.js'
+import { withDeadline } from '../redis/deadline.js'
+import { releaseIfOwner } from './release-if-owner.js'
+
+/** How often owed releases are tried again while there are any. */
+const RETRY_MS = 100
+
+/**
+ * Releases that may not have landed, tried again until they do or the lock's TTL has freed it
+ * anyway. Without this, a lock answered every PUT of its order 409 ORDER_LOCKED for the rest of
+ * LOCK_TTL_SECONDS, with nobody holding it, when:
+ * - its release could not be sent, or its answer never came (owed at once);
+ * - its SET NX was applied after we gave up on it (owed at once);
+ * - its release was applied by a master that died before replicating it, while the lock itself
+ *   had reached the replica that took over: the release "landed", and is lost. So every release
+ *   of the last LOCK_TTL_SECONDS is kept, and all of them are owed again whenever the client
+ *   reconnects (Sentinel: to the promoted master) or the Cluster's nodes change.
+ * The release is the owner-only compare-and-delete: sent again, late, it can never delete
+ * another holder's lock.
+ */
+export function createOwedReleases ({ redis, timeoutMs, lockTtlMs, log }: {
+  redis: RedisClient
+  timeoutMs: number
+  lockTtlMs: number
+  log: FastifyBaseLogger
+}) {
+  // Per lock and token (one key holds many locks over time, and the replica that takes over may
+  // hold any of them): the lock's key, its token and when it expires by itself at the latest.
+  type Release = { key: string, token: string, until: number }
+  const owed = new Map<string, Release>()
+  // Releases that landed, oldest first.
+  const recent = new Map<string, Release>()
+  const idOf = (key: string, token: string) => `${key}\n${token}`
+  let timer: NodeJS.Timeout | undefined
+  let trying = false
+
+  async function retry (): Promise<void> {
+    if (trying || redis.status !== 'ready') return
+    trying = true
+    try {
+      await Promise.all([...owed].map(async ([id, { key, token, until }]) => {
+        if (Date.now() > until) return owed.delete(id)
+        try {
+          const released = await withDeadline(releaseIfOwner(redis, { key, token }), timeoutMs, 'owed lock release')
+          owed.delete(id)
+          if (released) log.info({ key }, 'owed lock release freed a lock')
+        } catch { /* still owed: tried again on the next tick */ }
+      }))
+    } finally {
+      trying = false
+      if (owed.size === 0) stop()
+    }
+  }
+
+  function stop (): void {
+    clearInterval(timer)
+    timer = undefined
+  }
+
+  const onReady = () => { retry().catch(() => {}) }
+
+  /** The master behind some keys may have changed: every recent release is owed again. */
+  function reReleaseRecent (): void {
+    const now = Date.now()
+    for (const [id, entry] of recent) {
+      if (entry.until < now) recent.delete(id)
+      else owed.set(id, entry)
+    }
+    if (owed.size > 0) {
+      timer ??= setInterval(onReady, RETRY_MS)
+      timer.unref()
+    }
+    onReady()
+  }
+  redis.on('ready', reReleaseRecent)
+  redis.on('+node', reReleaseRecent)
+  redis.on('-node', reReleaseRecent)
+
+  return {
+    /** A release that did not land (or may not have): owed until it does or the lock has expired. */
+    owe (key: string, token: string): void {
+      owed.set(idOf(key, token), { key, token, until: Date.now() + lockTtlMs })
+      timer ??= setInterval(onReady, RETRY_MS)
+      timer.unref()
+    },
+
+    /** A release that landed: kept for its lock's TTL, in case its master dies before replicating it. */
+    landed (key: string, token: string): void {
+      const now = Date.now()
+      for (const [oldest, { until }] of recent) {
+        if (until >= now) break
+        recent.delete(oldest)
+      }
+      recent.set(idOf(key, token), { key, token, until: now + lockTtlMs })
+    },
+
+    close (): void {
+      stop()
+      redis.off('ready', reReleaseRecent)
+      redis.off('+node', reReleaseRecent)
+      redis.off('-node', reReleaseRecent)
+    }
+  }
+}
