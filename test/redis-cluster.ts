@@ -1,6 +1,6 @@
 import { execFile, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -52,9 +52,13 @@ export class RedisCluster {
    */
   private async startNode (attempts = 3): Promise<ClusterNode> {
     const [port, busPort] = [await freePort(), await freePort()]
+    // A directory per node: on Redis 7.0 a replica writes dump.rdb while it syncs, and a restarted
+    // node that shared a directory would load another node's snapshot and leave the cluster failed.
+    const dir = join(this.dir, String(port))
+    mkdirSync(dir, { recursive: true })
     try {
       const child = await startProcess(redisServer(), [
-        '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', this.dir,
+        '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', dir,
         '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000',
         // Without these a replica of a fresh test cluster refuses to take over ("Disconnected
         // from master for longer than allowed") or syncs late.

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
@@ -38,7 +38,10 @@ export class RedisSentinelSet {
 
   private async server (extra: string[]): Promise<Owned> {
     const port = await freePort()
-    const child = await startProcess(redisServer(), ['--port', String(port), '--bind', '127.0.0.1', '--dir', this.dir,
+    // A directory per server: a replica writes dump.rdb while it syncs (see test/redis-cluster.ts).
+    const dir = join(this.dir, String(port))
+    mkdirSync(dir, { recursive: true })
+    const child = await startProcess(redisServer(), ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
       '--save', '', '--appendonly', 'no', '--repl-diskless-sync-delay', '0', ...extra], /Ready to accept connections/)
     return { port, child }
   }
