@@ -3,7 +3,7 @@ import { request } from 'node:http'
 import { isolatedMongoUrl, isolatedRedisUrl, validOrder } from './helper.js'
 import { freePort } from './free-port.js'
 import { startBuiltServer, type BuiltServer, type LogLine } from './built-server.js'
-import { eventually } from './processes.js'
+import { eventually, ownMongo } from './processes.js'
 
 // WORKERS=2 on the built server: the primary runs two full instances with Node's cluster
 // module, hands connections to both, replaces a worker that dies, and drains both on SIGTERM.
@@ -134,4 +134,39 @@ t.test('WORKERS=2: a worker that cannot start stops the service with exit 1, no 
   t.equal(code, 1, 'exit 1, as a single instance that cannot start')
   t.ok(server.logs.some((line) => line.role === 'primary' && line.msg?.startsWith('worker exited before listening')), 'the primary said why')
   t.notOk(server.logs.some((line) => line.msg === 'worker died; starting a replacement'), 'and started no replacement')
+})
+
+t.test('WORKERS=2: a worker dies while MongoDB is frozen; the survivor serves hits, the replacement is retried until it starts', async (t) => {
+  const mongo = await ownMongo(t)
+  const port = await freePort()
+  const server = startBuiltServer(t, {
+    WORKERS: '2',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    MONGODB_URL: mongo.url,
+    MONGODB_TIMEOUT_MS: '300',
+    REDIS_URL: await isolatedRedisUrl()
+  })
+  const first = await server.logged((line) => line.msg === 'worker listening')
+  await server.logged((line) => line.msg === 'worker listening' && line.workerPid !== first.workerPid)
+  // Page 1 cached (both workers share the Redis entry).
+  for (let i = 0; i < 3; i++) t.equal((await send(port, 'GET', '/orders', `warm-${i}`)).status, 200)
+
+  await mongo.freeze()
+  t.teardown(() => mongo.thaw())
+  const mark = server.logs.length
+  process.kill(first.workerPid as number, 'SIGKILL')
+  await server.logged((line) => line.msg === 'replacement worker could not start; trying again', 30_000, mark)
+  const during = await Promise.all(Array.from({ length: 5 }, (_, i) => send(port, 'GET', '/orders', `during-${i}`)))
+  t.same(during.map((answer) => answer.status), Array(5).fill(200), 'the surviving worker answers cache hits while MongoDB is frozen')
+  t.equal(server.child.exitCode, null, 'the primary is still running')
+
+  mongo.thaw()
+  const replacement = await server.logged((line) => line.msg === 'worker listening', 60_000, mark)
+  t.not(replacement.workerPid, first.workerPid, `once MongoDB is back, a replacement (${String(replacement.workerPid)}) starts`)
+  const after = await send(port, 'POST', '/orders', 'after-thaw', validOrder)
+  t.equal(after.status, 201, 'and writes work again')
+  server.child.kill('SIGTERM')
+  t.same(await server.exited, [0, null], `exit 0 after SIGTERM\n${server.stderr()}`)
 })
