@@ -1,7 +1,7 @@
-import Fastify, { type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyHttpOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import { trustProxy, type Config } from './config.js'
 import { schemaErrorFormatter, validatorCompiler } from './http/validation.js'
 import { clientErrorHandler, frameworkErrors } from './http/early-errors.js'
@@ -60,7 +60,7 @@ function incomingRequestId (request: IncomingMessage): string {
 }
 
 /** The Fastify options: buildApp is what the server and every test run, so both get these. */
-function serverOptions (options: AppOptions): FastifyServerOptions {
+function serverOptions (options: AppOptions): FastifyHttpOptions<Server> {
   const { config, without } = options
   return {
     logger: without?.has('logging') ? false : loggerOptions(options),
@@ -77,6 +77,19 @@ function serverOptions (options: AppOptions): FastifyServerOptions {
     frameworkErrors,
     clientErrorHandler,
     schemaErrorFormatter,
+    // Timeouts, so that no client can hold a connection, a socket and a file descriptor for
+    // ever: the whole request (headers and body) must arrive within REQUEST_TIMEOUT_MS, or it
+    // gets 408 REQUEST_TIMEOUT (src/http/early-errors.ts) and its connection is closed. Node
+    // checks for expired requests every connectionsCheckingInterval (30 s by default: far too
+    // coarse for a 30 s limit). An idle keep-alive connection is kept KEEP_ALIVE_TIMEOUT_MS
+    // (72 s, Fastify's default: longer than the idle timeout of common load balancers, so that
+    // they close it first and never send a request on a connection the service is closing).
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    http: {
+      headersTimeout: config.REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.min(1000, config.REQUEST_TIMEOUT_MS)
+    },
     // While closing, plugins/app/drain-on-close answers new requests with the contract's
     // 503 SHUTTING_DOWN body instead of Fastify's own.
     return503OnClosing: false,

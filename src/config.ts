@@ -31,6 +31,8 @@ const ConfigSchema = Type.Object({
 
   CORS_ORIGINS: Type.String({ default: '*', description: 'comma-separated allowed origins, or * for any' }),
   BODY_LIMIT_BYTES: PositiveInt(65536, 10 * 1024 * 1024, 'largest accepted request body'),
+  REQUEST_TIMEOUT_MS: PositiveInt(30000, 600000, 'a request whose headers and body have not all arrived by then gets 408 and its connection closed'),
+  KEEP_ALIVE_TIMEOUT_MS: PositiveInt(72000, 600000, 'how long an idle keep-alive connection is kept open (above a load balancer\'s own idle timeout)'),
 
   CACHE_ENABLED: Type.Boolean({ default: true, description: 'false serves every read from MongoDB (X-Cache: BYPASS)' }),
   CACHE_REDIS_TIMEOUT_MS: PositiveInt(50, 10000, 'deadline of each read-path Redis call'),

@@ -10,10 +10,12 @@ declare module 'fastify' {
 
 /** Decorates `orderLocks`, the per-order Redis lock of PUT and DELETE. */
 export default fp(async function lockPlugin (app) {
-  app.decorate('orderLocks', createLock({
+  const locks = createLock({
     redis: app.redis,
     metrics: app.serviceMetrics,
     log: app.log.child({ component: 'lock' }),
     config: app.config
-  }))
+  })
+  app.decorate('orderLocks', locks)
+  app.addHook('onClose', async () => locks.close())
 }, { name: 'lock', dependencies: ['redis-connection', 'service-metrics'] })

@@ -15,6 +15,7 @@ const CODES_BY_STATUS = {
     BAD_REQUEST: 'the request is malformed'
   },
   401: { UNAUTHORIZED: 'missing or unknown bearer token (only when API_TOKENS is set)' },
+  403: { FORBIDDEN: 'the path is not one the server will serve (outside the API documentation\'s files, say)' },
   404: { ORDER_NOT_FOUND: 'no order has this id', ROUTE_NOT_FOUND: 'no route serves this path' },
   405: { METHOD_NOT_ALLOWED: 'the path is served, not with this method; Allow lists the methods that are' },
   408: { REQUEST_TIMEOUT: 'the request was not received in time' },
