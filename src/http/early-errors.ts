@@ -26,18 +26,32 @@ const PARSER_ERRORS: Record<string, ErrorBody> = {
   ERR_HTTP_REQUEST_TIMEOUT: errorBody('REQUEST_TIMEOUT', 'The request was not received in time'),
   HPE_INVALID_METHOD: errorBody('UNKNOWN_METHOD', 'The request does not start with an HTTP method the server recognises'),
   HPE_INVALID_CONTENT_LENGTH: errorBody('INVALID_CONTENT_LENGTH', 'Content-Length is not a valid length'),
-  HPE_UNEXPECTED_CONTENT_LENGTH: errorBody('BAD_REQUEST', 'Content-Length and Transfer-Encoding must not both be sent')
+  // llhttp says "Duplicate Content-Length" with this code (both framings are
+  // HPE_INVALID_TRANSFER_ENCODING, below).
+  HPE_UNEXPECTED_CONTENT_LENGTH: errorBody('INVALID_CONTENT_LENGTH', 'Content-Length must be sent once'),
+  HPE_INVALID_TRANSFER_ENCODING: errorBody('BAD_REQUEST', 'Content-Length and Transfer-Encoding must not both be sent')
 }
 const MALFORMED = errorBody('BAD_REQUEST', 'The request is not valid HTTP/1.1')
+
+// A request line of the right shape (RFC 9112 3: token SP target SP HTTP-version) whose method
+// llhttp does not know is an unknown method, 501; anything else it refuses as a method is not
+// HTTP at all, 400.
+const REQUEST_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ \S+ HTTP\/\d\.\d\r?\n/
+
+function bodyOf (err: Error & { code?: string, rawPacket?: unknown }): ErrorBody {
+  const raw = Buffer.isBuffer(err.rawPacket) ? err.rawPacket.toString('latin1') : ''
+  if (err.code === 'HPE_INVALID_METHOD' && !REQUEST_LINE.test(raw)) return MALFORMED
+  return PARSER_ERRORS[err.code ?? ''] ?? MALFORMED
+}
 
 /**
  * Fastify's `clientErrorHandler`: Node could not parse the request (malformed HTTP, headers over
  * the size limit, an unknown method) or it timed out. There is no request or reply object, so
  * the answer is written to the socket, which is then closed, as Node's own default does.
  */
-export function clientErrorHandler (this: FastifyInstance, err: Error & { code?: string }, socket: Socket): void {
+export function clientErrorHandler (this: FastifyInstance, err: Error & { code?: string, rawPacket?: unknown }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return
-  const body = PARSER_ERRORS[err.code ?? ''] ?? MALFORMED
+  const body = bodyOf(err)
   const requestId = randomUUID()
   this.log.info({ reqId: requestId, code: body.code, parserError: err.code }, 'client error before routing')
   writeErrorToSocket(socket, body, requestId)

@@ -11,7 +11,6 @@ const CODES_BY_STATUS = {
     VALIDATION_ERROR: 'a path parameter, query parameter or body field is invalid',
     INVALID_JSON: 'the body is not valid JSON',
     INVALID_CONTENT_LENGTH: 'Content-Length is not a valid length or does not match the body',
-    UNKNOWN_METHOD: 'the request does not start with an HTTP method the server recognises',
     BAD_REQUEST: 'the request is malformed'
   },
   401: { UNAUTHORIZED: 'missing or unknown bearer token (only when API_TOKENS is set)' },
@@ -30,6 +29,7 @@ const CODES_BY_STATUS = {
   429: { RATE_LIMITED: 'too many requests from this client in the window; retry after Retry-After (only when RATE_LIMIT_MAX > 0)' },
   431: { HEADERS_TOO_LARGE: 'the request line and headers are larger than the server accepts' },
   500: { INTERNAL_ERROR: 'a bug: logged with the request id, nothing internal is shown' },
+  501: { UNKNOWN_METHOD: 'the request line names a method the server does not recognise (RFC 9110 9.1)' },
   503: {
     DATABASE_UNAVAILABLE: 'MongoDB cannot be reached; a POST, PUT or DELETE answered this wrote nothing (it failed before its write was sent)',
     WRITE_OUTCOME_UNKNOWN: 'POST, PUT and DELETE only: the write was sent but MongoDB did not confirm it in time, so it may or ' +
@@ -114,6 +114,8 @@ export const ValidationError = thrown('VALIDATION_ERROR', '%s')
 export const OrderNotFoundError = thrown('ORDER_NOT_FOUND', 'Order %s not found')
 export const PreconditionFailedError = thrown('PRECONDITION_FAILED',
   'Order %s has changed: If-Match %s does not match its current ETag %s')
+export const NoCurrentRepresentationError = thrown('PRECONDITION_FAILED',
+  'Order %s does not exist, so If-Match %s cannot match (RFC 9110 13.1.1)')
 export const OrderLockedError = thrown('ORDER_LOCKED', 'Order %s is being changed by another request; retry shortly')
 export const VersionConflictError = thrown('VERSION_CONFLICT',
   'Order %s was changed concurrently (expected version %s); nothing was written')

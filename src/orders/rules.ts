@@ -1,6 +1,6 @@
 import { ValidationError, OrderNotModifiableError } from '../http/errors.js'
 import { toCents, totalAmount } from './money.js'
-import type { CreateOrderBody, OrderItem, OrderStatus, UpdateOrderBody } from './schemas.js'
+import { INVISIBLE_CLASS, type CreateOrderBody, type OrderItem, type OrderStatus, type UpdateOrderBody } from './schemas.js'
 
 // The rules of an order that JSON Schema cannot say: trimmed lengths, two-decimal prices,
 // the server-computed total, and which statuses are final.
@@ -15,11 +15,19 @@ export function assertModifiable (id: string, status: OrderStatus): void {
   if (!isModifiable(status)) throw new OrderNotModifiableError(id, status)
 }
 
+const VISIBLE = new RegExp(`[^${INVISIBLE_CLASS}]`)
+
+/**
+ * The text as stored: well-formed (a lone surrogate becomes U+FFFD here, as MongoDB's UTF-8
+ * would make it, so the answer is the stored order) and trimmed, with at least `min`
+ * characters and one visible character.
+ */
 function trimmed (field: string, value: string, min: number): string {
-  const text = value.trim()
+  const text = value.toWellFormed().trim()
   if (text.length < min) {
     throw new ValidationError(`body/${field} must have at least ${min} characters once trimmed`)
   }
+  if (!VISIBLE.test(text)) throw new ValidationError(`body/${field} must have a visible character`)
   return text
 }
 

@@ -64,12 +64,22 @@ const TRIMMED_CODE_POINTS = [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x20, 0xa0, 0x1680,
 const NOT_TRIMMED = `[^${String.fromCodePoint(...TRIMMED_CODE_POINTS)}]`
 
 /**
- * A pattern that holds when the text keeps at least `min` characters once trimmed: it has a
- * run from a non-space character to a non-space character at least `min` long. So the rule the
- * domain enforces (src/orders/rules.ts) is in the schema, and a schema-valid body passes it.
+ * Characters that show nothing: controls (C0, DEL, C1), the trimmed spaces above, format
+ * characters (soft hyphen, zero-width and directional marks, word joiners, BOM), variation
+ * selectors and the Hangul fillers. A name made only of them is blank to a reader.
+ */
+export const INVISIBLE_CLASS = '\\u0000-\\u0020\\u007f-\\u00a0\\u00ad\\u061c\\u115f\\u1160\\u1680\\u17b4\\u17b5\\u180b-\\u180f' +
+  '\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u206f\\u3000\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0\\ufff9-\\ufffb'
+
+/**
+ * A pattern that holds when the text keeps at least `min` characters once trimmed (it has a
+ * run from a non-space character to a non-space character at least `min` long) and has at
+ * least one visible character. So the rules the domain enforces (src/orders/rules.ts) are in
+ * the schema, and a schema-valid body passes them.
  */
 export function trimmedAtLeast (min: number): string {
-  return min <= 1 ? NOT_TRIMMED : `${NOT_TRIMMED}[\\s\\S]{${min - 2},}${NOT_TRIMMED}`
+  const visible = `^(?=[\\s\\S]*[^${INVISIBLE_CLASS}])`
+  return min <= 1 ? `${visible}[\\s\\S]*${NOT_TRIMMED}` : `${visible}[\\s\\S]*${NOT_TRIMMED}[\\s\\S]{${min - 2},}${NOT_TRIMMED}`
 }
 
 const OrderItemSchema = Type.Object({

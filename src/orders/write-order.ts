@@ -1,4 +1,4 @@
-import { LockUnavailableError, OrderNotFoundError, VersionConflictError } from '../http/errors.js'
+import { LockUnavailableError, NoCurrentRepresentationError, OrderNotFoundError, VersionConflictError } from '../http/errors.js'
 import { assertIfMatch } from '../http/etag.js'
 import type { Lock } from '../lock/create-lock.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
@@ -44,7 +44,8 @@ export async function writeOrder (deps: {
   const { orderId, ifMatch, changes } = request
   return locks.withLock(orderId, async (locked) => {
     const current = await orders.findById(orderId)
-    if (!current) throw new OrderNotFoundError(orderId)
+    // No current representation: any If-Match, `*` included, is false, so 412 before 404.
+    if (!current) throw ifMatch === undefined ? new OrderNotFoundError(orderId) : new NoCurrentRepresentationError(orderId, ifMatch.slice(0, 100))
     assertIfMatch(orderId, ifMatch, current.version)
     assertModifiable(orderId, current.status)
     try {

@@ -20,10 +20,12 @@ t.test('malformed HTTP, oversized headers and unknown methods: a 4xx contract bo
     ['a non-numeric Content-Length', 'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}', 400, 'INVALID_CONTENT_LENGTH'],
     ['headers over the size limit', `GET /orders HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
     ['a request line over the size limit', `GET /orders?page=${'1'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, 'HEADERS_TOO_LARGE'],
-    ['an unknown method', 'FOO /orders HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'UNKNOWN_METHOD'],
-    ['not HTTP at all', 'hello\r\n\r\n', 400, 'UNKNOWN_METHOD'],
+    ['an unknown method (RFC 9110 15.6.2: 501)', 'FOO /orders HTTP/1.1\r\nHost: x\r\n\r\n', 501, 'UNKNOWN_METHOD'],
+    ['not HTTP at all', 'hello\r\n\r\n', 400, 'BAD_REQUEST'],
     ['a bad HTTP version', 'GET /orders HTTP/9.Z\r\nHost: x\r\n\r\n', 400, 'BAD_REQUEST'],
     ['a header without a colon', 'GET /orders HTTP/1.1\r\nHost: x\r\nbroken header\r\n\r\n', 400, 'BAD_REQUEST'],
+    ['a duplicate Content-Length', 'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}', 400, 'INVALID_CONTENT_LENGTH'],
+    ['Content-Length with Transfer-Encoding', 'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'BAD_REQUEST'],
     ['a bad chunk size', 'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n', 400, 'BAD_REQUEST']
   ]
   for (const [name, request, status, code] of cases) {
@@ -50,4 +52,12 @@ t.test('the router\'s refusals carry the security headers and X-Request-Id', asy
   assertError(t, tooLong, 400, 'VALIDATION_ERROR')
   t.match(tooLong.headers, SECURITY_HEADERS)
   t.ok(tooLong.headers['x-request-id'], 'an X-Request-Id')
+})
+
+t.test('the parser\'s messages say what was wrong', async (t) => {
+  const { port } = await listening(t)
+  const duplicate = await rawRequest(port, 'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}')
+  t.equal(duplicate.json().message, 'Content-Length must be sent once', 'a duplicate Content-Length is not called a Transfer-Encoding problem')
+  const both = await rawRequest(port, 'POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')
+  t.equal(both.json().message, 'Content-Length and Transfer-Encoding must not both be sent')
 })
