@@ -7,6 +7,7 @@ import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '.
 import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
 import { negotiateCoding } from '../../src/http/compression.js'
+import { contentTag, noneMatchHolds, tagInCoding } from '../../src/http/etag.js'
 
 /** What a route declares in `config.cache`: a cached GET says where it lives, a write what it invalidates. */
 export interface CacheRouteConfig {
@@ -79,14 +80,27 @@ export default fp(async function cachePlugin (app) {
   app.addHook('onClose', () => cache.close())
 
   // The route's own handler, and its result serialised by the route's response schema: the
-  // bytes Fastify would send, and what a hit sends back as they are.
+  // bytes Fastify would send, and what a hit sends back as they are. Its tag is the handler's
+  // (an order's version), else a digest of those bytes (a list page), stored with them.
   async function render (request: FastifyRequest, reply: FastifyReply, holds?: (result: unknown) => string[]): Promise<CachedResponse> {
     const result: unknown = await request.routeOptions.handler.call(app, request, reply)
-    return { body: reply.serialize(result) as string, etag: String(reply.getHeader('etag') ?? ''), heldIds: holds?.(result) }
+    const body = reply.serialize(result) as string
+    return { body, etag: String(reply.getHeader('etag') ?? contentTag(body)), heldIds: holds?.(result) }
   }
 
-  function send (reply: FastifyReply, response: CachedResponse): FastifyReply {
-    if (response.etag) reply.header('etag', response.etag)
+  /**
+   * Sends a cached route's answer: the bytes as they are, the tag of their coding (RFC 9110
+   * 8.8.3), and Cache-Control: no-cache, so that every client and shared cache asks again
+   * each time (the data changes at any write, on any instance) and is answered 304 with no body
+   * when its copy is current (If-None-Match, weak comparison).
+   */
+  function send (request: FastifyRequest, reply: FastifyReply, response: CachedResponse): FastifyReply {
+    const etag = tagInCoding(response.etag, response.coding)
+    reply.header('etag', etag).header('cache-control', 'no-cache')
+    if (noneMatchHolds(request.headers['if-none-match'], etag)) {
+      response.slot?.release()
+      return reply.code(304).send()
+    }
     if (response.coding) reply.header('content-encoding', response.coding)
     response.slot?.releaseWhenSent(reply.raw)
     return reply.header('content-type', JSON_TYPE).send(response.body)
@@ -100,8 +114,8 @@ export default fp(async function cachePlugin (app) {
       reply.header('vary', varyOf(reply.getHeader('vary')))
       const coding = negotiateCoding(request.headers['accept-encoding'])
       const near = cache.nearHit(target, coding)
-      if (near) return send(reply.header('x-cache', 'HIT'), near)
-      return send(reply, await cache.read(target, coding, () => render(request, reply, holds), (status) => reply.header('x-cache', status)))
+      if (near) return send(request, reply.header('x-cache', 'HIT'), near)
+      return send(request, reply, await cache.read(target, coding, () => render(request, reply, holds), (status) => reply.header('x-cache', status)))
     }
   }
 

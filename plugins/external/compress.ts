@@ -1,8 +1,9 @@
 import fp from 'fastify-plugin'
 import compress from '@fastify/compress'
-import type { DoneFuncWithErrOrRes, FastifyReply, FastifyRequest } from 'fastify'
+import type { DoneFuncWithErrOrRes, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { COMPRESSION_THRESHOLD_BYTES, CONTENT_CODINGS, STREAM_BROTLI_QUALITY, negotiateCoding } from '../../src/http/compression.js'
 import { constants } from 'node:zlib'
+import { tagInCoding } from '../../src/http/etag.js'
 
 /**
  * @fastify/compress reads `*` in Accept-Encoding as gzip, whatever q the header gives gzip
@@ -20,6 +21,17 @@ function negotiateWildcard (request: FastifyRequest, _reply: FastifyReply, paylo
 }
 
 /**
+ * A compressed representation has a tag of its own (RFC 9110 8.8.3): "3" sent in gzip is
+ * "3-gzip". A route-level onSend hook, added after @fastify/compress's own, so it runs after it.
+ */
+function tagPerCoding (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: DoneFuncWithErrOrRes): void {
+  const coding = reply.getHeader('content-encoding')
+  const etag = reply.getHeader('etag')
+  if (typeof coding === 'string' && typeof etag === 'string') reply.header('etag', tagInCoding(etag, coding))
+  done(null, payload)
+}
+
+/**
  * Compresses responses of COMPRESSION_THRESHOLD_BYTES or more for clients that accept br or
  * gzip (@fastify/compress, streaming). A cache hit is compressed already: the cache keeps a
  * compressed copy of each stored page and sends it with Content-Encoding set, which this
@@ -32,5 +44,11 @@ export default fp(async function compression (app) {
     threshold: COMPRESSION_THRESHOLD_BYTES,
     brotliOptions: { params: { [constants.BROTLI_PARAM_QUALITY]: STREAM_BROTLI_QUALITY } },
     globalDecompression: false
+  })
+  // After @fastify/compress's own onRoute hook, so this runs after its onSend. The cached GET
+  // routes tag their own answers, every one already in its coding (plugins/app/cache.ts).
+  app.addHook('onRoute', (route: RouteOptions) => {
+    if (route.config?.cache?.at) return
+    route.onSend = [...(route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend]), tagPerCoding]
   })
 }, { name: 'compression' })

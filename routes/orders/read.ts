@@ -3,7 +3,9 @@ import { OrderNotFoundError } from '../../src/http/errors.js'
 import { errorResponses } from '../../src/http/error-schema.js'
 import { etagOf } from '../../src/http/etag.js'
 import { oneOrder, orderListPage, ordersOnPage } from '../../src/orders/cache-policies.js'
-import { IdParamsSchema, orderIdOf, OrderListSchema, OrderSchema, PaginationQuerySchema } from '../../src/orders/schemas.js'
+import {
+  IdParamsSchema, IfNoneMatchHeadersSchema, NotModifiedSchema, orderIdOf, OrderListSchema, OrderSchema, PaginationQuerySchema
+} from '../../src/orders/schemas.js'
 
 // Read-through cached (config.cache.at): on a hit the cache plugin answers from Redis and these
 // handlers do not run; on a miss they are the load, shared by every concurrent miss.
@@ -11,8 +13,10 @@ const readOrders: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/orders', {
     schema: {
       summary: 'List orders, newest first (read-through cached; X-Cache tells HIT, MISS or BYPASS)',
+      description: 'ETag: a digest of the page (per content coding); Cache-Control: no-cache; If-None-Match answers 304.',
       querystring: PaginationQuerySchema,
-      response: { 200: OrderListSchema, ...errorResponses(400, 429, 503) }
+      headers: IfNoneMatchHeadersSchema,
+      response: { 200: OrderListSchema, 304: NotModifiedSchema, ...errorResponses(400, 429, 503) }
     },
     config: { cache: { at: orderListPage, holds: ordersOnPage } }
   }, async (request) => app.orders.list(request.query.page, request.query.limit))
@@ -20,8 +24,11 @@ const readOrders: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/orders/:id', {
     schema: {
       summary: 'One order (read-through cached); ETag is its version, for If-Match',
+      description: 'ETag: "<version>", or "<version>-br" / "<version>-gzip" for a compressed answer; ' +
+        'Cache-Control: no-cache; If-None-Match answers 304.',
       params: IdParamsSchema,
-      response: { 200: OrderSchema, ...errorResponses(400, 404, 429, 503) }
+      headers: IfNoneMatchHeadersSchema,
+      response: { 200: OrderSchema, 304: NotModifiedSchema, ...errorResponses(400, 404, 429, 503) }
     },
     config: { cache: { at: oneOrder } }
   }, async (request, reply) => {

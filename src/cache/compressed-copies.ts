@@ -44,6 +44,12 @@ function decodeCopy (copy: CachedResponse): CachedResponse {
 
 const asBuffer = (body: Buffer | string) => Buffer.isBuffer(body) ? body : Buffer.from(body)
 
+/** A loaded (not stored) response in `coding`, when it is large enough to be worth it. */
+function inCoding (response: CachedResponse, coding: ContentCoding): CachedResponse {
+  const identity = asBuffer(response.body)
+  return identity.length < COMPRESSION_THRESHOLD_BYTES ? response : { ...response, body: compressBody(identity, coding), coding }
+}
+
 export function createCompressedCopies ({ redis, core, near, metrics }: {
   redis: RedisClient
   core: ReadThrough
@@ -89,8 +95,9 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
     /**
      * The read path for a client that accepts `coding`: the entry's copy when it has one (one
      * round trip, as any hit); otherwise the entry, through the core, and when that was a Redis
-     * hit, its copy is made once and stored beside it. Without a coding in the answer it is the
-     * identity bytes (a small body, or a miss, which @fastify/compress compresses on the way out).
+     * hit, its copy is made once and stored beside it. A miss or a bypass is compressed here
+     * too, so that every answer of a cached route is in the coding its tag names. Without a
+     * coding in the answer it is the identity bytes (a body too small to compress).
      */
     async readThrough (target: CacheTarget, coding: ContentCoding, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
       const found = await core.lookup(copyOf(target, coding))
@@ -104,10 +111,10 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
         // Redis just failed (or is off limits): a second lookup would only pay its deadline again.
         onStatus('BYPASS')
         metrics.cache.bypasses.inc()
-        return await load()
+        return inCoding(await load(), coding)
       }
       const { response, stored } = await core.readThrough(target, load, onStatus)
-      if (!stored) return response
+      if (!stored) return inCoding(response, coding)
       const identity = asBuffer(response.body)
       if (identity.length < COMPRESSION_THRESHOLD_BYTES) {
         await fill(target, coding, stored, response, 'identity')

@@ -27,12 +27,25 @@ export const IF_MATCH_PATTERN = `^(\\*|${ENTITY_TAG}([ \t]*,[ \t]*${ENTITY_TAG})
 export const IfMatchHeadersSchema = Type.Object({
   'if-match': Type.Optional(Type.String({
     pattern: IF_MATCH_PATTERN,
-    description: 'the ETag of the order as last read (its version, e.g. "3"), a list of them, or *; an empty list matches nothing. ' +
-      'Strong comparison (RFC 9110, 13.1.1): a weak tag such as W/"3" never matches. ' +
+    description: 'the ETag of the order as last read (its version, e.g. "3", in any coding: "3-br" and "3-gzip" match too), ' +
+      'a list of them, or *; an empty list matches nothing. Strong comparison (RFC 9110, 13.1.1): a weak tag such as W/"3" never matches. ' +
       '412 PRECONDITION_FAILED when none matches the current ETag.',
     examples: ['"1"']
   }))
 })
+
+/** The optional validator of a cached GET (RFC 9110 13.1.2): 304 with no body when it names the current tag. */
+export const IfNoneMatchHeadersSchema = Type.Object({
+  'if-none-match': Type.Optional(Type.String({
+    description: 'ETags of copies the client holds, or *: 304 Not Modified, with no body, when one names the current ' +
+      'representation (weak comparison, RFC 9110 13.1.2). Each representation has its own tag: an order\'s is its version ' +
+      '("3"), a list page\'s a digest of its bytes, and a compressed one carries its coding ("3-br", "3-gzip").',
+    examples: ['"1"']
+  }))
+})
+
+/** The answer to a conditional GET whose copy is current. */
+export const NotModifiedSchema = Type.Null({ description: 'Not Modified: the copy named in If-None-Match is current; no body' })
 
 export const PaginationQuerySchema = Type.Object({
   page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),

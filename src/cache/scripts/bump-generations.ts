@@ -3,6 +3,7 @@ import type { LuaScript } from '../../redis/lua-script.js'
 import type { Rewrite } from '../invalidation.js'
 import type { InvalidationCall } from '../keys.js'
 import { PARKED_SUFFIX } from './park-pages.js'
+import { CONTENT_TAG_DIGITS } from '../../http/etag.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -52,6 +53,15 @@ end
 local function dropCompressedCopies (key)
   for s = 1, suffixCount do redis.call('DEL', key .. ARGV[5 + s]) end
 end
+-- A page rewritten in place gets the tag of its new bytes, computed as src/http/etag.ts's
+-- contentTag does: a client's copy of the old page must not be answered 304.
+local function retagged (entry, first, last, to)
+  local g = string.find(entry, '\\n', 1, true)
+  local e = g and string.find(entry, '\\n', g + 1, true)
+  if not e or first <= e then return nil end
+  local body = string.sub(entry, e + 1, first - 1) .. to .. string.sub(entry, last + 1)
+  return string.sub(entry, 1, g) .. '"' .. string.sub(redis.sha1hex(body), 1, ${CONTENT_TAG_DIGITS}) .. '"\\n' .. body
+end
 local pagesTouched = {}
 local invalidated = { lists > 0 and '1' or '0' }
 local i = lists + 1
@@ -66,12 +76,13 @@ if tracked > 0 then
       local parkedKey = page .. '${PARKED_SUFFIX}'
       local live = redis.call('GET', page)
       local stored = live or redis.call('GET', parkedKey)
-      local first, last
+      local first, last, replaced
       if stored and from ~= '' then first, last = string.find(stored, from, 1, true) end
+      if first then replaced = retagged(stored, first, last, to) end
       dropCompressedCopies(page)
-      if first then
+      if replaced then
         local where = live and page or parkedKey
-        redis.call('SET', where, string.sub(stored, 1, first - 1) .. to .. string.sub(stored, last + 1), 'KEEPTTL')
+        redis.call('SET', where, replaced, 'KEEPTTL')
         if live then redis.call('DEL', parkedKey) else redis.call('RENAME', parkedKey, page) end
         rewritten = rewritten + 1
       else
