@@ -14,14 +14,29 @@ const HEADER_DOCS: Record<string, Record<string, object>> = {
   503: { 'Retry-After': { type: 'integer', description: 'seconds to wait before retrying' } }
 }
 const X_CACHE = { 'X-Cache': { type: 'string', enum: ['HIT', 'MISS', 'BYPASS'], description: 'HIT, MISS or BYPASS (Redis unavailable or the cache disabled)' } }
-const ETAG = { ETag: { type: 'string', pattern: '^"[0-9]+"$', description: 'the order\'s version as a strong entity tag, for If-Match' } }
+const ETAG = {
+  ETag: {
+    type: 'string',
+    pattern: '^"[0-9]+(-(br|gzip))?"$',
+    description: 'the order\'s version as a strong entity tag, for If-Match and If-None-Match; a compressed answer\'s carries its coding ("3-br")'
+  }
+}
+const LIST_ETAG = {
+  ETag: {
+    type: 'string',
+    pattern: '^"[0-9a-f]{20}(-(br|gzip))?"$',
+    description: 'a digest of the page as a strong entity tag, for If-None-Match; a compressed answer\'s carries its coding'
+  }
+}
+const CACHE_CONTROL = { 'Cache-Control': { type: 'string', enum: ['no-cache'], description: 'revalidate every time (If-None-Match): any write may change the answer' } }
 const LOCATION = { Location: { type: 'string', pattern: '^/orders/[0-9a-f]{24}$', description: 'the new order' } }
 
-/** The headers of a success answer: X-Cache on cached reads, ETag wherever one order is answered. */
+/** The headers of a success answer: X-Cache, Cache-Control and a tag on cached reads, ETag wherever one order is answered. */
 function successHeaders (status: string, url: string, cached: boolean): Record<string, object> | undefined {
   if (status === '201') return { ...LOCATION, ...ETAG }
-  if (status !== '200') return undefined
-  const headers = { ...(cached ? X_CACHE : {}), ...(url === '/orders/:id' ? ETAG : {}) }
+  if (status !== '200' && status !== '304') return undefined
+  const tag = url === '/orders/:id' ? ETAG : (cached ? LIST_ETAG : {})
+  const headers = { ...(cached ? { ...X_CACHE, ...CACHE_CONTROL } : {}), ...tag }
   return Object.keys(headers).length > 0 ? headers : undefined
 }
 

@@ -4,10 +4,11 @@ import { etagOf } from '../../src/http/etag.js'
 import { aNewOrder, theOrderAndPagesHoldingIt } from '../../src/orders/cache-policies.js'
 import { prepareChanges, prepareNewOrder } from '../../src/orders/rules.js'
 import {
-  CancelOrderResponseSchema, CreateOrderBodySchema, IdParamsSchema, IfMatchHeadersSchema, orderIdOf, OrderSchema,
+  CancelOrderResponseSchema, CreateOrderBodySchema, CreateOrderHeadersSchema, IdParamsSchema, IfMatchHeadersSchema, orderIdOf, OrderSchema,
   UpdateOrderBodySchema
 } from '../../src/orders/schemas.js'
 import { writeOrder } from '../../src/orders/write-order.js'
+import { createOrder, idempotencyKeyOf } from '../../src/orders/create-order.js'
 
 // Every mutation authenticates (onRequest: no hook unless API_TOKENS is set) and declares what
 // it invalidates (config.cache.invalidates): the cache plugin sends it before the response.
@@ -19,13 +20,14 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       summary: 'Create an order; totalAmount is computed by the server',
       security: [{ bearerAuth: [] }],
+      headers: CreateOrderHeadersSchema,
       body: CreateOrderBodySchema,
-      response: { 201: OrderSchema, ...errorResponses(400, 401, 413, 415, 429, 503) }
+      response: { 201: OrderSchema, ...errorResponses(400, 401, 413, 415, 422, 429, 503) }
     },
     onRequest: app.authenticate,
     config: { cache: { invalidates: aNewOrder } }
   }, async (request, reply) => {
-    const order = await app.orders.insert(prepareNewOrder(request.body))
+    const { order } = await createOrder(app.orders, prepareNewOrder(request.body), idempotencyKeyOf(request.headers['idempotency-key']))
     return reply.code(201).header('location', `/orders/${order._id}`).header('etag', etagOf(order.version)).send(order)
   })
 

@@ -39,7 +39,8 @@ function outcomeUnknownMessage (err: WriteOutcomeUnknownError): string {
       'was based on: if the first attempt was applied, the retry answers 412 and changes nothing.'
   }
   return 'The database did not confirm the new order in time: it may or may not have been created, now or later. ' +
-    'Look for it (GET /orders, newest first) before retrying: a retry may create a second order.'
+    'Retry with the same Idempotency-Key to get the order without creating a second one; without a key, look for it ' +
+    '(GET /orders, newest first) before retrying: a retry may create a second order.'
 }
 
 export function toErrorBody (err: FastifyError): ErrorBody {

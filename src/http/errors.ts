@@ -25,7 +25,10 @@ const CODES_BY_STATUS = {
   412: { PRECONDITION_FAILED: 'If-Match does not match the current ETag' },
   413: { PAYLOAD_TOO_LARGE: 'the body exceeds BODY_LIMIT_BYTES' },
   415: { UNSUPPORTED_MEDIA_TYPE: 'the body is not application/json' },
-  422: { ORDER_NOT_MODIFIABLE: 'the order is Completed or Cancelled' },
+  422: {
+    ORDER_NOT_MODIFIABLE: 'the order is Completed or Cancelled',
+    IDEMPOTENCY_KEY_REUSED: 'POST only: this Idempotency-Key created an order from another body (draft-ietf-httpapi-idempotency-key-header: 422)'
+  },
   429: { RATE_LIMITED: 'too many requests from this client in the window; retry after Retry-After (only when RATE_LIMIT_MAX > 0)' },
   431: { HEADERS_TOO_LARGE: 'the request line and headers are larger than the server accepts' },
   500: { INTERNAL_ERROR: 'a bug: logged with the request id, nothing internal is shown' },
@@ -120,6 +123,8 @@ export const OrderLockedError = thrown('ORDER_LOCKED', 'Order %s is being change
 export const VersionConflictError = thrown('VERSION_CONFLICT',
   'Order %s was changed concurrently (expected version %s); nothing was written')
 export const OrderNotModifiableError = thrown('ORDER_NOT_MODIFIABLE', 'Order %s is %s and can no longer be changed')
+export const IdempotencyKeyReusedError = thrown('IDEMPOTENCY_KEY_REUSED',
+  'Idempotency-Key %s already created order %s from another request body; use a new key for a new order')
 export const LockUnavailableError = thrown('LOCK_UNAVAILABLE', 'The lock service (Redis) is unavailable; the order was not changed')
 export const UnauthorizedError = thrown('UNAUTHORIZED', '%s')
 export const RateLimitedError = thrown('RATE_LIMITED', 'Rate limit exceeded, retry in %s')

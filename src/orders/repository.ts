@@ -1,4 +1,4 @@
-import { ObjectId, type ClientSession, type Db, type WithId } from 'mongodb'
+import { MongoServerError, ObjectId, type ClientSession, type Db, type WithId } from 'mongodb'
 import { writeFailure } from '../http/database-errors.js'
 import type { NewOrderFields, OrderChanges } from './rules.js'
 import type { Order, OrderItem, OrderList, OrderStatus } from './schemas.js'
@@ -14,7 +14,17 @@ export interface OrderDocument {
   version: number
   createdAt: Date
   updatedAt: Date
+  /** The POST's Idempotency-Key and a digest of what it asked for, when it sent one (never answered). */
+  idempotency?: { key: string, fingerprint: string }
 }
+
+/** A create with an Idempotency-Key: the key, and a digest of the order it asks for. */
+export interface IdempotentCreate { key: string, fingerprint: string }
+
+/** What an insert did: created the order, or found the one created earlier with the same key. */
+export type InsertOutcome =
+  | { created: true, order: Order }
+  | { created: false, order: Order, sameRequest: boolean }
 
 export const ORDERS_COLLECTION = 'orders'
 
@@ -69,9 +79,13 @@ export function createOrdersRepository ({ db, metrics }: { db: Db, metrics: Serv
   }
 
   return {
-    /** Creates the index that serves the list sort. Idempotent. */
+    /**
+     * Creates the index that serves the list sort, and the unique index of Idempotency-Keys
+     * (sparse: orders created without a key are not in it). Idempotent.
+     */
     async ensureIndexes (): Promise<void> {
       await orders.createIndex(LIST_SORT, { name: 'orders_newest_first' })
+      await orders.createIndex({ 'idempotency.key': 1 }, { name: 'orders_idempotency_key', unique: true, sparse: true })
     },
 
     async list (page: number, limit: number): Promise<OrderList> {
@@ -96,12 +110,25 @@ export function createOrdersRepository ({ db, metrics }: { db: Db, metrics: Serv
       return doc ? toOrder(doc) : null
     },
 
-    async insert (fields: NewOrderFields): Promise<Order> {
+    /**
+     * Creates the order. With an Idempotency-Key, the key is stored with it, in the same write,
+     * under a unique index: a retry of a create that was applied (its answer lost, say) finds
+     * the order the first attempt created instead of creating a second one, whether or not
+     * Redis is up, and says whether it asked for the same order.
+     */
+    async insert (fields: NewOrderFields, idempotency?: IdempotentCreate): Promise<InsertOutcome> {
       metrics.database.writes.inc()
       const now = new Date()
-      const doc: OrderDocument = { ...fields, version: 1, createdAt: now, updatedAt: now }
-      const { insertedId } = await tracked('insert', undefined, (session) => orders.insertOne(doc, { session }))
-      return toOrder({ ...doc, _id: insertedId })
+      const doc: OrderDocument = { ...fields, version: 1, createdAt: now, updatedAt: now, ...(idempotency ? { idempotency } : {}) }
+      const inserted = await tracked('insert', undefined, (session) => orders.insertOne(doc, { session }).catch((err: unknown) => {
+        if (idempotency && err instanceof MongoServerError && err.code === 11000) return undefined
+        throw err
+      }))
+      if (inserted) return { created: true, order: toOrder({ ...doc, _id: inserted.insertedId }) }
+      metrics.database.reads.inc()
+      const earlier = await orders.findOne({ 'idempotency.key': idempotency?.key })
+      if (!earlier) throw new Error('an Idempotency-Key was refused as a duplicate, and no order holds it')
+      return { created: false, order: toOrder(earlier), sameRequest: earlier.idempotency?.fingerprint === idempotency?.fingerprint }
     },
 
     /**

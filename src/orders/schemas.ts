@@ -34,6 +34,18 @@ export const IfMatchHeadersSchema = Type.Object({
   }))
 })
 
+/** The optional Idempotency-Key of POST /orders (draft-ietf-httpapi-idempotency-key-header). */
+export const CreateOrderHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    pattern: '^("[ !#-\\[\\]-~]{1,255}"|[!#-~]{1,255})$',
+    description: 'a key of your choosing, unique per order you mean to create (at most 255 characters; a Structured Fields ' +
+      'String as the draft writes it, "…", or the bare key). A retry with the same key and the same order answers 201 with ' +
+      'the order the first attempt created (same _id), creating nothing; the same key with another order is 422 ' +
+      'IDEMPOTENCY_KEY_REUSED. Stored with the order in MongoDB, so it holds while Redis is down, for as long as the order exists.',
+    examples: ['"8e03978e-40d5-43e8-bc93-6894a57f9324"']
+  }))
+})
+
 /** The optional validator of a cached GET (RFC 9110 13.1.2): 304 with no body when it names the current tag. */
 export const IfNoneMatchHeadersSchema = Type.Object({
   'if-none-match': Type.Optional(Type.String({
