@@ -32,6 +32,9 @@ const ConfigSchema = Type.Object({
   CORS_ORIGINS: Type.String({ default: '*', description: 'comma-separated allowed origins, or * for any' }),
   BODY_LIMIT_BYTES: PositiveInt(65536, 10 * 1024 * 1024, 'largest accepted request body'),
   REQUEST_TIMEOUT_MS: PositiveInt(30000, 600000, 'a request whose headers and body have not all arrived by then gets 408 and its connection closed'),
+  METRICS_PORT: Type.String({ pattern: '^(|[1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])$', default: '', description: 'serve /metrics on this port of its own (HOST) instead of the service\'s; empty: the service\'s port' }),
+  METRICS_TOKEN: Type.String({ default: '', description: 'bearer token required to read /metrics; empty: open' }),
+  DOCS_ENABLED: Type.Boolean({ default: true, description: 'serve /docs and /openapi.json' }),
   KEEP_ALIVE_TIMEOUT_MS: PositiveInt(72000, 600000, 'how long an idle keep-alive connection is kept open (above a load balancer\'s own idle timeout)'),
 
   CACHE_ENABLED: Type.Boolean({ default: true, description: 'false serves every read from MongoDB (X-Cache: BYPASS)' }),

@@ -4,11 +4,15 @@ import { METRIC_PREFIX, promClient, type MetricsRegistry } from '../../src/metri
 import { OPERATIONAL_ROUTES } from '../../src/http/operational-routes.js'
 import { DOCUMENTATION_PREFIX } from '../../src/http/security-headers.js'
 import { OPENAPI_URL } from './swagger.js'
+import { createMetricsServer, metricsTokenCheck } from '../../src/metrics/metrics-exposure.js'
+import { UnauthorizedError } from '../../src/http/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** This app's Prometheus registry: request metrics here, service metrics by plugins/app/service-metrics. */
     metricsRegistry: MetricsRegistry
+    /** With METRICS_PORT set: the server of /metrics on that port. */
+    metricsServer?: import('node:http').Server
   }
 }
 
@@ -51,10 +55,27 @@ export default fp<{ requestMetrics?: boolean }>(async function metrics (app, { r
   const registry = new promClient.Registry()
   app.decorate('metricsRegistry', registry)
 
-  app.get('/metrics', { schema: { hide: true }, logLevel: 'warn', exposeHeadRoute: false }, async (_request, reply) => {
+  const render = async () => {
     const merged = promClient.Registry.merge([promClient.register, registry])
-    return reply.type(merged.contentType).send(await merged.metrics())
-  })
+    return { contentType: merged.contentType, text: await merged.metrics() }
+  }
+  const allowed = metricsTokenCheck(app.config.METRICS_TOKEN)
+  if (app.config.METRICS_PORT === '') {
+    app.get('/metrics', { schema: { hide: true }, logLevel: 'warn', exposeHeadRoute: false }, async (request, reply) => {
+      if (!allowed(request.headers.authorization)) {
+        reply.header('www-authenticate', 'Bearer realm="metrics"')
+        throw new UnauthorizedError('A valid bearer token is required to read the metrics')
+      }
+      const { contentType, text } = await render()
+      return reply.type(contentType).send(text)
+    })
+  } else {
+    // Its own port: listened on when the service listens, closed with it.
+    const exposure = createMetricsServer({ render, allowed })
+    app.decorate('metricsServer', exposure.server)
+    app.addHook('onListen', async () => exposure.listen(Number(app.config.METRICS_PORT), app.config.HOST))
+    app.addHook('onClose', async () => { if (exposure.server.listening) await exposure.close() })
+  }
 
   // Off only in the benchmark's per-layer A/B (src/app.ts, OPERABILITY_LAYERS).
   if (!requestMetrics) return

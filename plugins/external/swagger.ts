@@ -107,12 +107,14 @@ export default fp(async function swagger (app) {
     transform ({ schema, url, route }) {
       if (!schema || schema.hide === true) return { schema, url }
       const tags = [url.startsWith('/health') ? 'health' : 'orders']
-      const shown = documented(schema, url, route.config?.cache !== undefined, off, authenticated)
+      const shown = documented(schema, url, route.config?.cache?.at !== undefined, off, authenticated)
       if (shown.querystring !== undefined) shown.querystring = optionalWhenDefaulted(shown.querystring)
       return { schema: { ...shown, tags }, url }
     }
   })
 
+  // DOCS_ENABLED=false: the document is still generated (tools read app.swagger()), not served.
+  if (!app.config.DOCS_ENABLED) return
   await app.register(fastifySwaggerUi, {
     routePrefix: DOCUMENTATION_PREFIX,
     // The UI's own policy (hashes of its inline script and style), instead of the API's
