@@ -47,7 +47,8 @@ const SIZE_SAMPLES = env('BENCH_SIZE_SAMPLES', 5)
 // `builds` (with BENCH_COMPARE_BUILD=<an older build's dist/src/server.js>): this build's hits
 // against that build's, near cache off and on, limits 10 and 100, in the same rounds.
 const ONLY = process.env.BENCH_ONLY ?? ''
-if (!['', 'workers', 'hits', 'layers', 'builds'].includes(ONLY)) throw new Error(`BENCH_ONLY: unknown part ${ONLY} (workers, hits, layers, builds)`)
+// `conditional`: a 304 (If-None-Match naming the current tag) against a 200 hit, same rounds.
+if (!['', 'workers', 'hits', 'layers', 'builds', 'conditional'].includes(ONLY)) throw new Error(`BENCH_ONLY: unknown part ${ONLY} (workers, hits, layers, builds, conditional)`)
 // The longest wait for a quiet machine before each measured run (see quiet()).
 // The per-layer A/B's fixed request rate.
 const LAYER_RATE = env('BENCH_LAYER_RATE', 2000)
@@ -311,6 +312,17 @@ async function main (): Promise<void> {
   const put = (id: string) => ({ method: 'PUT' as const, path: `/orders/${id}`, body: JSON.stringify({ address: `${Math.floor(Math.random() * 1e6)} Benchmark Road` }) })
 
   const [limit10, limit100] = hotPaths as [string, string]
+  if (ONLY === 'conditional') {
+    // The identity tag: autocannon asks for no coding (fetch would ask for br).
+    const tag = (await fetch(cached.url + limit10, { headers: { 'accept-encoding': 'identity' } })).headers.get('etag') ?? ''
+    const [hit, notModified] = await interleaved([
+      { name: 'hit-200-limit-10', title: 'cache hit 200, limit 10', target: cached, path: limit10 },
+      { name: 'hit-304-limit-10', title: 'conditional hit 304 (If-None-Match), limit 10', target: cached, path: limit10, headers: { 'if-none-match': tag } }
+    ]) as [ScenarioResult, ScenarioResult]
+    log(`304 vs 200 hit (limit 10): ${roundRatio(notModified, hit).toFixed(2)}x throughput, ${(notModified.bytesPerRequest / hit.bytesPerRequest).toFixed(2)}x bytes per response; ` +
+      `server CPU per request ${notModified.cpuMicrosPerRequest?.server?.toFixed(1) ?? '?'} vs ${hit.cpuMicrosPerRequest?.server?.toFixed(1) ?? '?'} µs`)
+    return
+  }
   if (ONLY === 'builds') {
     await compareBuilds(serviceEnv, [limit10, limit100], { cached, near }, interleaved, log)
     return

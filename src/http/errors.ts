@@ -38,7 +38,8 @@ const CODES_BY_STATUS = {
     WRITE_OUTCOME_UNKNOWN: 'POST, PUT and DELETE only: the write was sent but MongoDB did not confirm it in time, so it may or ' +
       'may not have been applied (the database can still apply it after this answer). Read the order again; retry a PUT or ' +
       'DELETE with If-Match set to the version the change was based on: if the first attempt was applied the retry is 412 ' +
-      'and changes nothing. A retried POST may create a second order: look for the first one (GET /orders, newest first)',
+      'and changes nothing. Retry a POST with the same Idempotency-Key: the order the first attempt created is answered, nothing ' +
+      'is created; a POST retried without one may create a second order',
     LOCK_UNAVAILABLE: 'PUT and DELETE only: Redis (the lock service) cannot be reached',
     OVERLOADED: 'load shedding under event-loop or memory pressure; retry after Retry-After',
     SHUTTING_DOWN: 'the instance is shutting down (a request that arrived after SIGTERM); retry'
