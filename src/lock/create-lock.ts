@@ -64,11 +64,10 @@ export function createLock ({ redis, metrics, log, config }: {
     } catch (err) {
       metrics.lock.unavailable.inc()
       metrics.redisErrors.inc({ component: 'lock' })
-      // A frozen Redis may still apply the SET when it wakes. Queue the owner-only release on
-      // the same connection right behind it, so the lock is not left held for its whole TTL.
-      // If it cannot even be queued, or fails, it is owed (a failover may have kept the SET).
-      if (redis.status === 'ready') releaseIfOwner(redis, { key, token }).catch(() => owedReleases.owe(key, token))
-      else owedReleases.owe(key, token)
+      // The SET may still be applied: by a frozen Redis when it wakes (the release, sent at once,
+      // queues right behind it on the same connection), or by a Cluster client that retries it
+      // through a failover. Its owner-only release is owed until it frees the lock or the TTL has.
+      owedReleases.owe(key, token, true)
       throw new LockUnavailableError({ cause: err })
     }
   }

@@ -11,7 +11,10 @@ const RETRY_MS = 100
  * anyway. Without this, a lock answered every PUT of its order 409 ORDER_LOCKED for the rest of
  * LOCK_TTL_SECONDS, with nobody holding it, when:
  * - its release could not be sent, or its answer never came (owed at once);
- * - its SET NX was applied after we gave up on it (owed at once);
+ * - its SET NX was applied after we gave up on it: owed, and tried until one release frees it
+ *   or the TTL has (not only until one answers: a Redis Cluster client retries a command
+ *   through a failover by itself, so the SET may land on the promoted master after our release
+ *   found nothing to free);
  * - its release was applied by a master that died before replicating it, while the lock itself
  *   had reached the replica that took over: the release "landed", and is lost. So every release
  *   of the last LOCK_TTL_SECONDS is kept, and all of them are owed again whenever the client
@@ -27,7 +30,7 @@ export function createOwedReleases ({ redis, timeoutMs, lockTtlMs, log }: {
 }) {
   // Per lock and token (one key holds many locks over time, and the replica that takes over may
   // hold any of them): the lock's key, its token and when it expires by itself at the latest.
-  type Release = { key: string, token: string, until: number }
+  type Release = { key: string, token: string, until: number, untilFreed?: boolean }
   const owed = new Map<string, Release>()
   // Releases that landed, oldest first.
   const recent = new Map<string, Release>()
@@ -43,7 +46,7 @@ export function createOwedReleases ({ redis, timeoutMs, lockTtlMs, log }: {
         if (Date.now() > until) return owed.delete(id)
         try {
           const released = await withDeadline(releaseIfOwner(redis, { key, token }), timeoutMs, 'owed lock release')
-          owed.delete(id)
+          if (released || owed.get(id)?.untilFreed !== true) owed.delete(id)
           if (released) log.info({ key }, 'owed lock release freed a lock')
         } catch { /* still owed: tried again on the next tick */ }
       }))
@@ -78,9 +81,14 @@ export function createOwedReleases ({ redis, timeoutMs, lockTtlMs, log }: {
   redis.on('-node', reReleaseRecent)
 
   return {
-    /** A release that did not land (or may not have): owed until it does or the lock has expired. */
-    owe (key: string, token: string): void {
-      owed.set(idOf(key, token), { key, token, until: Date.now() + lockTtlMs })
+    /**
+     * A release that did not land (or may not have): owed until it does or the lock has
+     * expired. `untilFreed`: an abandoned acquisition, whose SET may still land later, tried
+     * until a release frees the lock, not only until one is answered.
+     */
+    owe (key: string, token: string, untilFreed = false): void {
+      owed.set(idOf(key, token), { key, token, until: Date.now() + lockTtlMs, ...(untilFreed ? { untilFreed } : {}) })
+      queueMicrotask(onReady)
       timer ??= setInterval(onReady, RETRY_MS)
       timer.unref()
     },
