@@ -30,8 +30,19 @@ export default fp(async function redis (app) {
     healthy = false
   })
 
+  // ioredis can end a connection for good by itself (seen under Sentinel, in the middle of a
+  // failover: status 'end', no more reconnection, every PUT 503 for ever). Redis must never
+  // cost availability: unless the app is closing, connect again.
+  let closing = false
+  client.on('end', () => {
+    if (closing) return
+    app.log.warn('redis client ended by itself; connecting again')
+    setTimeout(() => { if (!closing) client.connect().catch(() => { /* 'end' or 'error' follows */ }) }, 1000).unref()
+  })
+
   app.decorate<RedisClient>('redis', client)
   app.addHook('onClose', async () => {
+    closing = true
     // disconnect(), not quit(): quit waits for a reply that a frozen Redis never sends.
     client.disconnect()
   })
