@@ -36,7 +36,7 @@ function handledBy (logs: LogLine[], prefix: string): Map<string, number> {
   return pids
 }
 
-async function startTwoWorkers (t: Test): Promise<{ server: BuiltServer, port: number, pids: number[] }> {
+async function startTwoWorkers (t: Test, env: Record<string, string> = {}): Promise<{ server: BuiltServer, port: number, pids: number[] }> {
   const port = await freePort()
   const server = startBuiltServer(t, {
     WORKERS: '2',
@@ -45,7 +45,8 @@ async function startTwoWorkers (t: Test): Promise<{ server: BuiltServer, port: n
     LOG_LEVEL: 'info',
     SHUTDOWN_TIMEOUT_MS: '10000',
     MONGODB_URL: isolatedMongoUrl(),
-    REDIS_URL: await isolatedRedisUrl()
+    REDIS_URL: await isolatedRedisUrl(),
+    ...env
   })
   const first = await server.logged((line) => line.msg === 'worker listening')
   const second = await server.logged((line) => line.msg === 'worker listening' && line.workerPid !== first.workerPid)
@@ -138,18 +139,8 @@ t.test('WORKERS=2: a worker that cannot start stops the service with exit 1, no 
 
 t.test('WORKERS=2: a worker dies while MongoDB is frozen; the survivor serves hits, the replacement is retried until it starts', async (t) => {
   const mongo = await ownMongo(t)
-  const port = await freePort()
-  const server = startBuiltServer(t, {
-    WORKERS: '2',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-    MONGODB_URL: mongo.url,
-    MONGODB_TIMEOUT_MS: '300',
-    REDIS_URL: await isolatedRedisUrl()
-  })
-  const first = await server.logged((line) => line.msg === 'worker listening')
-  await server.logged((line) => line.msg === 'worker listening' && line.workerPid !== first.workerPid)
+  const { server, port, pids } = await startTwoWorkers(t, { MONGODB_URL: mongo.url, MONGODB_TIMEOUT_MS: '300' })
+  const first = { workerPid: pids[0] }
   // Page 1 cached (both workers share the Redis entry).
   for (let i = 0; i < 3; i++) t.equal((await send(port, 'GET', '/orders', `warm-${i}`)).status, 200)
 
