@@ -44,6 +44,8 @@ const ConfigSchema = Type.Object({
   CACHE_NEAR_MAX_BYTES: Type.Integer({
     minimum: 0, maximum: 2 ** 40, default: 0, description: 'per-instance near cache size in bytes; 0 turns it off'
   }),
+  CACHE_BYPASS_MAX_CONCURRENT: PositiveInt(32, 10000, 'reads served from MongoDB while the cache cannot be used (BYPASS) that run at once, per process'),
+  CACHE_BYPASS_MAX_QUEUED: NonNegativeInt(512, 1000000, 'BYPASS reads that may wait for one of those; past it a read is 503 OVERLOADED'),
   CACHE_INVALIDATION_RETRY_MS: PositiveInt(100, 60000, 'first delay between retries of a failed invalidation'),
 
   REDIS_COMMAND_TIMEOUT_MS: PositiveInt(500, 60000, 'deadline of lock and invalidation Redis calls'),

@@ -110,8 +110,7 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
       if (found.status === 'BYPASS') {
         // Redis just failed (or is off limits): a second lookup would only pay its deadline again.
         onStatus('BYPASS')
-        metrics.cache.bypasses.inc()
-        return inCoding(await load(), coding)
+        return inCoding(await core.bypass(target, load), coding)
       }
       const { response, stored } = await core.readThrough(target, load, onStatus)
       if (!stored) return inCoding(response, coding)

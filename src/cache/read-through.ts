@@ -10,6 +10,7 @@ import type { CacheTarget } from './keys.js'
 import type { NearTier } from './near/near-tier.js'
 import { fillIfGeneration } from './scripts/fill-if-generation.js'
 import { createSingleFlight } from './single-flight.js'
+import { createBypassReads } from './bypass-reads.js'
 
 // A cache entry is the response body prefixed by a two-line header:
 //
@@ -71,6 +72,13 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
 }) {
   const timeoutMs = config.CACHE_REDIS_TIMEOUT_MS
   const loads = createSingleFlight<CachedResponse>()
+  const bypassReads = createBypassReads<CachedResponse>({ maxConcurrent: config.CACHE_BYPASS_MAX_CONCURRENT, maxQueued: config.CACHE_BYPASS_MAX_QUEUED })
+
+  /** A read served from MongoDB without the cache: coalesced per key and bounded (src/cache/bypass-reads.ts). */
+  function bypass (target: CacheTarget, load: Load): Promise<CachedResponse> {
+    metrics.cache.bypasses.inc()
+    return bypassReads.run(target.key, load)
+  }
 
   /** Whether the read path may use Redis now. Only looks: takes nothing from the breaker. */
   const usable = (): boolean => config.CACHE_ENABLED && hitsAllowed() && redis.status === 'ready' && !breaker.isOpen()
@@ -140,6 +148,7 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
     usable,
     redisCall,
     lookup,
+    bypass,
 
     /**
      * The read path, whole: look up; on a miss join the load in flight for this key and
@@ -156,10 +165,7 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
         metrics.cache.hits.inc()
         return found
       }
-      if (found.status === 'BYPASS') {
-        metrics.cache.bypasses.inc()
-        return { response: await load() }
-      }
+      if (found.status === 'BYPASS') return { response: await bypass(target, load) }
       metrics.cache.misses.inc()
       const response = await loads.run(`${found.generation}:${found.changeClock}@${target.key}`, async () => {
         const loaded = await load()

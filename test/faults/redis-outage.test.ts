@@ -12,6 +12,10 @@ const FAST = { CACHE_REDIS_TIMEOUT_MS: '50', REDIS_COMMAND_TIMEOUT_MS: '300', CA
 // Generous bounds: these prove "bounded, never a hang", not performance.
 const READ_BOUND_MS = 1000
 const WRITE_BOUND_MS = 2000
+// For the tests of the read path's breaker: the Redis watch (src/cache/redis-watch.ts) sees an
+// outage within about 3/4 of REDIS_COMMAND_TIMEOUT_MS and then keeps reads off Redis altogether
+// (an invalidation is owed); a longer deadline lets three reads fail on Redis first.
+const SLOW_WATCH = { REDIS_COMMAND_TIMEOUT_MS: '1500' }
 
 async function setup (t: Test, env: Record<string, string> = {}) {
   const redis = await ownRedis(t)
@@ -67,7 +71,7 @@ t.test('Redis stopped: reads bypass, POST works, PUT/DELETE 503; recovery on res
 })
 
 t.test('Redis frozen (SIGSTOP): bounded delays, then the breaker skips Redis', async (t) => {
-  const { redis, app, order } = await setup(t)
+  const { redis, app, order } = await setup(t, SLOW_WATCH)
   await app.inject('/orders')
   await redis.freeze()
   for (let i = 0; i < 3; i++) {
@@ -147,7 +151,7 @@ t.test('shutting down with an undeliverable invalidation does not hang', async (
 })
 
 t.test('a breaker opened by slow reads does not hold back a mutation\'s invalidation', async (t) => {
-  const { redis, app, order } = await setup(t)
+  const { redis, app, order } = await setup(t, SLOW_WATCH)
   const observer = redisFor(t, app)
   await redis.freeze()
   for (let i = 0; i < 3; i++) await app.inject(`/orders?page=${i + 1}`)

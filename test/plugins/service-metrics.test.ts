@@ -129,7 +129,8 @@ t.test('Redis stopped: lock unavailable, Redis errors by component, not connecte
 t.test('Redis frozen: read errors open the breaker; a pending invalidation is retried', async (t) => {
   const redis = await ownRedis(t)
   const app = await build(t, {
-    env: { REDIS_URL: redis.url, CACHE_REDIS_TIMEOUT_MS: '50', REDIS_COMMAND_TIMEOUT_MS: '200', CACHE_BREAKER_COOLDOWN_MS: '60000', CACHE_INVALIDATION_RETRY_MS: '50' }
+    // A deadline long enough that the Redis watch (3/4 of it) lets three reads fail on Redis first.
+    env: { REDIS_URL: redis.url, CACHE_REDIS_TIMEOUT_MS: '50', REDIS_COMMAND_TIMEOUT_MS: '1500', CACHE_BREAKER_COOLDOWN_MS: '60000', CACHE_INVALIDATION_RETRY_MS: '50' }
   })
   await redis.freeze()
   t.teardown(() => redis.thaw())

@@ -9,16 +9,17 @@ declare module 'ioredis' {
 
 // KEYS: the entry, its compressed copy. ARGV: the entry's SHA-1 as the filler read it, then
 // the copy's payload ('<coding> <etag>\n<bytes>'). The copy takes the entry's generation and
-// remaining TTL, so it is valid exactly as long as the entry and never outlives it; a list
+// its very expiry time (PEXPIRETIME, Redis 7: a TTL read and set again in a script could land a
+// few milliseconds later), so it is valid exactly as long as the entry and never outlives it; a list
 // generation bump makes both stale at once, and a rewrite or deletion that raced the copy's
 // making changed the entry's SHA-1, so the copy is refused.
 const LUA = `
 local entry = redis.call('GET', KEYS[1])
 if not entry or redis.sha1hex(entry) ~= ARGV[1] then return 0 end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl <= 0 then return 0 end
+local expiresAt = redis.call('PEXPIRETIME', KEYS[1])
+if expiresAt <= 0 then return 0 end
 local generation = string.sub(entry, 1, string.find(entry, '\\n', 1, true) - 1)
-redis.call('SET', KEYS[2], generation .. '\\n' .. ARGV[2], 'PX', ttl)
+redis.call('SET', KEYS[2], generation .. '\\n' .. ARGV[2], 'PXAT', expiresAt)
 return 1
 `
 
