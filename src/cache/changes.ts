@@ -27,7 +27,7 @@ export class ChangeNotAnnouncedError extends Error {
  * nothing stale is served: the entity and its pages are only not cached until the marker and
  * stamps expire.
  *
- * On a master with replicas, each call is followed by WAIT for all of them: a failover must not
+ * On a master with replicas online, each call is followed by WAIT for all of them: a failover must not
  * promote a replica that never saw the announcement. If any call fails, `begin` throws and the
  * write is not made (the caller answers 503); the invalidator is handed the end of what may have
  * landed.
@@ -36,7 +36,7 @@ export function createChanges ({ redis, keys, metrics, timeoutMs, markerTtlSecon
   redis: RedisClient
   keys: KeyLayout
   metrics: ServiceMetrics
-  /** The whole announcement's deadline (REDIS_COMMAND_TIMEOUT_MS); a WAIT gets half of it. */
+  /** A Redis call's deadline (REDIS_COMMAND_TIMEOUT_MS): each WAIT gets it, the whole announcement twice it. */
   timeoutMs: number
   /** At least as long as the slowest write under the lock (see src/cache/create-cache.ts). */
   markerTtlSeconds: number
@@ -46,7 +46,8 @@ export function createChanges ({ redis, keys, metrics, timeoutMs, markerTtlSecon
   /** An announcement that failed part-way: its end, owed to Redis like any invalidation. */
   onAbandoned: (id: string, token: string) => void
 }) {
-  const waitMs = Math.max(1, Math.floor(timeoutMs / 2))
+  // A replica's acknowledgement can lag on a loaded machine: the WAIT gets a whole deadline.
+  const waitMs = timeoutMs
 
   /** Runs one call in a slot, then waits for every replica of that slot's master to have it. */
   async function replicated (slotKey: string, call: () => Promise<number>): Promise<void> {
@@ -83,7 +84,7 @@ export function createChanges ({ redis, keys, metrics, timeoutMs, markerTtlSecon
         })))
       ]
       try {
-        await withDeadline(Promise.all(calls), timeoutMs, 'change announcement')
+        await withDeadline(Promise.all(calls), 2 * timeoutMs, 'change announcement')
       } catch (err) {
         metrics.redisErrors.inc({ component: 'cache' })
         onAbandoned(id, token)

@@ -1,5 +1,6 @@
 import type { Cluster, Redis, Result } from 'ioredis'
 import type { LuaScript } from '../../redis/lua-script.js'
+import { RETURN_ONLINE_REPLICAS } from './online-replicas.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -11,7 +12,7 @@ declare module 'ioredis' {
 // TTL, the generation's TTL, the Pub/Sub channel, how many copy suffixes follow, the suffixes.
 // Before the write is made: the marker is set (a fill of the entry is refused while it exists),
 // the generation moves (a fill noted before is refused), and the entry and its copies go (no
-// hit of the old bytes from here on, on any instance). Returns the replicas connected to this
+// hit of the old bytes from here on, on any instance). Returns the replicas online on this
 // master, for the caller's WAIT: the announcement must survive a failover.
 const LUA = `
 redis.call('SET', KEYS[3], ARGV[1], 'EX', tonumber(ARGV[2]))
@@ -22,12 +23,11 @@ redis.call('SET', KEYS[1], string.format('%d', math.max(current + 1, now)), 'EX'
 redis.call('DEL', KEYS[2])
 for s = 1, tonumber(ARGV[5]) do redis.call('DEL', KEYS[2] .. ARGV[5 + s]) end
 redis.call('PUBLISH', ARGV[4], '0\\n' .. KEYS[2])
-return tonumber(string.match(redis.call('INFO', 'replication'), 'connected_slaves:(%d+)')) or 0
-`
+${RETURN_ONLINE_REPLICAS}`
 
 export const beginEntityChangeScript: LuaScript = { name: 'beginEntityChange', lua: LUA }
 
-/** Announces a change of one entity in its slot. Resolves to the replicas connected to the master that took it. */
+/** Announces a change of one entity in its slot. Resolves to the replicas online on the master that took it. */
 export async function beginEntityChange (redis: Redis | Cluster, change: {
   generationKey: string
   entryKey: string

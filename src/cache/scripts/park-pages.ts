@@ -1,5 +1,6 @@
 import type { Cluster, Redis, Result } from 'ioredis'
 import type { LuaScript } from '../../redis/lua-script.js'
+import { RETURN_ONLINE_REPLICAS } from './online-replicas.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -18,7 +19,7 @@ export const PARKED_SUFFIX = ':parked'
 // lookups' reach: renamed to <page>:parked, from where the write's invalidation puts it back
 // rewritten (bumpGenerations), with its copies deleted. A page already parked by another
 // entity's change is deleted instead: two changes on one page, and neither may put it back.
-// Returns the replicas connected to this master, for the caller's WAIT.
+// Returns the replicas online on this master, for the caller's WAIT.
 const LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -40,12 +41,11 @@ for i = 2, #KEYS, 2 do
   end
 end
 redis.call('PUBLISH', ARGV[2], table.concat(parked, '\\n'))
-return tonumber(string.match(redis.call('INFO', 'replication'), 'connected_slaves:(%d+)')) or 0
-`
+${RETURN_ONLINE_REPLICAS}`
 
 export const parkPagesScript: LuaScript = { name: 'parkPages', lua: LUA }
 
-/** Parks the pages holding the entities about to change, in one list slot group. Resolves to the replicas connected. */
+/** Parks the pages holding the entities about to change, in one list slot group. Resolves to the replicas online. */
 export async function parkPages (redis: Redis | Cluster, park: {
   changeClock: string
   entities: Array<{ changedAt: string, pagesHolding: string }>
