@@ -1,6 +1,7 @@
 import t from 'tap'
 import { connect } from 'node:net'
 import { build, createOrder, redisFor, validOrder } from '../helper.js'
+import { ownRedis } from '../processes.js'
 
 // plugins/app/cache.ts and src/cache/entry-reader.ts over real HTTP: a hit's bytes sit in a slot
 // that is reused once its response has gone ('close'). Many hits of different pages at once, on
@@ -71,7 +72,9 @@ function pipelinedResponses (port: number, paths: string[]): Promise<string[]> {
 }
 
 t.test('the entry connection killed: hits go on through the service client, then back on it', async (t) => {
-  const app = await build(t)
+  // A Redis of its own: CLIENT LIST is server-wide, and on the shared server the regex could
+  // find (and kill) another app's entry connection, and never exercise this one's fallback.
+  const app = await build(t, { env: { REDIS_URL: (await ownRedis(t)).url } })
   const admin = redisFor(t, app)
   await createOrder(app)
   const first = await app.inject('/orders')
