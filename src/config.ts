@@ -67,6 +67,7 @@ const ConfigSchema = Type.Object({
     Type.Literal('secondaryPreferred'), Type.Literal('nearest')
   ], { default: 'primary', description: 'which replica-set members serve reads' }),
 
+  DRAIN_GRACE_MS: NonNegativeInt(3000, 60000, 'on shutdown, how long open connections are answered (with Connection: close) before the server stops listening'),
   SHUTDOWN_TIMEOUT_MS: PositiveInt(10000, 600000, 'on SIGTERM/SIGINT, how long in-flight requests may take before the process exits 1'),
   TRUST_PROXY: Type.String({
     default: '',

@@ -42,7 +42,8 @@ const CODES_BY_STATUS = {
       'is created; a POST retried without one may create a second order',
     LOCK_UNAVAILABLE: 'PUT and DELETE only: Redis (the lock service) cannot be reached',
     OVERLOADED: 'load shedding under event-loop or memory pressure; retry after Retry-After',
-    SHUTTING_DOWN: 'the instance is shutting down (a request that arrived after SIGTERM); retry'
+    SHUTTING_DOWN: 'reserved; not sent by this version: an instance that is shutting down serves what arrives on its open ' +
+      'connections (Connection: close) and accepts no new one'
   }
 } as const
 
@@ -130,4 +131,3 @@ export const LockUnavailableError = thrown('LOCK_UNAVAILABLE', 'The lock service
 export const UnauthorizedError = thrown('UNAUTHORIZED', '%s')
 export const RateLimitedError = thrown('RATE_LIMITED', 'Rate limit exceeded, retry in %s')
 export const OverloadedError = thrown('OVERLOADED', 'The service is overloaded and sheds load; retry shortly')
-export const ShuttingDownError = thrown('SHUTTING_DOWN', 'This instance is shutting down; retry, another instance will answer')
