@@ -6,6 +6,7 @@ import type { Invalidation } from '../../src/cache/invalidation.js'
 import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/cache/keys.js'
 import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
+import { asArray } from '../../src/http/as-array.js'
 import { negotiateCoding } from '../../src/http/compression.js'
 import { contentTag, noneMatchHolds, tagInCoding } from '../../src/http/etag.js'
 
@@ -58,11 +59,6 @@ function varyWithAcceptEncoding (): (current: unknown) => string {
     }
     return lastVary
   }
-}
-
-function asArray<T> (value: T | T[] | undefined): T[] {
-  if (value === undefined) return []
-  return Array.isArray(value) ? value : [value]
 }
 
 /**

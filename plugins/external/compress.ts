@@ -4,6 +4,7 @@ import type { DoneFuncWithErrOrRes, FastifyReply, FastifyRequest, RouteOptions }
 import { COMPRESSION_THRESHOLD_BYTES, CONTENT_CODINGS, STREAM_BROTLI_QUALITY, negotiateCoding } from '../../src/http/compression.js'
 import { constants } from 'node:zlib'
 import { tagInCoding } from '../../src/http/etag.js'
+import { asArray } from '../../src/http/as-array.js'
 
 /**
  * @fastify/compress reads `*` in Accept-Encoding as gzip, whatever q the header gives gzip
@@ -49,6 +50,6 @@ export default fp(async function compression (app) {
   // routes tag their own answers, every one already in its coding (plugins/app/cache.ts).
   app.addHook('onRoute', (route: RouteOptions) => {
     if (route.config?.cache?.at) return
-    route.onSend = [...(route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend]), tagPerCoding]
+    route.onSend = [...asArray(route.onSend), tagPerCoding]
   })
 }, { name: 'compression' })

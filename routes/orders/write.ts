@@ -1,10 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { errorResponses } from '../../src/http/error-schema.js'
 import { etagOf } from '../../src/http/etag.js'
 import { aNewOrder, theOrderAndPagesHoldingIt } from '../../src/orders/cache-policies.js'
-import { prepareChanges, prepareNewOrder } from '../../src/orders/rules.js'
+import { prepareChanges, prepareNewOrder, type OrderChanges } from '../../src/orders/rules.js'
 import {
   CancelOrderResponseSchema, CreateOrderBodySchema, CreateOrderHeadersSchema, IdParamsSchema, IfMatchHeadersSchema, orderIdOf, OrderSchema,
+  type IdParams,
   UpdateOrderBodySchema
 } from '../../src/orders/schemas.js'
 import { writeOrder } from '../../src/orders/write-order.js'
@@ -14,6 +16,22 @@ import { createOrder, idempotencyKeyOf } from '../../src/orders/create-order.js'
 // it invalidates (config.cache.invalidates): the cache plugin sends it before the response.
 const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
   const deps = { locks: app.orderLocks, orders: app.orders, metrics: app.serviceMetrics, announce: app.cache.beginChange }
+
+  /**
+   * PUT and DELETE: the write flow, with the change recorded on the request as it happens (the
+   * announcement's token, then the order before and after) for the invalidation it declares.
+   */
+  async function changeOrder (request: FastifyRequest, params: IdParams, ifMatch: string | undefined, changes: OrderChanges) {
+    const change: NonNullable<typeof request.orderChange> = request.orderChange = {}
+    const { previous, order } = await writeOrder(deps, {
+      orderId: orderIdOf(params),
+      ifMatch,
+      changes,
+      announced: (token) => { change.announced = token }
+    })
+    Object.assign(change, { previous, order })
+    return order
+  }
 
   // POST takes no lock (a new order has no concurrent writer) and so works while Redis is down.
   app.post('/orders', {
@@ -27,7 +45,7 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.authenticate,
     config: { cache: { invalidates: aNewOrder } }
   }, async (request, reply) => {
-    const { order } = await createOrder(app.orders, prepareNewOrder(request.body), idempotencyKeyOf(request.headers['idempotency-key']))
+    const order = await createOrder(app.orders, prepareNewOrder(request.body), idempotencyKeyOf(request.headers['idempotency-key']))
     return reply.code(201).header('location', `/orders/${order._id}`).header('etag', etagOf(order.version)).send(order)
   })
 
@@ -43,14 +61,7 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.authenticate,
     config: { cache: { invalidates: theOrderAndPagesHoldingIt } }
   }, async (request, reply) => {
-    const change: NonNullable<typeof request.orderChange> = request.orderChange = {}
-    const { previous, order } = await writeOrder(deps, {
-      orderId: orderIdOf(request.params),
-      ifMatch: request.headers['if-match'],
-      changes: prepareChanges(request.body),
-      announced: (token) => { change.announced = token }
-    })
-    Object.assign(change, { previous, order })
+    const order = await changeOrder(request, request.params, request.headers['if-match'], prepareChanges(request.body))
     return reply.header('etag', etagOf(order.version)).send(order)
   })
 
@@ -68,14 +79,7 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
     onRequest: app.authenticate,
     config: { cache: { invalidates: theOrderAndPagesHoldingIt } }
   }, async (request, reply) => {
-    const change: NonNullable<typeof request.orderChange> = request.orderChange = {}
-    const { previous, order } = await writeOrder(deps, {
-      orderId: orderIdOf(request.params),
-      ifMatch: request.headers['if-match'],
-      changes: { status: 'Cancelled' },
-      announced: (token) => { change.announced = token }
-    })
-    Object.assign(change, { previous, order })
+    const order = await changeOrder(request, request.params, request.headers['if-match'], { status: 'Cancelled' })
     return reply.header('etag', etagOf(order.version)).send({ message: 'Order cancelled successfully' as const, order })
   })
 }

@@ -32,31 +32,33 @@ export class ChangeNotAnnouncedError extends Error {
  * write is not made (the caller answers 503); the invalidator is handed the end of what may have
  * landed.
  */
-export function createChanges ({ redis, keys, metrics, timeoutMs, markerTtlSeconds, stampTtlSeconds, channel, copySuffixes, onAbandoned }: {
+export function createChanges ({ redis, keys, metrics, timeoutMs, ttlSeconds, channel, copySuffixes, onAbandoned }: {
   redis: RedisClient
   keys: KeyLayout
   metrics: ServiceMetrics
   /** A Redis call's deadline (REDIS_COMMAND_TIMEOUT_MS): each WAIT gets it, the whole announcement twice it. */
   timeoutMs: number
-  /** At least as long as the slowest write under the lock (see src/cache/create-cache.ts). */
-  markerTtlSeconds: number
-  stampTtlSeconds: number
+  /**
+   * TTL of the change marker, the entity generation and the far-future stamps: at least as long
+   * as the slowest write under the lock and the slowest reader (see src/cache/create-cache.ts).
+   */
+  ttlSeconds: number
   channel: string
   copySuffixes: readonly string[]
   /** An announcement that failed part-way: its end, owed to Redis like any invalidation. */
   onAbandoned: (id: string, token: string) => void
 }) {
-  // A replica's acknowledgement can lag on a loaded machine: the WAIT gets a whole deadline.
-  const waitMs = timeoutMs
-
-  /** Runs one call in a slot, then waits for every replica of that slot's master to have it. */
+  /**
+   * Runs one call in a slot, then waits for every replica of that slot's master to have it. A
+   * replica's acknowledgement can lag on a loaded machine: the WAIT gets a whole deadline.
+   */
   async function replicated (slotKey: string, call: () => Promise<number>): Promise<void> {
     const replicas = await call()
     if (replicas === 0) return
     // A pipeline goes to the node of its keys' slot (ioredis), so the WAIT reaches that master.
-    const results = await (redis as Redis).pipeline().exists(slotKey).wait(replicas, waitMs).exec()
+    const results = await (redis as Redis).pipeline().exists(slotKey).wait(replicas, timeoutMs).exec()
     const acknowledged = Number(results?.[1]?.[1] ?? 0)
-    if (acknowledged < replicas) throw new ChangeNotAnnouncedError(`${acknowledged} of ${replicas} replicas acknowledged the change within ${waitMs} ms`)
+    if (acknowledged < replicas) throw new ChangeNotAnnouncedError(`${acknowledged} of ${replicas} replicas acknowledged the change within ${timeoutMs} ms`)
   }
 
   return {
@@ -68,17 +70,17 @@ export function createChanges ({ redis, keys, metrics, timeoutMs, markerTtlSecon
         replicated(entity.key, () => beginEntityChange(redis, {
           generationKey: entity.generationKey,
           entryKey: entity.key,
-          markerKey: entity.changeMarker ?? `${entity.key}:changing`,
+          markerKey: entity.changeMarker,
           token,
-          markerTtlSeconds,
-          generationTtlSeconds: stampTtlSeconds,
+          markerTtlSeconds: ttlSeconds,
+          generationTtlSeconds: ttlSeconds,
           channel,
           copySuffixes
         })),
         ...groups.map((tracking) => replicated(tracking.changeClock, () => parkPages(redis, {
           changeClock: tracking.changeClock,
           entities: [{ changedAt: tracking.changedAt(id), pagesHolding: tracking.pagesHolding(id) }],
-          stampTtlSeconds,
+          stampTtlSeconds: ttlSeconds,
           channel,
           copySuffixes
         })))
@@ -94,5 +96,3 @@ export function createChanges ({ redis, keys, metrics, timeoutMs, markerTtlSecon
     }
   }
 }
-
-export type Changes = ReturnType<typeof createChanges>

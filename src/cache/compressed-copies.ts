@@ -15,7 +15,7 @@ import { fillCompressedCopy } from './scripts/fill-compressed-copy.js'
 // entry deletes its copies (it is given COPY_SUFFIXES), and the near tier drops them with it.
 
 /** The codings a copy may be kept in: the one list. Adding a coding here is all it takes. */
-export const COPY_CODINGS: readonly string[] = CONTENT_CODINGS
+const COPY_CODINGS: readonly string[] = CONTENT_CODINGS
 
 /** The suffix of a copy's key, after its entry's key. */
 export const copySuffix = (coding: string): string => `:${coding}`
@@ -24,7 +24,7 @@ export const copySuffix = (coding: string): string => `:${coding}`
 export const COPY_SUFFIXES: readonly string[] = COPY_CODINGS.map(copySuffix)
 
 /** Where the copy of a cached response lives: beside it, guarded by the same generation. */
-export function copyOf (target: CacheTarget, coding: string): CacheTarget {
+function copyOf (target: CacheTarget, coding: string): CacheTarget {
   return { key: target.key + copySuffix(coding), generationKey: target.generationKey, generationExpires: target.generationExpires, isListPage: target.isListPage }
 }
 
@@ -44,10 +44,10 @@ function decodeCopy (copy: CachedResponse): CachedResponse {
 
 const asBuffer = (body: Buffer | string) => Buffer.isBuffer(body) ? body : Buffer.from(body)
 
-/** A loaded (not stored) response in `coding`, when it is large enough to be worth it. */
+/** The response in `coding` when it is large enough to be worth it; else itself (identity). */
 function inCoding (response: CachedResponse, coding: ContentCoding): CachedResponse {
   const identity = asBuffer(response.body)
-  return identity.length < COMPRESSION_THRESHOLD_BYTES ? response : { ...response, body: compressBody(identity, coding), coding }
+  return identity.length < COMPRESSION_THRESHOLD_BYTES ? response : { body: compressBody(identity, coding), etag: response.etag, coding }
 }
 
 export function createCompressedCopies ({ redis, core, near, metrics }: {
@@ -65,7 +65,7 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
     if (!core.usable()) return
     await core.redisCall('compressed fill', () => fillCompressedCopy(redis, {
       entryKey: target.key,
-      copyKey: copyOf(target, coding).key,
+      copyKey: target.key + copySuffix(coding),
       entrySha1: createHash('sha1').update(stored).digest('hex'),
       payload: Buffer.concat([Buffer.from(`${copyEtag(copyCoding, copy.etag)}\n`, 'latin1'), asBuffer(copy.body)])
     }))
@@ -114,15 +114,10 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
       }
       const { response, stored } = await core.readThrough(target, load, onStatus)
       if (!stored) return inCoding(response, coding)
-      const identity = asBuffer(response.body)
-      if (identity.length < COMPRESSION_THRESHOLD_BYTES) {
-        await fill(target, coding, stored, response, 'identity')
-        return response
-      }
-      const compressed: CachedResponse = { body: compressBody(identity, coding), etag: response.etag, coding }
-      await fill(target, coding, stored, compressed, coding)
-      response.slot?.release()
-      return compressed
+      const coded = inCoding(response, coding)
+      await fill(target, coding, stored, coded, coded.coding ?? 'identity')
+      if (coded !== response) response.slot?.release()
+      return coded
     }
   }
 }

@@ -66,8 +66,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
     keys,
     metrics,
     timeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-    markerTtlSeconds: generationTtlSeconds,
-    stampTtlSeconds: generationTtlSeconds,
+    ttlSeconds: generationTtlSeconds,
     channel: redisKeys.invalidationChannel,
     copySuffixes: COPY_SUFFIXES,
     onAbandoned: (id, token) => { invalidator.invalidate({ everyListPage: false, changed: [{ id, rewrite: null, change: token }] }).catch(() => {}) }

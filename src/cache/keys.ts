@@ -67,9 +67,12 @@ export interface CacheTarget {
 }
 
 /** Where a change of one entity is announced before it is made (src/cache/changes.ts): one call per slot. */
-export interface ChangeKeys {
+/** An entity's entry: it always has a change marker. */
+export type EntityTarget = CacheTarget & { changeMarker: string }
+
+interface ChangeKeys {
   /** The entity's entry, generation and change marker (one slot). */
-  entity: CacheTarget
+  entity: EntityTarget
   /** Each list slot group's tracking keys, where the pages holding the entity are parked. */
   groups: PageTracking[]
 }
@@ -81,7 +84,7 @@ export interface InvalidationCall {
   /** Changed entities whose list pages to invalidate, in this slot group's tracking keys. */
   pagesOf?: { tracking: PageTracking, ids: string[] }
   /** Entities whose generation to bump and whose entry to delete (and change marker, for the change's token). */
-  entities: Array<{ id: string, target: CacheTarget }>
+  entities: Array<{ id: string, target: EntityTarget }>
 }
 
 /**
@@ -90,7 +93,7 @@ export interface InvalidationCall {
  */
 export interface KeyLayout {
   listPage: (page: number, limit: number) => CacheTarget
-  entity: (orderId: string) => CacheTarget
+  entity: (orderId: string) => EntityTarget
   /** The script calls that carry out an invalidation. */
   invalidation: (invalidation: Invalidation) => InvalidationCall[]
   /** The keys a change of one entity is announced in, before it is made. */
@@ -99,7 +102,7 @@ export interface KeyLayout {
 
 const listPageIn = (generationKey: string, tracking: PageTracking, key: string): CacheTarget =>
   ({ key, generationKey, generationExpires: false, tracking, isListPage: true })
-const entityIn = (generationKey: string, key: string, changeMarker: string): CacheTarget =>
+const entityIn = (generationKey: string, key: string, changeMarker: string): EntityTarget =>
   ({ key, generationKey, generationExpires: true, isListPage: false, changeMarker })
 
 const standaloneTracking: PageTracking = {

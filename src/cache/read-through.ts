@@ -42,7 +42,7 @@ function decodeEntry (stored: Buffer): { generation: Buffer, etag: string, body:
   }
 }
 
-export type Lookup =
+type Lookup =
   // `stored`: the entry as Redis holds it (in the response's slot, if it has one).
   | { status: 'HIT', response: CachedResponse, stored: Buffer }
   // Noted before loading: the generation ('' when the key has none yet) and, for a list page,
@@ -111,7 +111,7 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
     }
     const [generation, stored, changeClock] = read.found
     const entry = generation && stored ? decodeEntry(stored) : undefined
-    if (generation && stored && entry?.generation.equals(generation)) {
+    if (entry && stored && entry.generation.equals(generation as Buffer)) {
       // Kept near as a copy of its own: a slot is reused once this response has gone.
       if (near.state() === 'on') near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
       return { status: 'HIT', response: read.slot ? { ...entry, slot: read.slot } : entry, stored }

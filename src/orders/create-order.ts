@@ -27,13 +27,8 @@ function fingerprintOf (fields: NewOrderFields): string {
  * (same _id, nothing created); the same key with another order is 422 IDEMPOTENCY_KEY_REUSED,
  * as the draft asks. It needs no Redis: the key lives in MongoDB, under a unique index.
  */
-export async function createOrder (orders: OrdersRepository, fields: NewOrderFields, key: string | undefined): Promise<{ order: Order, replayed: boolean }> {
-  if (key === undefined) {
-    const outcome = await orders.insert(fields)
-    return { order: outcome.order, replayed: false }
-  }
-  const outcome = await orders.insert(fields, { key, fingerprint: fingerprintOf(fields) })
-  if (outcome.created) return { order: outcome.order, replayed: false }
-  if (!outcome.sameRequest) throw new IdempotencyKeyReusedError(key.slice(0, 100), outcome.order._id)
-  return { order: outcome.order, replayed: true }
+export async function createOrder (orders: OrdersRepository, fields: NewOrderFields, key: string | undefined): Promise<Order> {
+  const outcome = await orders.insert(fields, key === undefined ? undefined : { key, fingerprint: fingerprintOf(fields) })
+  if (!outcome.created && !outcome.sameRequest) throw new IdempotencyKeyReusedError(key?.slice(0, 100), outcome.order._id)
+  return outcome.order
 }

@@ -15,14 +15,14 @@ export interface OrderDocument {
   createdAt: Date
   updatedAt: Date
   /** The POST's Idempotency-Key and a digest of what it asked for, when it sent one (never answered). */
-  idempotency?: { key: string, fingerprint: string }
+  idempotency?: IdempotentCreate
 }
 
 /** A create with an Idempotency-Key: the key, and a digest of the order it asks for. */
-export interface IdempotentCreate { key: string, fingerprint: string }
+interface IdempotentCreate { key: string, fingerprint: string }
 
 /** What an insert did: created the order, or found the one created earlier with the same key. */
-export type InsertOutcome =
+type InsertOutcome =
   | { created: true, order: Order }
   | { created: false, order: Order, sameRequest: boolean }
 

@@ -43,7 +43,7 @@ export interface NearTier {
 }
 
 /** The tier when CACHE_NEAR_MAX_BYTES is 0: holds nothing, stores nothing. */
-export const nearTierOff: NearTier = {
+const nearTierOff: NearTier = {
   state: () => 'off',
   epoch: () => 0,
   get: () => undefined,

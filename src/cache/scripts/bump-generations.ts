@@ -137,7 +137,7 @@ export async function bumpGenerations (redis: Redis | Cluster, bump: {
   const tracked = pagesOf
     ? [pagesOf.tracking.changeClock, ...pagesOf.ids.flatMap((id) => [pagesOf.tracking.changedAt(id), pagesOf.tracking.pagesHolding(id)])]
     : []
-  const keys = [...listGenerations, ...tracked, ...entities.flatMap(({ target }) => [target.generationKey, target.key, target.changeMarker ?? target.key])]
+  const keys = [...listGenerations, ...tracked, ...entities.flatMap(({ target }) => [target.generationKey, target.key, target.changeMarker])]
   const tokens = entities.map(({ id }) => bump.changeTokens.get(id) ?? '')
   const rewriteArgs = pagesOf?.ids.flatMap((id) => { const r = bump.rewrites.get(id); return r ? [r.from, r.to] : ['', ''] }) ?? []
   const counts = await redis.bumpGenerations(keys.length, ...keys, bump.stampTtlSeconds, listGenerations.length,
