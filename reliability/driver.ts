@@ -8,6 +8,8 @@ import type { Workload } from './workload.js'
 
 export interface DriverOptions {
   urls: string[]
+  /** The Accept-Encoding of each instance's clients (same order as urls); identity when absent. */
+  acceptEncodings?: Array<'br' | 'gzip' | undefined>
   rate: number
   maxInFlight: number
   timeoutMs: number
@@ -49,7 +51,8 @@ export class LoadDriver {
   private fire (): void {
     const seq = this.log.nextSeq()
     const instance = seq % this.options.urls.length
-    const call = { ...this.workload.next(), instance, baseUrl: this.options.urls[instance] as string }
+    const acceptEncoding = this.options.acceptEncodings?.[instance]
+    const call = { ...this.workload.next(), instance, baseUrl: this.options.urls[instance] as string, ...(acceptEncoding ? { acceptEncoding } : {}) }
     const done: Promise<void> = send(call, seq, this.options.timeoutMs).then((entry) => {
       this.log.add(entry)
       this.workload.observe(entry)

@@ -1,4 +1,6 @@
 import type { ReportInput } from './report-input.js'
+import { HOT_ORDERS } from './near-bound.js'
+import { PROFILES } from './services.js'
 import { rssOutsideHeap, TOLERANCE } from './soak.js'
 import type { Figures } from './stats.js'
 
@@ -24,11 +26,15 @@ export function markdown (input: ReportInput): string {
     '# Reliability report',
     '',
     `Written by \`npm run test:reliability\` (${o.form} form) on ${input.startedAt.toISOString()}. ` +
-    'Real processes on one machine: 3 service instances (`node dist/src/server.js`) sharing one `redis-server` and one FerretDB, ' +
+    'Real processes on one machine: 3 service instances (`node dist/src/server.js`), each with its own options ' +
+    `(${PROFILES.map((p) => `${p.name}: ${p.describe}`).join('; ')}), sharing one \`redis-server\` and one FerretDB through Toxiproxy, ` +
     `driven over HTTP by the suite's open-loop load driver at ${o.rate} requests/s (in-flight cap ${o.maxInFlight}; ${input.skipped} starts skipped at the cap), ` +
     `after ${o.seedOrders} orders were created over HTTP. Mix: 55% GET one order, 30% GET a list page (limit 10, any page), ` +
     '4% POST, 8% PUT (half with `If-Match`), 3% DELETE. ' +
     `Service settings: LOCK_TTL_SECONDS=${o.lockTtlSeconds}, CACHE_TTL_SECONDS=${o.cacheTtlSeconds}, MONGODB_TIMEOUT_MS=${o.mongodbTimeoutMs}, the rest defaults. ` +
+    'Then, on the same database: a rolling restart of three instances behind the `scale` profile\'s nginx config, each drained with SIGTERM and started again in turn; ' +
+    `a Redis Cluster (3 masters + 3 replicas) under the same load with the master of list page 1 SIGKILLed${input.clusterPromotedAfterMs === undefined ? '' : ` (its replica served the slot ${input.clusterPromotedAfterMs} ms later)`}; ` +
+    'the near-cache bound (three instances with the near cache, hot orders read and rewritten); and the soak. ' +
     `${input.requests} requests logged in all.`,
     '',
     `**${passed} passed, ${failed} failed.**`,
@@ -59,6 +65,18 @@ export function markdown (input: ReportInput): string {
     ...evaluation.recoveries.map(({ fault, recovery: r }) =>
       `| ${fault} | ${r.recoveredAfterMs} | ${r.byInstance.join(' / ')} | ${r.failed} | ${ms(r.firstWriteOkAfterMs)} | ${ms(r.firstHitAfterMs)} |`),
     '',
+    ...(input.nearBound
+      ? [
+          '## Near-cache bound',
+          '',
+          `${input.nearBound.instances} instances with the near cache on, ${input.nearBound.rate} requests/s (90% GET, 10% PUT of ${HOT_ORDERS} hot orders) for ${input.nearBound.seconds} s; ` +
+          `CPU per instance over the window: ${input.nearBound.cpuPercent.join('%, ')}% of one core. ` +
+          `${input.nearBound.writes} PUTs acknowledged; ${input.nearBound.readsAfterWrites} reads of the same order sent to another instance after the acknowledgement, ` +
+          `${input.nearBound.staleReads} of them showing an older version. Per write, the window from its acknowledgement to the answer of the last such read ` +
+          `(0 when there was none): p99 **${input.nearBound.windowP99Ms} ms**, maximum **${input.nearBound.windowMaxMs} ms**.`,
+          ''
+        ]
+      : []),
     '## Soak',
     '',
     `One fresh instance, the same mix at ${o.rate} requests/s for ${soak.seconds} s after a ${o.soakWarmupSeconds} s warm-up; ` +
@@ -79,7 +97,7 @@ export function markdown (input: ReportInput): string {
     `raises what is outside it), heap floor +${TOLERANCE.heapGrowth * 100}% (one sample holds whatever garbage the last GC left; ` +
     `a leak raises the floor), handles besides connections +${TOLERANCE.extraHandles}. ` +
     'The MongoDB pool and the keep-alive HTTP connections grow to the peak concurrency and stay open, so they are bounded instead: ' +
-    `the pool by maxPoolSize (${TOLERANCE.mongodbPool}), the HTTP clients by the driver's ${TOLERANCE.httpClients - 1} sockets (+1 for the /metrics reader).`,
+    `the pool by maxPoolSize (${TOLERANCE.mongodbPool - 2}) plus the driver's monitor and round-trip pinger, the HTTP clients by the driver's ${TOLERANCE.httpClients - 1} sockets (+1 for the /metrics reader).`,
     '',
     'Raw figures, every sample and every check: [results.json](results.json).',
     ''

@@ -13,6 +13,8 @@ export interface Recovery {
   byInstance: number[]
   firstWriteOkAfterMs: number | null
   firstHitAfterMs: number | null
+  /** The same for each service instance. */
+  firstHitByInstance: Array<number | null>
   failed: number
 }
 
@@ -29,6 +31,8 @@ export function recoveryOf (phase: Phase, entries: LogEntry[], writeKinds: strin
     byInstance: Array.from({ length: instances }, (_, i) => lastFailureAfter(phase, failed.filter((e) => e.instance === i))),
     firstWriteOkAfterMs: after(phase, entries.filter((e) => writeKinds.includes(e.kind) && isOk(e)).sort((a, b) => a.sentAt - b.sentAt)[0]),
     firstHitAfterMs: after(phase, entries.filter((e) => e.cache === 'HIT').sort((a, b) => a.sentAt - b.sentAt)[0]),
+    firstHitByInstance: Array.from({ length: instances }, (_, i) =>
+      after(phase, entries.filter((e) => e.cache === 'HIT' && e.instance === i).sort((a, b) => a.sentAt - b.sentAt)[0])),
     failed: failed.length
   }
 }

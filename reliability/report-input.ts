@@ -1,4 +1,5 @@
 import type { Evaluation } from './evaluate.js'
+import type { NearBound } from './near-bound.js'
 import type { Options } from './options.js'
 import type { SoakResult } from './soak.js'
 
@@ -10,4 +11,7 @@ export interface ReportInput {
   soak: SoakResult
   skipped: number
   requests: number
+  /** The Cluster scenario: from the master's SIGKILL to its replica serving the slot. */
+  clusterPromotedAfterMs?: number
+  nearBound?: NearBound
 }

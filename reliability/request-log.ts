@@ -30,6 +30,8 @@ export interface LogEntry {
   error?: string
   code?: string
   cache?: string
+  /** Content-Encoding of the answer (br, gzip), when it had one. */
+  encoding?: string
   /** The order an answer carried (GET one, POST, PUT, DELETE). */
   order?: OrderSnapshot
   /** For a list page: [id, version] of each order on it. */

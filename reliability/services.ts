@@ -13,8 +13,30 @@ export interface ServiceInstance {
   name: string
   url: string
   child: ChildProcess
-  stop: () => Promise<void>
+  stop: (signal?: NodeJS.Signals) => Promise<void>
 }
+
+/**
+ * What sets one instance of the fault run apart: every option that changes the read or the
+ * write path is on at least one instance, beside one with the defaults, on the same Redis and
+ * data, so that a guarantee has to hold across them (a write on one, a read on another).
+ */
+export interface Profile {
+  name: string
+  /** Settings beyond the shared ones. */
+  env: Record<string, string>
+  /** The Accept-Encoding its clients send: a br client, a gzip client, an identity client. */
+  acceptEncoding?: 'br' | 'gzip'
+  /** Its writes go ahead without the lock while Redis is gone (LOCK_FALLBACK=optimistic). */
+  optimistic: boolean
+  describe: string
+}
+
+export const PROFILES: Profile[] = [
+  { name: 'service-1', env: { CACHE_NEAR_MAX_BYTES: String(64 * 1024 * 1024) }, acceptEncoding: 'br', optimistic: false, describe: 'near cache on (64 MiB), br clients' },
+  { name: 'service-2', env: {}, acceptEncoding: 'gzip', optimistic: false, describe: 'defaults (near cache off, LOCK_FALLBACK=none), gzip clients' },
+  { name: 'service-3', env: { WORKERS: '2', LOCK_FALLBACK: 'optimistic' }, optimistic: true, describe: 'WORKERS=2, LOCK_FALLBACK=optimistic, identity clients' }
+]
 
 export interface ServiceEnv {
   MONGODB_URL: string
@@ -42,16 +64,17 @@ async function untilAnswering (url: string, child: ChildProcess): Promise<void> 
   }
 }
 
-export async function startService (name: string, env: ServiceEnv, logDir: string): Promise<ServiceInstance> {
-  const port = await freePort()
+/** Starts an instance; `port` to start it again where its clients expect it (after a crash). */
+export async function startService (name: string, env: ServiceEnv | (ServiceEnv & Record<string, string>), logDir: string, port?: number): Promise<ServiceInstance> {
+  const listenOn = port ?? await freePort()
   const child = spawnLogged({
     name,
     command: process.execPath,
     args: [SERVER],
-    env: { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    env: { ...env, PORT: String(listenOn), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     logDir
   })
-  const url = `http://127.0.0.1:${port}`
+  const url = `http://127.0.0.1:${listenOn}`
   await untilAnswering(url, child)
-  return { name, url, child, stop: () => stopProcess(child) }
+  return { name, url, child, stop: (signal?: NodeJS.Signals) => stopProcess(child, signal) }
 }

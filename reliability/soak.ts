@@ -24,7 +24,10 @@ import type { Workload } from './workload.js'
 
 export const SOAK_WARMUP = 'soak: warm-up'
 export const SOAK = 'soak'
-export const TOLERANCE = { nonHeapRssGrowth: 0.2, heapGrowth: 0.25, extraHandles: 5, mongodbPool: 50, httpClients: SOCKETS_PER_INSTANCE + 1 }
+// MongoDB: the pool's maxPoolSize (50, plugins/external/mongodb.ts) plus the driver's two
+// connections of its own per server (the monitor and the round-trip-time pinger), which the
+// pool does not count: at 500 requests/s the pool reaches its maximum, and 51 or 52 is no leak.
+export const TOLERANCE = { nonHeapRssGrowth: 0.2, heapGrowth: 0.25, extraHandles: 5, mongodbPool: 50 + 2, httpClients: SOCKETS_PER_INSTANCE + 1 }
 
 export interface SoakResult {
   seconds: number

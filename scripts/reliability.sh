@@ -12,6 +12,8 @@ cd "$ROOT"
 
 bash scripts/servers.sh install
 export FERRETDB_BIN=${FERRETDB_BIN:-$(bash tools/ferretdb/build.sh)}
+export TOXIPROXY_BIN=${TOXIPROXY_BIN:-$(bash tools/toxiproxy/build.sh)}
+export NGINX_BIN=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 export REDIS_SERVER_BIN=${REDIS_SERVER_BIN:-$(command -v redis-server)}
 
 npm run build --silent

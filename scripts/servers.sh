@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provisions the real servers the service needs, for development, tests, the benchmark and CI:
-# Debian's redis-server and a MongoDB-wire-compatible server (mongod when it is on PATH, else
+# Debian's redis-server (and nginx, for the reliability suite) and a MongoDB-wire-compatible server (mongod when it is on PATH, else
 # FerretDB v1.24.2 with its SQLite handler and the project's patch, built from the Go module
 # proxy by tools/ferretdb/build.sh into a per-machine cache).
 #
@@ -28,15 +28,21 @@ wait_for_port() { # port seconds name
   done
 }
 
-install_redis() {
-  command -v redis-server >/dev/null && return 0
+install_debian_packages() {
+  # redis-server for everything; nginx for the reliability suite's rolling restart behind the
+  # scale profile's own config (deploy/nginx/scale.conf).
+  local missing=()
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    log "installing redis-server from Debian's packages"
+    log "installing ${missing[*]} from Debian's packages"
     # apt-get update is needed on a fresh machine before anything can be installed.
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    # No service is started by the package here (no init system); nginx is only ever run by the suite.
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    log "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)"
+    log "missing: ${missing[*]}: install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}; macOS: brew install redis nginx)"
     return 1
   fi
 }
@@ -54,7 +60,7 @@ cmd_install() {
   install_mongo_into "$ferretdb_out" &
   local mongo_pid=$!
   local status=0
-  install_redis || status=$?
+  install_debian_packages || status=$?
   wait "$mongo_pid" || status=$?
   FERRETDB_BIN=$(cat "$ferretdb_out")
   rm -f "$ferretdb_out"
