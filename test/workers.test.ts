@@ -45,7 +45,7 @@ async function startTwoWorkers (t: Test, env: Record<string, string> = {}): Prom
     LOG_LEVEL: 'info',
     SHUTDOWN_TIMEOUT_MS: '10000',
     MONGODB_URL: isolatedMongoUrl(),
-    REDIS_URL: await isolatedRedisUrl(),
+    REDIS_URL: await isolatedRedisUrl(t),
     ...env
   })
   const first = await server.logged((line) => line.msg === 'worker listening')
@@ -129,7 +129,7 @@ t.test('WORKERS=2: a worker that cannot start stops the service with exit 1, no 
     // Nothing listens there: start-up fails once the driver gives up.
     MONGODB_URL: `mongodb://127.0.0.1:${closedPort}/nowhere`,
     MONGODB_TIMEOUT_MS: '300',
-    REDIS_URL: await isolatedRedisUrl()
+    REDIS_URL: await isolatedRedisUrl(t)
   })
   const [code] = await server.exited
   t.equal(code, 1, 'exit 1, as a single instance that cannot start')
