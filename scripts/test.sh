@@ -20,5 +20,9 @@ if [ -z "${MONGODB_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
 fi
 export TEST_MONGODB_URL=$MONGODB_URL TEST_REDIS_URL=$REDIS_URL
 
+# The tests that spawn the built server (test/built-server.ts) find dist/ fresh: built once
+# here, before tap starts files in parallel, not by two of them at once.
+node scripts/build-if-stale.mjs
+
 npx tap "$@"
 node scripts/check-coverage.mjs

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
@@ -13,22 +13,29 @@ import { eventually } from './processes.js'
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const SERVER = join(ROOT, 'dist', 'src', 'server.js')
 
-function newestSourceMtime (): number {
-  let newest = 0
-  const visit = (path: string): void => {
-    const stat = statSync(path)
-    if (stat.isDirectory()) for (const entry of readdirSync(path)) visit(join(path, entry))
-    else if (path.endsWith('.ts')) newest = Math.max(newest, stat.mtimeMs)
-  }
-  for (const dir of ['src', 'plugins', 'routes']) visit(join(ROOT, dir))
-  for (const file of ['tsconfig.json', 'tsconfig.build.json', 'package.json']) newest = Math.max(newest, statSync(join(ROOT, file)).mtimeMs)
-  return newest
+const BUILD = join(ROOT, 'scripts', 'build-if-stale.mjs')
+
+/**
+ * Compiles with tsconfig.build.json (`npm run build`) when dist is missing or older than the
+ * sources (scripts/build-if-stale.mjs). Test files run in parallel processes (.taprc jobs):
+ * the check and the build run under an exclusive lock, so two files never run tsc into dist/
+ * at once. flock(1) takes it (the kernel releases it even if its holder dies); where flock is
+ * missing (not Linux), scripts/test.sh's build before tap is what keeps the build single.
+ */
+export function ensureBuilt (): void {
+  mkdirSync(join(ROOT, 'dist'), { recursive: true })
+  const build = [process.execPath, BUILD]
+  const command = hasFlock() ? ['flock', join(ROOT, 'dist', '.build.lock'), ...build] : build
+  execFileSync(command[0] as string, command.slice(1), { cwd: ROOT, stdio: 'pipe' })
 }
 
-/** Compiles with tsconfig.build.json (`npm run build`) when dist is missing or older than the sources. */
-export function ensureBuilt (): void {
-  if (existsSync(SERVER) && statSync(SERVER).mtimeMs >= newestSourceMtime()) return
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' })
+function hasFlock (): boolean {
+  try {
+    execFileSync('flock', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
 }
 
 export interface LogLine { msg?: string, reqId?: string, pid?: number, workerPid?: number, role?: string, code?: number | null, exitCode?: number }

@@ -63,9 +63,21 @@ export function summarize (samples: Sample[], killedAt: number) {
     slowestMs: Math.max(...during.map((s) => s.ms)),
     /** The first PUT answered 200 after the last 503 LOCK_UNAVAILABLE. */
     firstWriteAt: puts.find((s) => s.status === 200 && s.at > lastUnavailable)?.at,
-    lastLockedAt: Math.max(killedAt, ...puts.filter((s) => s.status === 409).map((s) => s.at))
+    lastLockedAt: Math.max(killedAt, ...puts.filter((s) => s.status === 409).map((s) => s.at)),
+    /** When the last PUT answered 409 was sent: a PUT sent before a lock was freed may answer after. */
+    lastLockedSentAt: Math.max(killedAt, ...puts.filter((s) => s.status === 409).map((s) => s.at - s.ms))
   }
 }
+
+/**
+ * How long after the promotion a PUT may still be sent into a lock left behind (its release lost
+ * with the dead master), by design: the service's client reconnects to the promoted master
+ * within its retry backoff (at most 1000 ms: src/redis/create-redis-client.ts), then retries its
+ * owed releases at once and every 100 ms, each within REDIS_COMMAND_TIMEOUT_MS (500 ms by
+ * default): 1600 ms. The margin for a loaded 2-core machine is 1000 ms more. A lock nobody
+ * releases answers 409 for its whole TTL (10 s), far past this.
+ */
+export const LOCKED_AFTER_PROMOTION_MS = 1000 + 100 + 500 + 1000
 
 /** Statuses a PUT may answer during a failover. */
 export const FAILOVER_PUT_STATUSES = ['200', '503 LOCK_UNAVAILABLE', '409 ORDER_LOCKED']

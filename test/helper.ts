@@ -19,19 +19,70 @@ function required (name: string): string {
 const TEST_MONGODB_URL = required('TEST_MONGODB_URL')
 export const TEST_REDIS_URL = required('TEST_REDIS_URL')
 
-/** A Redis URL pointing at a logical database no other test app uses. */
-export async function isolatedRedisUrl (baseUrl = TEST_REDIS_URL): Promise<string> {
-  const admin = new Redis(baseUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
+// Logical databases are leased, not just handed out in turn: tap runs test files in parallel
+// processes (.taprc jobs), and a database another live app still uses must never be given out
+// again (on a 16-database Redis, such as docker-compose's, a plain counter wraps within one
+// run). A lease is a key in database 0, taken with SET NX (atomic across processes), held
+// until the test that took it ends; a database is flushed once its lease is taken, so whatever
+// an earlier holder left behind is gone before the new one uses it. The TTL only matters for a
+// test process that died holding its lease: far longer than any test file may run (.taprc's
+// timeout: 120 s).
+const LEASE_PREFIX = 'flowops-test:database-lease:'
+const LEASE_TTL_MS = 10 * 60_000
+
+export interface RedisDatabaseLease { url: string, release: () => Promise<void> }
+
+/** Leases a logical database no other live test app uses, flushed for its new holder. */
+export async function leaseRedisDatabase (baseUrl = TEST_REDIS_URL): Promise<RedisDatabaseLease> {
+  const admin = new Redis(baseUrl, { lazyConnect: true, maxRetriesPerRequest: 1, db: 0 })
   try {
     await admin.connect()
-    const [, databases] = (await admin.config('GET', 'databases')) as [string, string]
-    const next = await admin.incr('flowops-test:next-database')
-    const url = new URL(baseUrl)
-    url.pathname = `/${1 + (next % (Number(databases) - 1))}`
-    return url.toString()
+    const [, configured] = (await admin.config('GET', 'databases')) as [string, string]
+    const databases = Number(configured) - 1 // database 0 holds the leases
+    if (!(databases >= 1)) throw new Error(`the test Redis has ${configured} logical databases: at least 2 are needed`)
+    const token = randomBytes(12).toString('hex')
+    // Start the search where the last lease was taken, so a database is seldom reused at once.
+    const start = await admin.incr('flowops-test:next-database')
+    for (let i = 0; i < databases; i++) {
+      const database = 1 + ((start + i) % databases)
+      if (await admin.set(LEASE_PREFIX + database, token, 'PX', LEASE_TTL_MS, 'NX') !== 'OK') continue
+      const url = new URL(baseUrl)
+      url.pathname = `/${database}`
+      const owned = new Redis(url.toString(), { lazyConnect: true, maxRetriesPerRequest: 1 })
+      try {
+        await owned.connect()
+        await owned.flushdb() // ours now: nobody else holds its lease
+      } finally {
+        owned.disconnect()
+      }
+      return { url: url.toString(), release: () => releaseLease(baseUrl, LEASE_PREFIX + database, token) }
+    }
+    throw new Error(`all ${databases} logical databases of the test Redis are leased by live tests`)
   } finally {
     admin.disconnect()
   }
+}
+
+/** Gives a lease back, only if it is still ours (compare-and-delete). */
+async function releaseLease (baseUrl: string, key: string, token: string): Promise<void> {
+  const admin = new Redis(baseUrl, { lazyConnect: true, maxRetriesPerRequest: 1, db: 0 })
+  try {
+    await admin.connect()
+    await admin.eval('if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0', 1, key, token)
+  } finally {
+    admin.disconnect()
+  }
+}
+
+/**
+ * A Redis URL pointing at a logical database no other test app uses, leased until `t` ends
+ * (released after the teardowns registered later, such as the app's close, have run: tap runs
+ * teardowns last in, first out).
+ */
+export async function isolatedRedisUrl (t: Test, baseUrl = TEST_REDIS_URL): Promise<string> {
+  const lease = await leaseRedisDatabase(baseUrl)
+  t.teardown(lease.release)
+  return lease.url
 }
 
 /** A MongoDB URL naming a fresh database. */
@@ -54,7 +105,8 @@ export async function build (t: Test, options: BuildOptions = {}) {
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     MONGODB_URL: isolatedMongoUrl(),
-    REDIS_URL: await isolatedRedisUrl(),
+    // A test that names its own Redis (ownRedis) takes no lease.
+    REDIS_URL: options.env?.REDIS_URL ?? await isolatedRedisUrl(t),
     ...options.env
   })
   const app = await buildApp({ config, ...(options.without ? { without: options.without } : {}) })

@@ -83,13 +83,17 @@ abstract class OwnedServer {
 }
 
 export class OwnedRedis extends OwnedServer {
+  constructor (port: number, private readonly extraArgs: string[] = []) {
+    super(port)
+  }
+
   get url (): string {
     return `redis://127.0.0.1:${this.port}`
   }
 
   protected launch () {
     const bin = process.env.REDIS_SERVER_BIN ?? 'redis-server'
-    return startProcess(bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    return startProcess(bin, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs],
       /Ready to accept connections/)
   }
 }
@@ -113,8 +117,9 @@ export class OwnedMongo extends OwnedServer {
   }
 }
 
-export async function ownRedis (t: Test): Promise<OwnedRedis> {
-  const redis = new OwnedRedis(await freePort())
+/** A redis-server of this test's own; `extraArgs` are added to its command line. */
+export async function ownRedis (t: Test, extraArgs: string[] = []): Promise<OwnedRedis> {
+  const redis = new OwnedRedis(await freePort(), extraArgs)
   await redis.start()
   t.teardown(() => redis.stop())
   return redis

@@ -36,7 +36,7 @@ t.test('SIGTERM during a burst: every accepted request is answered in full, then
   ensureBuilt()
   const port = await freePort()
   const mongoUrl = isolatedMongoUrl()
-  const redisUrl = await isolatedRedisUrl()
+  const redisUrl = await isolatedRedisUrl(t)
   // The server reaches MongoDB through a relay, so that one of the burst's writes can be held
   // in flight across the moment new connections are refused (a fast database would otherwise
   // finish the whole burst before that moment, by chance).

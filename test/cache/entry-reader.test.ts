@@ -14,9 +14,13 @@ import { isolatedRedisUrl } from '../helper.js'
 // arrives byte for byte, however the bytes are split across reads, and a slot is only reused
 // after it was given back.
 
-/** A connection through the reused-buffer connector, on a Redis database of its own. */
+/**
+ * A connection through the reused-buffer connector, on a Redis database of its own: leased
+ * for this test and flushed when the lease was taken (test/helper.ts), so it starts empty
+ * without this test flushing anything another test may be using.
+ */
 async function entryConnection (t: Test, readBufferBytes?: number): Promise<{ connection: Redis, admin: Redis }> {
-  const url = await isolatedRedisUrl()
+  const url = await isolatedRedisUrl(t)
   const options = { Connector: ReusedReadBufferConnector, enableAutoPipelining: false, ...(readBufferBytes ? { readBufferBytes } : {}) }
   const connection = new Redis(url, options as RedisOptions)
   const admin = new Redis(url)
@@ -24,7 +28,7 @@ async function entryConnection (t: Test, readBufferBytes?: number): Promise<{ co
     connection.disconnect()
     admin.disconnect()
   })
-  await Promise.all([connection.ping(), admin.flushdb()])
+  await Promise.all([connection.ping(), admin.ping()])
   return { connection, admin }
 }
 

@@ -18,7 +18,7 @@ t.test('bodies cut off mid-way: no 500, no error-level log line, nothing written
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     MONGODB_URL: isolatedMongoUrl(),
-    REDIS_URL: await isolatedRedisUrl()
+    REDIS_URL: await isolatedRedisUrl(t)
   })
   await server.logged((line) => line.msg?.startsWith('Server listening') === true)
   const requests = [

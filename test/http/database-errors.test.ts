@@ -15,7 +15,7 @@ import { isolatedMongoUrl, isolatedRedisUrl } from '../helper.js'
 // is a bug, answered 500 INTERNAL_ERROR and logged as an error.
 
 t.test('driver programming errors are 500 INTERNAL_ERROR, not 503', async (t) => {
-  const config = loadConfig({ LOG_LEVEL: 'silent', MONGODB_URL: isolatedMongoUrl(), REDIS_URL: await isolatedRedisUrl() })
+  const config = loadConfig({ LOG_LEVEL: 'silent', MONGODB_URL: isolatedMongoUrl(), REDIS_URL: await isolatedRedisUrl(t) })
   const app = await buildApp({ config })
   t.teardown(() => app.close())
   const orders = () => app.mongo.client.db(new URL(config.MONGODB_URL).pathname.slice(1)).collection('orders')

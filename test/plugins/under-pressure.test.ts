@@ -31,12 +31,29 @@ t.test('a blocked event loop sheds load until it recovers', async (t) => {
   const app = await build(t, { env: { LOAD_SHEDDING_MAX_EVENT_LOOP_DELAY_MS: '5', LOAD_SHEDDING_SAMPLE_INTERVAL_MS: '1000' } })
   t.equal((await app.inject('/orders')).statusCode, 200, 'served while the loop is healthy')
 
-  // Longer than the sample interval, so the next sample's mean delay is far over 5 ms.
-  const until = Date.now() + 1500
-  while (Date.now() < until) { /* blocking the event loop on purpose */ }
-  await eventually(() => app.memoryUsage().eventLoopDelay > 5)
-  // The next sample is a second away: the pressure holds for these requests.
-  await assertShed(t, app)
+  // The pressure lasts from one sample to the next, whose timing this test does not control (a
+  // loaded machine may delay the requests below past it). Each sample gives a new mean delay,
+  // so an unchanged value after the requests means they were all judged by the same sample,
+  // one that showed the pressure: only such an attempt is judged, another is made otherwise.
+  let judged = false
+  for (let attempt = 1; attempt <= 5 && !judged; attempt++) {
+    // Longer than the sample interval, so the next sample's mean delay is far over 5 ms.
+    const until = Date.now() + 1500
+    while (Date.now() < until) { /* blocking the event loop on purpose */ }
+    await eventually(() => app.memoryUsage().eventLoopDelay > 5)
+    const sampled = app.memoryUsage().eventLoopDelay
+    const read = await app.inject('/orders')
+    const write = await app.inject({ method: 'POST', url: '/orders', payload: validOrder })
+    if (app.memoryUsage().eventLoopDelay !== sampled) {
+      t.comment(`attempt ${attempt}: a new sample came before the requests were answered; again`)
+      continue
+    }
+    judged = true
+    assertError(t, read, 503, 'OVERLOADED')
+    t.equal(read.headers['retry-after'], '10', 'Retry-After')
+    assertError(t, write, 503, 'OVERLOADED')
+  }
+  t.ok(judged, 'the shedding was judged within one sample that showed the pressure')
 
   await eventually(async () => (await app.inject('/orders')).statusCode === 200)
   t.pass('served again once the loop is healthy')

@@ -1,5 +1,5 @@
 import { Ajv, type ValidateFunction } from 'ajv'
-import type { Test } from 'tap'
+import assert from 'node:assert/strict'
 import type { TestApp } from '../helper.js'
 import type { InjectedResponse } from './contract.js'
 
@@ -91,19 +91,17 @@ export class OpenApiOracle {
   /**
    * Asserts that the answer is one the document lists for the operation: a documented status,
    * a JSON body that validates against that status's schema, documented headers that match.
+   * Throws (node:assert) on the first breach, so a property-based test's runner sees it.
    */
-  assertAnswer (t: Test, method: string, path: string, response: InjectedResponse): void {
+  assertAnswer (method: string, path: string, response: InjectedResponse): void {
     const documented = this.operation(method, path).responses[String(response.statusCode)]
-    if (!documented) {
-      t.fail(`${method} ${path}: status ${response.statusCode} is not documented (${response.body})`)
-      return
-    }
+    if (!documented) assert.fail(`${method} ${path}: status ${response.statusCode} is not documented (${response.body})`)
     const schema = documented.content?.['application/json'].schema
     if (schema) {
-      t.match(String(response.headers['content-type']), /^application\/json/, 'a JSON answer')
+      assert.match(String(response.headers['content-type']), /^application\/json/, `${method} ${path} ${response.statusCode}: a JSON answer`)
       const validate = this.validator(`${method} ${path} ${response.statusCode}`, schema)
       if (!validate(response.json())) {
-        t.fail(`${method} ${path} ${response.statusCode}: the body breaks its schema: ${this.ajv.errorsText(validate.errors)} (${response.body.slice(0, 300)})`)
+        assert.fail(`${method} ${path} ${response.statusCode}: the body breaks its schema: ${this.ajv.errorsText(validate.errors)} (${response.body.slice(0, 300)})`)
       }
     }
     for (const [name, header] of Object.entries(documented.headers ?? {})) {
@@ -111,7 +109,7 @@ export class OpenApiOracle {
       if (value === undefined || !header.schema) continue
       const validate = this.validator(`${method} ${path} ${response.statusCode} ${name}`, header.schema)
       const typed = (header.schema as { type?: string }).type === 'integer' ? Number(value) : value
-      if (!validate(typed)) t.fail(`${method} ${path} ${response.statusCode}: header ${name}: ${String(value)} breaks its schema`)
+      if (!validate(typed)) assert.fail(`${method} ${path} ${response.statusCode}: header ${name}: ${String(value)} breaks its schema`)
     }
   }
 }

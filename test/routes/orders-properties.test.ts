@@ -1,4 +1,5 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
+import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { build, createOrder, type TestApp } from '../helper.js'
 import { ORDERS_COLLECTION } from '../../src/orders/repository.js'
@@ -11,12 +12,39 @@ import { OpenApiOracle, isDecimalMultiple } from './openapi-oracle.js'
 // - the document decides: a request it calls valid is accepted (or refused only for the
 //   order's state: 404, 412, 422), one it calls invalid is 400;
 // - a refused request writes nothing: the orders collection is byte-for-byte unchanged.
-// FAST_CHECK_RUNS raises the number of runs per property (default 100); a failure prints the
-// seed and the shrunk counterexample, and FAST_CHECK_SEED replays it.
+// Every check inside a property throws (node:assert), never a tap assertion (which records a
+// failure and carries on: fast-check would see the run pass, and neither shrink nor report it).
+// FAST_CHECK_RUNS raises the number of runs per property (default 100). A failure fails the
+// test with fast-check's report: the seed, the path and the shrunk counterexample, and the
+// command that replays exactly that counterexample:
+//   FAST_CHECK_SEED=<seed> FAST_CHECK_PATH=<path> npx tap test/routes/orders-properties.test.ts
+// (FAST_CHECK_SEED alone reruns the whole sequence of that seed.)
 
 const RUNS = Number(process.env.FAST_CHECK_RUNS ?? 100)
 const SEED = process.env.FAST_CHECK_SEED === undefined ? undefined : Number(process.env.FAST_CHECK_SEED)
-const PARAMETERS: fc.Parameters<unknown> = { numRuns: RUNS, ...(SEED === undefined ? {} : { seed: SEED }) }
+const PATH = process.env.FAST_CHECK_PATH
+const PARAMETERS: fc.Parameters<unknown> = {
+  numRuns: RUNS,
+  ...(SEED === undefined ? {} : { seed: SEED }),
+  ...(PATH === undefined ? {} : { path: PATH })
+}
+
+/**
+ * fc.assert with this file's parameters. Its error (which fails the tap test) carries the seed
+ * and path; the replay command is added to it.
+ */
+async function holds<Ts> (t: Test, property: fc.IRawProperty<Ts>): Promise<void> {
+  try {
+    await fc.assert(property, PARAMETERS as fc.Parameters<Ts>)
+    t.pass(`the property held over ${RUNS} runs${SEED === undefined ? '' : ` of seed ${SEED}`}`)
+  } catch (err) {
+    const found = err instanceof Error ? /seed: (-?\d+), path: "([^"]*)"/.exec(err.message) : null
+    if (err instanceof Error && found) {
+      err.message += `\nReplay it: FAST_CHECK_SEED=${found[1]} FAST_CHECK_PATH=${found[2]} npx tap test/routes/orders-properties.test.ts`
+    }
+    throw err
+  }
+}
 
 // ---- arbitraries: mostly near the rules' edges, so valid and invalid both come up often ----
 
@@ -104,7 +132,7 @@ t.test('the document\'s decimal multipleOf reads numbers as their decimal text',
   t.ok(isDecimalMultiple(999_999.99, 0.01))
   t.notOk(isDecimalMultiple(0.1 + 0.2, 0.01))
   t.notOk(isDecimalMultiple(1e-7, 0.01))
-  fc.assert(fc.property(fc.integer({ min: 0, max: 100_000_000 }), (cents) => isDecimalMultiple(cents / 100, 0.01)), PARAMETERS)
+  await holds(t, fc.property(fc.integer({ min: 0, max: 100_000_000 }), (cents) => isDecimalMultiple(cents / 100, 0.01)))
 })
 
 t.test('POST /orders: accepted exactly when the document says the body is valid; a refusal writes nothing', async (t) => {
@@ -112,24 +140,24 @@ t.test('POST /orders: accepted exactly when the document says the body is valid;
   const oracle = await OpenApiOracle.of(app)
   let accepted = 0
   let refused = 0
-  await fc.assert(fc.asyncProperty(fc.oneof({ weight: 12, arbitrary: orderBody(['customer', 'address', 'items']) }, { weight: 1, arbitrary: rawBody.map((raw) => `raw:${raw}`) }), async (body) => {
+  await holds(t, fc.asyncProperty(fc.oneof({ weight: 12, arbitrary: orderBody(['customer', 'address', 'items']) }, { weight: 1, arbitrary: rawBody.map((raw) => `raw:${raw}`) }), async (body) => {
     const before = await snapshot(app)
     const response = await app.inject({ method: 'POST', url: '/orders', ...send(body) })
-    t.ok(response.statusCode < 500, `no 5xx (${response.statusCode} ${response.body.slice(0, 200)})`)
-    oracle.assertAnswer(t, 'POST', '/orders', response)
+    assert.ok(response.statusCode < 500, `no 5xx (${response.statusCode} ${response.body.slice(0, 200)})`)
+    oracle.assertAnswer('POST', '/orders', response)
     const valid = !(typeof body === 'string' && body.startsWith('raw:')) && oracle.acceptsBody('POST', '/orders', body)
     if (response.statusCode === 201) {
       accepted++
-      t.ok(valid, `accepted, so the document calls it valid: ${JSON.stringify(body).slice(0, 300)}`)
+      assert.ok(valid, `accepted, so the document calls it valid: ${JSON.stringify(body).slice(0, 300)}`)
       const read = await app.inject(`/orders/${response.json()._id}`)
-      t.same(read.json(), response.json(), 'what was created is what GET reads')
+      assert.deepEqual(read.json(), response.json(), 'what was created is what GET reads')
       return
     }
     refused++
-    t.equal(response.statusCode, 400, `refused with 400 (${response.body.slice(0, 200)})`)
-    t.notOk(valid, `refused, so the document calls it invalid: ${JSON.stringify(body).slice(0, 300)} -> ${response.body.slice(0, 200)}`)
-    t.equal(await snapshot(app), before, 'a refused request writes nothing')
-  }), PARAMETERS)
+    assert.equal(response.statusCode, 400, `refused with 400 (${response.body.slice(0, 200)})`)
+    assert.ok(!valid, `refused, so the document calls it invalid: ${JSON.stringify(body).slice(0, 300)} -> ${response.body.slice(0, 200)}`)
+    assert.equal(await snapshot(app), before, 'a refused request writes nothing')
+  }))
   t.ok(accepted > 0 && refused > 0, `both outcomes came up (${accepted} accepted, ${refused} refused)`)
 })
 
@@ -138,7 +166,7 @@ t.test('PUT /orders/:id: a body or If-Match the document refuses is 400; nothing
   const oracle = await OpenApiOracle.of(app)
   const completed = await createOrder(app, { customer: 'Done Customer', address: '1 Final Road', items: [{ sku: 'S', qty: 1, price: 1 }], status: 'Completed' })
   const outcomes = new Map<number, number>()
-  await fc.assert(fc.asyncProperty(
+  await holds(t, fc.asyncProperty(
     fc.oneof({ weight: 12, arbitrary: orderBody([]) }, { weight: 1, arbitrary: rawBody.map((raw) => `raw:${raw}`) }),
     fc.constantFrom('fresh', 'fresh', 'fresh', 'FRESH', 'completed', 'unknown', 'junk'),
     unknownId, junkId, ifMatch(1),
@@ -153,21 +181,21 @@ t.test('PUT /orders/:id: a body or If-Match the document refuses is 400; nothing
         headers: { ...send(body).headers, ...(tag === undefined ? {} : { 'if-match': tag }) }
       })
       outcomes.set(response.statusCode, (outcomes.get(response.statusCode) ?? 0) + 1)
-      t.ok(response.statusCode < 500, `no 5xx (${response.statusCode} ${response.body.slice(0, 200)})`)
-      oracle.assertAnswer(t, 'PUT', '/orders/{id}', response)
+      assert.ok(response.statusCode < 500, `no 5xx (${response.statusCode} ${response.body.slice(0, 200)})`)
+      oracle.assertAnswer('PUT', '/orders/{id}', response)
       const valid = !(typeof body === 'string' && body.startsWith('raw:')) &&
         oracle.acceptsBody('PUT', '/orders/{id}', body) &&
         oracle.acceptsParameter('PUT', '/orders/{id}', 'id', decodeURIComponentSafe(id)) &&
         oracle.acceptsParameter('PUT', '/orders/{id}', 'if-match', tag)
-      if (valid) t.ok([200, 404, 412, 422].includes(response.statusCode), `a valid request is refused only for the order's state (${response.statusCode})`)
-      else t.equal(response.statusCode, 400, `an invalid request is 400 (${response.body.slice(0, 200)})`)
+      if (valid) assert.ok([200, 404, 412, 422].includes(response.statusCode), `a valid request is refused only for the order's state (${response.statusCode})`)
+      else assert.equal(response.statusCode, 400, `an invalid request is 400 (${response.body.slice(0, 200)})`)
       if (response.statusCode === 200) {
-        t.equal(response.json().version, 2, 'one update, one version')
-        t.same((await app.inject(`/orders/${fresh._id}`)).json(), response.json(), 'GET reads the update')
+        assert.equal(response.json().version, 2, 'one update, one version')
+        assert.deepEqual((await app.inject(`/orders/${fresh._id}`)).json(), response.json(), 'GET reads the update')
       } else {
-        t.equal(await snapshot(app), before, 'a refused request writes nothing')
+        assert.equal(await snapshot(app), before, 'a refused request writes nothing')
       }
-    }), PARAMETERS)
+    }))
   t.ok((outcomes.get(200) ?? 0) > 0 && (outcomes.get(400) ?? 0) > 0, `updates and refusals both came up (${JSON.stringify([...outcomes])})`)
 })
 
@@ -175,7 +203,7 @@ t.test('DELETE /orders/:id: an id or If-Match the document refuses is 400; nothi
   const app = await build(t)
   const oracle = await OpenApiOracle.of(app)
   const outcomes = new Map<number, number>()
-  await fc.assert(fc.asyncProperty(
+  await holds(t, fc.asyncProperty(
     fc.constantFrom('fresh', 'cancelled', 'unknown', 'junk'), unknownId, junkId, ifMatch(1),
     async (target, unknown, junk, tag) => {
       const fresh = await createOrder(app)
@@ -184,15 +212,15 @@ t.test('DELETE /orders/:id: an id or If-Match the document refuses is 400; nothi
       const before = await snapshot(app)
       const response = await app.inject({ method: 'DELETE', url: `/orders/${id}`, headers: tag === undefined ? {} : { 'if-match': tag } })
       outcomes.set(response.statusCode, (outcomes.get(response.statusCode) ?? 0) + 1)
-      t.ok(response.statusCode < 500, `no 5xx (${response.statusCode} ${response.body.slice(0, 200)})`)
-      oracle.assertAnswer(t, 'DELETE', '/orders/{id}', response)
+      assert.ok(response.statusCode < 500, `no 5xx (${response.statusCode} ${response.body.slice(0, 200)})`)
+      oracle.assertAnswer('DELETE', '/orders/{id}', response)
       const valid = oracle.acceptsParameter('DELETE', '/orders/{id}', 'id', decodeURIComponentSafe(id)) &&
         oracle.acceptsParameter('DELETE', '/orders/{id}', 'if-match', tag)
-      if (valid) t.ok([200, 404, 412, 422].includes(response.statusCode), `a valid request is refused only for the order's state (${response.statusCode})`)
-      else t.equal(response.statusCode, 400, `an invalid request is 400 (${response.body.slice(0, 200)})`)
-      if (response.statusCode === 200) t.equal(response.json().order.status, 'Cancelled')
-      else t.equal(await snapshot(app), before, 'a refused request writes nothing')
-    }), PARAMETERS)
+      if (valid) assert.ok([200, 404, 412, 422].includes(response.statusCode), `a valid request is refused only for the order's state (${response.statusCode})`)
+      else assert.equal(response.statusCode, 400, `an invalid request is 400 (${response.body.slice(0, 200)})`)
+      if (response.statusCode === 200) assert.equal(response.json().order.status, 'Cancelled')
+      else assert.equal(await snapshot(app), before, 'a refused request writes nothing')
+    }))
   t.ok((outcomes.get(200) ?? 0) > 0 && (outcomes.get(400) ?? 0) > 0, `cancellations and refusals both came up (${JSON.stringify([...outcomes])})`)
 })
 
@@ -205,33 +233,33 @@ t.test('GET /orders: a query the document allows is 200, anything else 400, ever
     fc.constantFrom('', '1.5', '1e2', '0x10', ' 3', '+3', '03', 'abc', '9'.repeat(30), '-0', '١'),
     fc.string({ maxLength: 6 })
   )
-  await fc.assert(fc.asyncProperty(fc.option(number), fc.option(number), fc.option(fc.constantFrom('sort', 'page[]', 'q', 'LIMIT')), async (page, limit, extra) => {
+  await holds(t, fc.asyncProperty(fc.option(number), fc.option(number), fc.option(fc.constantFrom('sort', 'page[]', 'q', 'LIMIT')), async (page, limit, extra) => {
     const query = new URLSearchParams()
     if (page !== null) query.set('page', page)
     if (limit !== null) query.set('limit', limit)
     if (extra !== null) query.set(extra, '1')
     const response = await app.inject(`/orders?${query.toString()}`)
-    t.ok(response.statusCode < 500, `no 5xx (${response.statusCode})`)
-    oracle.assertAnswer(t, 'GET', '/orders', response)
+    assert.ok(response.statusCode < 500, `no 5xx (${response.statusCode})`)
+    oracle.assertAnswer('GET', '/orders', response)
     const valid = extra === null &&
       oracle.acceptsParameter('GET', '/orders', 'page', page ?? undefined) &&
       oracle.acceptsParameter('GET', '/orders', 'limit', limit ?? undefined)
-    t.equal(response.statusCode, valid ? 200 : 400, `page=${page} limit=${limit} ${extra ?? ''}: ${response.body.slice(0, 150)}`)
-  }), PARAMETERS)
+    assert.equal(response.statusCode, valid ? 200 : 400, `page=${page} limit=${limit} ${extra ?? ''}: ${response.body.slice(0, 150)}`)
+  }))
 })
 
 t.test('GET /orders/:id: a 24-hex id is 200 or 404, anything else 400, every answer as documented', async (t) => {
   const app = await build(t)
   const oracle = await OpenApiOracle.of(app)
   const order = await createOrder(app)
-  await fc.assert(fc.asyncProperty(fc.oneof(fc.constant(order._id), fc.constant(order._id.toUpperCase()), unknownId, junkId), async (id) => {
+  await holds(t, fc.asyncProperty(fc.oneof(fc.constant(order._id), fc.constant(order._id.toUpperCase()), unknownId, junkId), async (id) => {
     const response = await app.inject(`/orders/${id}`)
-    t.ok(response.statusCode < 500, `no 5xx (${response.statusCode})`)
-    oracle.assertAnswer(t, 'GET', '/orders/{id}', response)
+    assert.ok(response.statusCode < 500, `no 5xx (${response.statusCode})`)
+    oracle.assertAnswer('GET', '/orders/{id}', response)
     const valid = oracle.acceptsParameter('GET', '/orders/{id}', 'id', decodeURIComponentSafe(id))
-    if (valid) t.ok([200, 404].includes(response.statusCode), `${id}: ${response.statusCode}`)
-    else t.equal(response.statusCode, 400, `${id}: ${response.body.slice(0, 150)}`)
-  }), PARAMETERS)
+    if (valid) assert.ok([200, 404].includes(response.statusCode), `${id}: ${response.statusCode}`)
+    else assert.equal(response.statusCode, 400, `${id}: ${response.body.slice(0, 150)}`)
+  }))
 })
 
 function decodeURIComponentSafe (text: string): string {
