@@ -7,15 +7,32 @@ import { validOrder } from './helper.js'
 
 export const HANG_MS = 10_000
 
-export interface Sample { kind: 'GET' | 'POST' | 'PUT', status: number, code?: string, ms: number, at: number, order?: string }
+/** An order as a response shows it: enough to tell how recent it is. */
+export interface Shown { _id: string, version: number, createdAt: string }
+
+export interface Sample {
+  kind: 'GET' | 'POST' | 'PUT'
+  status: number
+  code?: string
+  ms: number
+  /** When the answer was in hand (performance.now()); it was sent at `at - ms`. */
+  at: number
+  /** A PUT's or an entity GET's order. */
+  order?: string
+  /** A GET answered 200: the orders it showed (a list page's in its order); a PUT 200 or POST 201: the order. */
+  shown?: Shown[]
+}
 
 async function timedInject (app: TestApp, kind: Sample['kind'], url: string, payload?: object, order?: string): Promise<Sample> {
   const started = performance.now()
   let timer: NodeJS.Timeout | undefined
   const hang = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${kind} ${url} hung`)), HANG_MS) })
   const response = await Promise.race([app.inject({ method: kind, url, ...(payload ? { payload } : {}) }), hang]).finally(() => clearTimeout(timer))
+  const at = performance.now()
   const code = response.statusCode >= 400 ? (response.json() as { code?: string }).code : undefined
-  return { kind, status: response.statusCode, ...(code ? { code } : {}), ms: performance.now() - started, at: performance.now(), ...(order ? { order } : {}) }
+  const body = response.statusCode < 300 ? response.json() as Shown | { data: Shown[] } : undefined
+  const shown = body && ('data' in body ? body.data : [body]).map(({ _id, version, createdAt }) => ({ _id, version, createdAt }))
+  return { kind, status: response.statusCode, ...(code ? { code } : {}), ms: at - started, at, ...(order ? { order } : {}), ...(shown ? { shown } : {}) }
 }
 
 /** Starts one loop per order; `stop` ends them after their current request. */
@@ -27,7 +44,7 @@ export function startMix (app: TestApp, orders: string[]) {
   const isRunning = () => running
   const loops = orders.map(async (id, c) => {
     for (let n = 0; isRunning(); n++) {
-      samples.push(await timedInject(app, 'GET', n % 2 === 0 ? '/orders?limit=10' : `/orders/${id}`))
+      samples.push(await (n % 2 === 0 ? timedInject(app, 'GET', '/orders?limit=10') : timedInject(app, 'GET', `/orders/${id}`, undefined, id)))
       samples.push(await timedInject(app, 'POST', '/orders', { ...validOrder, customer: `Client ${c} #${n}` }))
       const customer = `Client ${c} v${n}`
       const put = await timedInject(app, 'PUT', `/orders/${id}`, { customer }, id)
@@ -39,7 +56,7 @@ export function startMix (app: TestApp, orders: string[]) {
     samples,
     acknowledged,
     /** Whether every order had a PUT answered 200 that started after `since`. */
-    writable: (since: number) => orders.every((id) => samples.some((s) => s.order === id && s.status === 200 && s.at - s.ms > since)),
+    writable: (since: number) => orders.every((id) => samples.some((s) => s.kind === 'PUT' && s.order === id && s.status === 200 && s.at - s.ms > since)),
     stop: async () => {
       running = false
       await Promise.all(loops)
@@ -81,3 +98,46 @@ export const LOCKED_AFTER_PROMOTION_MS = 1000 + 100 + 500 + 1000
 
 /** Statuses a PUT may answer during a failover. */
 export const FAILOVER_PUT_STATUSES = ['200', '503 LOCK_UNAVAILABLE', '409 ORDER_LOCKED']
+
+const newer = (a: Shown, b: Shown) => a.createdAt > b.createdAt || (a.createdAt === b.createdAt && a._id > b._id)
+
+/**
+ * Every GET answered during the run, judged against the writes acknowledged before it was sent
+ * (in this one process, the order of `performance.now()` readings is the order of events): each
+ * order it shows is at least at the version of that order's last PUT answered 200 by then, and
+ * a first list page starts with an order at least as new as every POST answered 201 by then (a
+ * page missing a newly created order is stale too). Returns how many GETs had an acknowledged
+ * write to be judged by, and a line per stale one.
+ */
+export function staleReads (samples: Sample[]) {
+  const writes = samples.filter((s) => (s.kind === 'PUT' && s.status === 200) || (s.kind === 'POST' && s.status === 201)).sort((a, b) => a.at - b.at)
+  const reads = samples.filter((s) => s.kind === 'GET' && s.status === 200).sort((a, b) => (a.at - a.ms) - (b.at - b.ms))
+  const acknowledgedVersion = new Map<string, number>()
+  let newestCreated: Shown | undefined
+  let w = 0
+  let judged = 0
+  const stale: string[] = []
+  for (const read of reads) {
+    const sentAt = read.at - read.ms
+    for (; w < writes.length && writes[w]!.at < sentAt; w++) {
+      const written = writes[w]!.shown![0]!
+      if (writes[w]!.kind === 'PUT') acknowledgedVersion.set(written._id, Math.max(written.version, acknowledgedVersion.get(written._id) ?? 0))
+      else if (!newestCreated || newer(written, newestCreated)) newestCreated = written
+    }
+    const shown = read.shown ?? []
+    let bounded = false
+    for (const order of shown) {
+      const acknowledged = acknowledgedVersion.get(order._id)
+      if (acknowledged === undefined) continue
+      bounded = true
+      if (order.version < acknowledged) stale.push(`GET sent at ${sentAt.toFixed(0)} ms showed order ${order._id} at version ${order.version}, though version ${acknowledged} was acknowledged`)
+    }
+    const first = shown[0]
+    if (read.order === undefined && newestCreated && first) {
+      bounded = true
+      if (newer(newestCreated, first)) stale.push(`GET of the first list page sent at ${sentAt.toFixed(0)} ms starts with ${first._id}, older than ${newestCreated._id}, whose POST was acknowledged`)
+    }
+    if (bounded) judged++
+  }
+  return { judged, stale }
+}

@@ -129,6 +129,10 @@ for (const scope of ['list', 'entity'] as const) {
       t.equal(put.statusCode, 200)
     })
     t.equal(old.headers['x-cache'], 'MISS')
+    // The reader was paused after its MongoDB read: what it loaded, and tried to store, predates the PUT.
+    const loaded = scope === 'list' ? old.json().data.find((o: { _id: string }) => o._id === order._id) : old.json()
+    t.equal(loaded.customer, order.customer, 'the slow reader read before the PUT')
+    t.equal(loaded.version, 1)
     t.equal(await scrape(app, 'cache_stale_fills_refused_total'), 1, 'the fill was refused')
 
     const next = await app.inject(url)

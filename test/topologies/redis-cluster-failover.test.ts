@@ -2,7 +2,7 @@ import t from 'tap'
 import { build, validOrder } from '../helper.js'
 import { ownRedisCluster } from '../redis-cluster.js'
 import { eventually } from '../processes.js'
-import { FAILOVER_PUT_STATUSES, HANG_MS, LOCKED_AFTER_PROMOTION_MS, startMix, summarize } from '../failover-mix.js'
+import { FAILOVER_PUT_STATUSES, HANG_MS, LOCKED_AFTER_PROMOTION_MS, staleReads, startMix, summarize } from '../failover-mix.js'
 import { clusterKeys } from '../../src/cache/keys.js'
 
 // Redis Cluster failover under a steady mix of GET, POST and PUT: the master that holds the
@@ -52,6 +52,12 @@ t.test('Cluster failover of the cache\'s master during GET/POST/PUT: no hang, wr
   t.ok(summary.lastLockedSentAt < promotedAt + LOCKED_AFTER_PROMOTION_MS,
     `no PUT sent later than ${LOCKED_AFTER_PROMOTION_MS} ms after the promotion answered 409, though a lock lives ${LOCK_TTL_SECONDS} s (last sent ${ms(summary.lastLockedSentAt)})`)
   t.ok(summary.slowestMs < HANG_MS, `no request hung (slowest ${summary.slowestMs.toFixed(0)} ms)`)
+  // Every GET answered while the load ran, the failover included, not only the reads after it.
+  const reads = staleReads(mix.samples)
+  const duringFailover = mix.samples.filter((s) => s.kind === 'GET' && s.at - s.ms > killedAt && s.at - s.ms < promotedAt).length
+  t.comment(`${reads.judged} GETs judged against acknowledged writes; ${duringFailover} GETs sent between the kill and the promotion`)
+  t.ok(duringFailover > 0 && reads.judged > 0, 'GETs were answered during the failover, and had acknowledged writes to be judged by')
+  t.same(reads.stale, [], 'no GET showed an order older than a PUT, or a first page older than a POST, acknowledged before it was sent')
   // Every list page, through the cache (the mix created orders, so the first four are deep).
   const list: Array<{ _id: string, customer: string }> = []
   for (let page = 1, pages = 1; page <= pages; page++) {

@@ -4,7 +4,7 @@ import { Redis } from 'ioredis'
 import { build, validOrder } from '../helper.js'
 import { SENTINEL_ENV, ownRedisSentinels } from '../redis-sentinel.js'
 import { eventually } from '../processes.js'
-import { FAILOVER_PUT_STATUSES, HANG_MS, LOCKED_AFTER_PROMOTION_MS, startMix, summarize } from '../failover-mix.js'
+import { FAILOVER_PUT_STATUSES, HANG_MS, LOCKED_AFTER_PROMOTION_MS, staleReads, startMix, summarize } from '../failover-mix.js'
 import { redisKeys } from '../../src/cache/keys.js'
 
 // Sentinel failover under a steady mix of GET, POST and PUT: the master is killed (SIGKILL),
@@ -60,6 +60,12 @@ t.test('Sentinel failover during GET/POST/PUT: reads 200, POST 201, PUT 200 or 5
     `no PUT sent later than ${LOCKED_AFTER_PROMOTION_MS} ms after the promotion answered 409, though a lock lives ${LOCK_TTL_SECONDS} s (last sent ${ms(summary.lastLockedSentAt)})`)
   t.ok(summary.firstWriteAt, 'PUTs answer 200 again after the promotion')
   t.ok(summary.slowestMs < HANG_MS, `no request hung (slowest ${summary.slowestMs.toFixed(0)} ms)`)
+  // Every GET answered while the load ran, the failover included, not only the reads after it.
+  const reads = staleReads(mix.samples)
+  const duringFailover = mix.samples.filter((s) => s.kind === 'GET' && s.at - s.ms > killedAt && s.at - s.ms < promotedAt).length
+  t.comment(`${reads.judged} GETs judged against acknowledged writes; ${duringFailover} GETs sent between the kill and the promotion`)
+  t.ok(duringFailover > 0 && reads.judged > 0, 'GETs were answered during the failover, and had acknowledged writes to be judged by')
+  t.same(reads.stale, [], 'no GET showed an order older than a PUT, or a first page older than a POST, acknowledged before it was sent')
 
   // No read afterwards shows data older than an acknowledged write.
   for (const id of orders) {
