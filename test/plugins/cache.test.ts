@@ -40,8 +40,10 @@ t.test('a hit is one Redis round trip (MGET) and nothing else', async (t) => {
   }
   const stats = await redis.info('commandstats')
   const calls = Object.fromEntries([...stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]))
-  // Only this test's client ran INFO; every other call is the service's.
-  t.same(Object.keys(calls).filter((name) => name !== 'info' && name !== 'config|resetstat').sort(), ['mget'])
+  // Only this test's client ran INFO; every other call is the service's. The Redis watch's PING
+  // (src/cache/redis-watch.ts) runs on its own clock, whatever the requests: on a slow machine
+  // the ten hits can outlast its interval, and it is no part of a hit.
+  t.same(Object.keys(calls).filter((name) => name !== 'info' && name !== 'config|resetstat' && name !== 'ping').sort(), ['mget'])
   t.equal(calls.mget, 10)
 })
 
