@@ -71,7 +71,10 @@ export async function startService (name: string, env: ServiceEnv | (ServiceEnv 
     name,
     command: process.execPath,
     args: [SERVER],
-    env: { ...env, PORT: String(listenOn), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    // The MongoDB driver's own topology log (server monitoring: heartbeats, server description
+    // changes) goes to the instance's log file: when an instance stays unable to reach a
+    // database that is back, it shows what the driver's monitor was doing.
+    env: { ...env, PORT: String(listenOn), HOST: '127.0.0.1', LOG_LEVEL: 'warn', MONGODB_LOG_TOPOLOGY: 'debug', MONGODB_LOG_PATH: 'stderr' },
     logDir
   })
   const url = `http://127.0.0.1:${listenOn}`
