@@ -11,6 +11,7 @@ import type { NearTier } from './near/near-tier.js'
 import { fillIfGeneration } from './scripts/fill-if-generation.js'
 import { createSingleFlight } from './single-flight.js'
 import { createBypassReads } from './bypass-reads.js'
+import { createMissLease } from './miss-lease.js'
 
 // A cache entry is the response body prefixed by a two-line header:
 //
@@ -21,7 +22,8 @@ import { createBypassReads } from './bypass-reads.js'
 // the list generation, which a POST bumps, or the order's, which its PUT and DELETE bump. A PUT
 // or DELETE does not bump the list generation: it rewrites or deletes the list pages holding its
 // order (see PageTracking in src/cache/keys.ts). The body is sent exactly as stored: a hit slices the
-// buffer, it never parses or re-serialises JSON.
+// buffer, it never parses or re-serialises JSON. A miss takes a lease first
+// (src/cache/miss-lease.ts), so that one instance of many loads a cold key.
 
 const NEWLINE = 0x0a
 
@@ -72,6 +74,23 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
 }) {
   const timeoutMs = config.CACHE_REDIS_TIMEOUT_MS
   const loads = createSingleFlight<CachedResponse>()
+  const lease = config.CACHE_LEASE_WAIT_MS > 0
+    ? createMissLease({
+      redis,
+      redisCall,
+      waitMs: config.CACHE_LEASE_WAIT_MS,
+      counted: (outcome) => metrics.cache.missLeases.inc({ outcome }),
+      currentEntry: async (target) => {
+        const found = await lookup(target)
+        if (found.status !== 'HIT') return undefined
+        // Shared with every request that joined this load: a copy, and the slot given back.
+        const { slot, ...entry } = found.response
+        const copy = { ...entry, body: Buffer.from(entry.body) }
+        slot?.release()
+        return copy
+      }
+    })
+    : undefined
   const bypassReads = createBypassReads<CachedResponse>({ maxConcurrent: config.CACHE_BYPASS_MAX_CONCURRENT, maxQueued: config.CACHE_BYPASS_MAX_QUEUED })
 
   /** A read served from MongoDB without the cache: coalesced per key and bounded (src/cache/bypass-reads.ts). */
@@ -168,6 +187,9 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
       if (found.status === 'BYPASS') return { response: await bypass(target, load) }
       metrics.cache.misses.inc()
       const response = await loads.run(`${found.generation}:${found.changeClock}@${target.key}`, async () => {
+        // Another instance may be loading this key and generation: wait for its fill (bounded).
+        const filled = await lease?.loadOrWait(target, found)
+        if (filled) return filled
         const loaded = await load()
         // The leader's response waits for the fill, so the next request finds the entry.
         await fill(target, found, loaded)

@@ -33,6 +33,16 @@ export function createServiceMetrics (registry: MetricsRegistry) {
   // Every series from start-up, at 0, so a rate over it exists before the first failure.
   for (const component of ['cache', 'lock', 'connection']) redisErrors.inc({ component }, 0)
 
+  // Cross-instance miss coalescing (src/cache/miss-lease.ts): per miss load of this process, the
+  // lease won (it loaded), waited for (another instance filled it in time) or timed out.
+  const missLeases = new promClient.Counter({
+    name: `${METRIC_PREFIX}cache_miss_leases_total`,
+    help: 'Misses that took the lease and loaded (won), got the entry another instance loaded (waited), or loaded after waiting out the lease (timed_out)',
+    labelNames: ['outcome'],
+    registers
+  })
+  for (const outcome of ['won', 'waited', 'timed_out']) missLeases.inc({ outcome }, 0)
+
   return {
     cache: {
       hits: counter('cache_hits_total', 'Reads answered from Redis'),
@@ -41,6 +51,7 @@ export function createServiceMetrics (registry: MetricsRegistry) {
       fills: counter('cache_fills_total', 'Entries stored after a miss'),
       staleFillsRefused: counter('cache_stale_fills_refused_total', 'Fills refused because a mutation invalidated the key meanwhile'),
       dedupedMisses: counter('cache_deduped_misses_total', 'Misses that shared an in-flight MongoDB load (whatever its outcome) instead of querying'),
+      missLeases,
       invalidations: counter('cache_invalidations_total', 'Invalidations requested by mutations'),
       invalidationRetries: counter('cache_invalidation_retries_total', 'Redeliveries of invalidations that could not reach Redis'),
       nearHits: counter('cache_near_hits_total', 'Reads answered from the in-process near cache (also counted in cache_hits_total)'),
