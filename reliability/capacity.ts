@@ -14,7 +14,7 @@ import type { Workload } from './workload.js'
 // p99, the 5xx, and the starts skipped at the in-flight cap. Capacity is the highest step
 // answered in full (at least 98% of its rate, no 5xx, no skipped start).
 
-const STEPS = [500, 750, 1000, 1250, 1500, 2000]
+const STEPS = [400, 500, 600, 700, 800, 1000, 1250, 1500]
 const STEP_SECONDS = 10
 const SETTLE_SECONDS = 2
 
