@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import t from 'tap'
 import { build, createOrder, redisFor } from '../helper.js'
-import { throughRelay } from '../relay.js'
+import { pausedReader } from '../instances.js'
 import { scrape } from '../scrape.js'
 import { redisKeys } from '../../src/cache/keys.js'
 
@@ -34,11 +34,9 @@ t.test('an entry not in the service\'s format is a miss, and is replaced by a go
 })
 
 t.test('a fill that Redis does not answer delays the read by the deadline, not until Redis answers', async (t) => {
-  const writer = await build(t)
-  const order = await createOrder(writer)
-  const { relay, url: relayedRedis } = await throughRelay(t, writer.config.REDIS_URL)
   // A deadline long enough that the lookup before the fill never misses it on a loaded machine.
-  const reader = await build(t, { env: { MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis, CACHE_REDIS_TIMEOUT_MS: '1000' } })
+  const { writer, reader, relay } = await pausedReader(t, { CACHE_REDIS_TIMEOUT_MS: '1000' })
+  const order = await createOrder(writer)
   const errorsBefore = await scrape(reader, 'redis_errors_total', { component: 'cache' })
 
   const held = relay.holdNext('eval') // the fill script (EVAL, then EVALSHA): the lookup is an MGET

@@ -2,7 +2,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import { build, createOrder } from '../helper.js'
-import { throughRelay } from '../relay.js'
+import { mongoRelayed } from '../instances.js'
 import { eventually } from '../processes.js'
 import { parseResponse } from '../raw-http.js'
 
@@ -24,9 +24,7 @@ const GRACE_MS = 400
 
 t.test('closing: no new connection, in-flight finished, late arrivals served, idle connections closed after the grace', async (t) => {
   // The PUT is paused under its lock by holding its conditional update on the way to MongoDB.
-  const direct = await build(t)
-  const { relay, url: relayedMongo } = await throughRelay(t, direct.config.MONGODB_URL)
-  const app = await build(t, { env: { MONGODB_URL: relayedMongo, REDIS_URL: direct.config.REDIS_URL, DRAIN_GRACE_MS: String(GRACE_MS) } })
+  const { app, relay } = await mongoRelayed(t, await build(t), { DRAIN_GRACE_MS: String(GRACE_MS) })
   const writing = relay.holdNext('findAndModify')
   const order = await createOrder(app)
   await app.listen({ port: 0, host: '127.0.0.1' })

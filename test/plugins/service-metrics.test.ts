@@ -5,7 +5,7 @@ import { redisKeys } from '../../src/cache/keys.js'
 import { ORDERS_COLLECTION } from '../../src/orders/repository.js'
 import { eventually, ownMongo, ownRedis } from '../processes.js'
 import { scrapeAll } from '../scrape.js'
-import { throughRelay } from '../relay.js'
+import { mongoRelayed, pausedReader } from '../instances.js'
 
 // Each scenario that should move a service counter, observed where operators see it: in a
 // scrape of GET /metrics.
@@ -46,10 +46,8 @@ t.test('CACHE_ENABLED=false: every read is a bypass', async (t) => {
 })
 
 t.test('concurrent misses are de-duplicated; a stale fill is refused', async (t) => {
-  const writer = await build(t)
   // The reader's fill is held on its way to Redis, in flight: its deadline outlasts the hold.
-  const { relay, url: relayedRedis } = await throughRelay(t, writer.config.REDIS_URL)
-  const app = await build(t, { env: { MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis, CACHE_REDIS_TIMEOUT_MS: '10000' } })
+  const { writer, reader: app, relay } = await pausedReader(t)
   const order = await createOrder(app)
   await Promise.all(Array.from({ length: 5 }, () => app.inject('/orders?limit=7')))
   t.equal((await scrapeAll(app))('cache_deduped_misses_total'), 4, 'four misses joined the first one\'s load')
@@ -80,8 +78,7 @@ t.test('locks: acquired, released and hold time; contended -> 409', async (t) =>
 t.test('fencing: a write whose version moved under it is rejected and counted', async (t) => {
   const direct = await build(t)
   // The writer's conditional update is held on its way to MongoDB.
-  const { relay, url: relayedMongo } = await throughRelay(t, direct.config.MONGODB_URL)
-  const app = await build(t, { env: { MONGODB_URL: relayedMongo, REDIS_URL: direct.config.REDIS_URL } })
+  const { app, relay } = await mongoRelayed(t, direct)
   const order = await createOrder(app)
   const updateHeld = relay.holdNext('findAndModify')
   const put = app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Fenced Writer' } })
