@@ -1,14 +1,16 @@
+import { once } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import t from 'tap'
-import { build, createOrder, redisFor } from '../helper.js'
-import { pausedReader } from '../instances.js'
+import { build, createOrder, redisFor, validOrder } from '../helper.js'
+import { mongoRelayed, pausedReader } from '../instances.js'
+import { ownRedis } from '../processes.js'
 import { scrape } from '../scrape.js'
 import { redisKeys } from '../../src/cache/keys.js'
 
 // Two edges of the read-through core (src/cache/read-through.ts) on real servers: an entry
 // Redis holds that is not in the service's format (written by another version of the service
-// sharing the Redis, say) is a miss and never sent; and a fill Redis does not answer costs the
-// read no more than the read-path deadline.
+// sharing the Redis, say) is a miss and never sent; a fill Redis does not answer costs the read
+// no more than the read-path deadline; and no fill is even tried on a Redis known to be down.
 
 t.test('an entry not in the service\'s format is a miss, and is replaced by a good one', async (t) => {
   const app = await build(t)
@@ -54,4 +56,27 @@ t.test('a fill that Redis does not answer delays the read by the deadline, not u
   t.ok(await scrape(reader, 'redis_errors_total', { component: 'cache' }) > errorsBefore, 'the missed deadline is counted')
   relay.release()
   await reading
+})
+
+t.test('Redis lost while the read was at MongoDB: the read is served, and no fill is tried', async (t) => {
+  const redis = await ownRedis(t)
+  const direct = await build(t, { env: { REDIS_URL: redis.url } })
+  const order = await createOrder(direct, { ...validOrder, customer: 'Read Before Redis Went' })
+  // The reader's MongoDB replies pass through a relay that holds the one carrying the order.
+  const { app: reader, relay } = await mongoRelayed(t, direct, { MONGODB_TIMEOUT_MS: '20000' })
+  const errorsBefore = await scrape(reader, 'redis_errors_total', { component: 'cache' })
+
+  const replyHeld = relay.holdNextReply('Read Before Redis Went')
+  const reading = reader.inject(`/orders/${order._id}`)
+  await replyHeld // its lookup has missed: it waits for MongoDB
+  const lost = once(reader.redis, 'close')
+  await redis.stop()
+  await lost
+  relay.release()
+
+  const read = await reading
+  t.equal(read.statusCode, 200)
+  t.equal(read.headers['x-cache'], 'MISS')
+  t.equal(read.json().customer, 'Read Before Redis Went', 'the order from MongoDB')
+  t.equal(await scrape(reader, 'redis_errors_total', { component: 'cache' }), errorsBefore, 'no fill was tried on the Redis it knows is down')
 })
