@@ -27,8 +27,17 @@ export async function rawRequest (port: number, request: string | Buffer): Promi
   socket.on('error', () => {}) // a reset after the answer is the server closing, as asked
   socket.write(request)
   await closed
-  const text = Buffer.concat(chunks).toString('latin1')
-  const [head = '', body = ''] = text.split('\r\n\r\n', 2)
+  return parseResponse(Buffer.concat(chunks).toString('latin1'))
+}
+
+/**
+ * One HTTP/1.1 response as read off a socket (status line, headers, blank line, body), in the
+ * shape app.inject returns: header names lower-cased, the body as text.
+ */
+export function parseResponse (text: string): InjectedResponse & { headers: Record<string, string> } {
+  const end = text.indexOf('\r\n\r\n')
+  const head = end < 0 ? text : text.slice(0, end)
+  const body = end < 0 ? '' : text.slice(end + 4)
   const [statusLine = '', ...lines] = head.split('\r\n')
   const headers: Record<string, string> = {}
   for (const line of lines) {

@@ -56,8 +56,11 @@ export function createChanges ({ redis, keys, metrics, timeoutMs, ttlSeconds, ch
     const replicas = await call()
     if (replicas === 0) return
     // A pipeline goes to the node of its keys' slot (ioredis), so the WAIT reaches that master.
-    const results = await (redis as Redis).pipeline().exists(slotKey).wait(replicas, timeoutMs).exec()
-    const acknowledged = Number(results?.[1]?.[1] ?? 0)
+    // A pipeline's exec() (unlike a transaction's) always resolves to one [error, reply] per command.
+    const [, [error, acknowledged]] = await (redis as Redis).pipeline().exists(slotKey).wait(replicas, timeoutMs).exec() as
+      [unknown, [Error | null, number]]
+    // WAIT refused (say, a Redis user not allowed to run it): no replica is known to have the change.
+    if (error) throw new ChangeNotAnnouncedError(`WAIT failed: ${error.message}`, { cause: error })
     if (acknowledged < replicas) throw new ChangeNotAnnouncedError(`${acknowledged} of ${replicas} replicas acknowledged the change within ${timeoutMs} ms`)
   }
 

@@ -1,7 +1,7 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { build, createOrder, redisFor, validOrder, type TestApp } from '../helper.js'
 import { redisKeys } from '../../src/cache/keys.js'
-import { throughRelay } from '../relay.js'
+import { pausedReader } from '../instances.js'
 import { scrape } from '../scrape.js'
 
 // A PUT or DELETE never moves an order in the newest-first list, so it touches only the cached
@@ -108,13 +108,8 @@ t.test('a fill records its page in the pages-holding set of each order on it, fo
 })
 
 // The deterministic paused-reader tests: a reader's connection to Redis goes through a relay
-// that holds its fill script; another instance commits a PUT and invalidates meanwhile.
-async function pausedReader (t: Test) {
-  const writer = await build(t)
-  const { relay, url: relayedRedis } = await throughRelay(t, writer.config.REDIS_URL)
-  const reader = await build(t, { env: { MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis, CACHE_REDIS_TIMEOUT_MS: '10000' } })
-  return { writer, reader, relay }
-}
+// that holds its fill script (test/instances.ts's pausedReader); another instance commits a PUT
+// and invalidates meanwhile.
 
 t.test('no stale fill for a page the PUT invalidates: a slow reader of it is refused', async (t) => {
   const { writer, reader, relay } = await pausedReader(t)

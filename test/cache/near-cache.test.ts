@@ -3,6 +3,7 @@ import type { Test } from 'tap'
 import { build, createOrder, redisFor, type TestApp } from '../helper.js'
 import { eventually, ownRedis, timed } from '../processes.js'
 import { scrape } from '../scrape.js'
+import { instances as onOneDatabase } from '../instances.js'
 
 // The near cache (CACHE_NEAR_MAX_BYTES > 0) across three instances sharing one Redis and one
 // database, for real: coherence through the invalidation channel, the writer dropping its own
@@ -12,9 +13,7 @@ import { scrape } from '../scrape.js'
 const NEAR = { CACHE_NEAR_MAX_BYTES: String(1024 * 1024) }
 
 async function instances (t: Test, env: Record<string, string> = {}) {
-  const first = await build(t, { env: { ...NEAR, ...env } })
-  const shared = { ...NEAR, ...env, MONGODB_URL: first.config.MONGODB_URL, REDIS_URL: first.config.REDIS_URL }
-  const apps = [first, await build(t, { env: shared }), await build(t, { env: shared })] as [TestApp, TestApp, TestApp]
+  const apps = await onOneDatabase(t, 3, { ...NEAR, ...env })
   for (const app of apps) await eventually(() => app.cache.status().near === 'on')
   return apps
 }

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { build, createOrder, validOrder } from '../helper.js'
+import { createOrder, validOrder } from '../helper.js'
+import { FAST_DEADLINES, instances } from '../instances.js'
 import { ownRedis } from '../processes.js'
 
 // "No read returns an order older than an acknowledged write", across instances, through a 3 s
@@ -9,7 +10,7 @@ import { ownRedis } from '../processes.js'
 // (src/cache/redis-watch.ts), B served the order's old entry and the pre-POST page from Redis
 // as HITs right after the thaw: A's invalidations were only queued behind the owed one.
 
-const FAST = { CACHE_REDIS_TIMEOUT_MS: '50', REDIS_COMMAND_TIMEOUT_MS: '300', CACHE_BREAKER_COOLDOWN_MS: '200' }
+const FAST = { ...FAST_DEADLINES, CACHE_BREAKER_COOLDOWN_MS: '200' }
 // Retries far apart: only what the design does, not a lucky retry, can make B right.
 const NO_EARLY_RETRY = { CACHE_INVALIDATION_RETRY_MS: '60000' }
 const FREEZE_MS = 3000
@@ -18,8 +19,7 @@ const versionOf = (body: string) => (JSON.parse(body) as { version: number }).ve
 
 t.test('a 3 s freeze: after the thaw, another instance serves nothing older than A\'s acknowledged writes', async (t) => {
   const redis = await ownRedis(t)
-  const a = await build(t, { env: { REDIS_URL: redis.url, ...FAST, ...NO_EARLY_RETRY } })
-  const b = await build(t, { env: { REDIS_URL: redis.url, MONGODB_URL: a.config.MONGODB_URL, ...FAST, ...NO_EARLY_RETRY } })
+  const [a, b] = await instances(t, 2, { REDIS_URL: redis.url, ...FAST, ...NO_EARLY_RETRY })
   const order = await createOrder(a)
   const url = `/orders/${order._id}`
   for (let i = 0; i < 2; i++) {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { build, createOrder, redisFor, redisReady, type TestApp } from '../helper.js'
+import { createOrder, redisFor, redisReady, type TestApp } from '../helper.js'
+import { FAST_DEADLINES, instances as onOneDatabase } from '../instances.js'
 import { redisKeys } from '../../src/cache/keys.js'
 import { eventually, ownRedis, timed, type OwnedRedis } from '../processes.js'
 import { scrape } from '../scrape.js'
@@ -9,7 +10,7 @@ import { scrape } from '../scrape.js'
 // freezes it under running services. PUT and DELETE then go ahead without the lock, fenced by
 // the version alone, and leave their invalidation owed; the default stays the spec's 503.
 
-const FAST = { CACHE_REDIS_TIMEOUT_MS: '50', REDIS_COMMAND_TIMEOUT_MS: '300', CACHE_INVALIDATION_RETRY_MS: '20' }
+const FAST = { ...FAST_DEADLINES, CACHE_INVALIDATION_RETRY_MS: '20' }
 const WRITE_BOUND_MS = 2000
 
 type Outage = 'stopped' | 'frozen'
@@ -31,10 +32,8 @@ async function endOutage (redis: OwnedRedis, outage: Outage): Promise<void> {
 /** Instances sharing one database and one (owned) Redis. */
 async function instances (t: Test, count: number, env: Record<string, string>) {
   const redis = await ownRedis(t)
-  const first = await build(t, { env: { REDIS_URL: redis.url, ...FAST, ...env } })
-  const rest = await Promise.all(Array.from({ length: count - 1 }, () =>
-    build(t, { env: { REDIS_URL: redis.url, MONGODB_URL: first.config.MONGODB_URL, ...FAST, ...env } })))
-  return { redis, apps: [first, ...rest] as [TestApp, ...TestApp[]] }
+  const apps = await onOneDatabase(t, count, { REDIS_URL: redis.url, ...FAST, ...env })
+  return { redis, apps: apps as [TestApp, ...TestApp[]] }
 }
 
 for (const outage of ['stopped', 'frozen'] as const) {

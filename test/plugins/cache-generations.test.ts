@@ -1,7 +1,7 @@
 import t from 'tap'
 import { build, createOrder, redisFor } from '../helper.js'
 import { redisKeys } from '../../src/cache/keys.js'
-import { throughRelay } from '../relay.js'
+import { pausedReader } from '../instances.js'
 import { scrape } from '../scrape.js'
 
 // Generations never come back to a value an old entry or a slow filler holds: a missing
@@ -9,10 +9,8 @@ import { scrape } from '../scrape.js'
 // matches a generation that vanished.
 
 t.test('a generation that vanished mid-read (expiry, Redis restart) refuses the fill', async (t) => {
-  const writer = await build(t)
-  const { relay, url: relayedRedis } = await throughRelay(t, writer.config.REDIS_URL)
   // The held fill is in flight: its deadline must outlast the hold.
-  const app = await build(t, { env: { MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis, CACHE_REDIS_TIMEOUT_MS: '10000' } })
+  const { writer, reader: app, relay } = await pausedReader(t)
   const redis = redisFor(t, writer)
   const order = await createOrder(writer)
   const generationKey = redisKeys.entityGeneration(order._id)

@@ -2,7 +2,7 @@ import t from 'tap'
 import { build, createOrder, redisFor, validOrder } from '../helper.js'
 import { redisKeys } from '../../src/cache/keys.js'
 import { ownRedis } from '../processes.js'
-import { throughRelay } from '../relay.js'
+import { instances, pausedReader } from '../instances.js'
 import { scrape } from '../scrape.js'
 
 // Command statistics are per server, so the tests that read them run their own redis-server.
@@ -119,10 +119,8 @@ for (const scope of ['list', 'entity'] as const) {
   // The entity has no generation before the PUT (its first fill would create it); the list's
   // was created by the POST.
   t.test(`no stale fill (${scope}): a slow reader cannot store pre-mutation data`, async (t) => {
-    const writer = await build(t)
-    const { relay, url: relayedRedis } = await throughRelay(t, writer.config.REDIS_URL)
     // The held fill is in flight: its deadline must outlast the hold.
-    const app = await build(t, { env: { MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis, CACHE_REDIS_TIMEOUT_MS: '10000' } })
+    const { writer, reader: app, relay } = await pausedReader(t)
     const order = await createOrder(writer)
     const url = scope === 'list' ? '/orders' : `/orders/${order._id}`
 
@@ -190,9 +188,8 @@ t.test('no KEYS, SCAN or FLUSH is ever sent', async (t) => {
 })
 
 t.test('across instances: concurrent misses cost at most one MongoDB query per instance', async (t) => {
-  const first = await build(t)
-  const shared = { MONGODB_URL: first.config.MONGODB_URL, REDIS_URL: first.config.REDIS_URL }
-  const apps = [first, await build(t, { env: shared }), await build(t, { env: shared })]
+  const apps = await instances(t, 3)
+  const [first] = apps
   await createOrder(first)
   const reads = () => Promise.all(apps.map((app) => scrape(app, 'database_reads_total')))
   const readsBefore = await reads()

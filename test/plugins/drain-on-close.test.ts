@@ -2,8 +2,9 @@ import t from 'tap'
 import { once } from 'node:events'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import { build, createOrder } from '../helper.js'
-import { throughRelay } from '../relay.js'
+import { mongoRelayed } from '../instances.js'
 import { eventually } from '../processes.js'
+import { parseResponse } from '../raw-http.js'
 
 // app.close() over real connections, in-process: the server stops accepting at once, an
 // in-flight PUT is finished, a request that arrives on an already open connection is served
@@ -19,23 +20,11 @@ function readAll (socket: Socket): Promise<string> {
   return once(socket, 'close').then(() => text)
 }
 
-function parse (raw: string) {
-  const [head = '', body = ''] = raw.split('\r\n\r\n')
-  const [statusLine = '', ...headerLines] = head.split('\r\n')
-  const headers = Object.fromEntries(headerLines.map((line) => {
-    const at = line.indexOf(':')
-    return [line.slice(0, at).toLowerCase(), line.slice(at + 1).trim()]
-  }))
-  return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) }
-}
-
 const GRACE_MS = 400
 
 t.test('closing: no new connection, in-flight finished, late arrivals served, idle connections closed after the grace', async (t) => {
   // The PUT is paused under its lock by holding its conditional update on the way to MongoDB.
-  const direct = await build(t)
-  const { relay, url: relayedMongo } = await throughRelay(t, direct.config.MONGODB_URL)
-  const app = await build(t, { env: { MONGODB_URL: relayedMongo, REDIS_URL: direct.config.REDIS_URL, DRAIN_GRACE_MS: String(GRACE_MS) } })
+  const { app, relay } = await mongoRelayed(t, await build(t), { DRAIN_GRACE_MS: String(GRACE_MS) })
   const writing = relay.holdNext('findAndModify')
   const order = await createOrder(app)
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -77,19 +66,19 @@ t.test('closing: no new connection, in-flight finished, late arrivals served, id
   t.equal(connectError.code, 'ECONNREFUSED', 'no new connection is accepted: a balancer tries another instance')
 
   b.write('\r\n')
-  const served = parse(await answerB)
-  t.equal(served.status, 200, 'a request completed on an open connection after the close began is served')
+  const served = parseResponse(await answerB)
+  t.equal(served.statusCode, 200, 'a request completed on an open connection after the close began is served')
   t.equal(served.headers.connection, 'close', 'and its connection closed after the response, between requests')
-  t.ok(Array.isArray(served.body.data))
+  t.ok(Array.isArray(served.json().data))
 
   await closedC
   const idleMs = performance.now() - started
   t.ok(idleMs >= GRACE_MS - 50, `the idle connection was left to the client for the grace (closed after ${idleMs.toFixed(0)} ms)`)
 
   relay.release()
-  const finished = parse(await answerA)
-  t.equal(finished.status, 200, 'the in-flight PUT is answered in full')
-  t.equal(finished.body.customer, 'Finished While Closing')
+  const finished = parseResponse(await answerA)
+  t.equal(finished.statusCode, 200, 'the in-flight PUT is answered in full')
+  t.equal(finished.json().customer, 'Finished While Closing')
   t.equal(finished.headers.connection, 'close', 'and its connection is closed after it')
 
   await closed

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { build, createOrder, redisFor, type TestApp } from '../helper.js'
+import { createOrder, redisFor } from '../helper.js'
+import { instances } from '../instances.js'
 import { redisKeys } from '../../src/cache/keys.js'
 
 // Several service instances share one Redis and one database, and many writers race on one
@@ -9,15 +10,8 @@ import { redisKeys } from '../../src/cache/keys.js'
 
 const INSTANCES = 3
 
-async function cluster (t: Test, env: Record<string, string>): Promise<TestApp[]> {
-  const first = await build(t, { env })
-  const shared = { ...env, MONGODB_URL: first.config.MONGODB_URL, REDIS_URL: first.config.REDIS_URL }
-  const rest = await Promise.all(Array.from({ length: INSTANCES - 1 }, () => build(t, { env: shared })))
-  return [first, ...rest]
-}
-
 async function race (t: Test, env: Record<string, string>, writers: number, withCancel: boolean) {
-  const apps = await cluster(t, env)
+  const apps = await instances(t, INSTANCES, env)
   const order = await createOrder(apps[0]!)
   const responses = await Promise.all(Array.from({ length: writers }, (_, i) => {
     const app = apps[i % apps.length]!

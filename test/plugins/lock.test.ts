@@ -2,7 +2,7 @@ import t from 'tap'
 import { once } from 'node:events'
 import { build, createOrder, redisFor } from '../helper.js'
 import { redisKeys } from '../../src/cache/keys.js'
-import { throughRelay } from '../relay.js'
+import { mongoRelayed } from '../instances.js'
 import { scrape } from '../scrape.js'
 
 // A writer is paused under its lock by holding its conditional update (findAndModify) on the
@@ -12,8 +12,7 @@ t.test('PUT and DELETE take the order lock with a random token and leave nothing
   const app = await build(t)
   const redis = redisFor(t, app)
   const order = await createOrder(app)
-  const { relay, url: relayedMongo } = await throughRelay(t, app.config.MONGODB_URL)
-  const writer = await build(t, { env: { MONGODB_URL: relayedMongo, REDIS_URL: app.config.REDIS_URL } })
+  const { app: writer, relay } = await mongoRelayed(t, app)
   const seen: Array<string | null> = []
   for (const method of ['PUT', 'DELETE'] as const) {
     const updateHeld = relay.holdNext('findAndModify')
@@ -76,9 +75,8 @@ t.test('release is owner-only: an expired holder cannot delete the next owner\'s
 t.test('fencing: a writer whose lock expired mid-write gets 409 and changes nothing', async (t) => {
   const env = { LOCK_TTL_SECONDS: '1' }
   const fast = await build(t, { env })
-  const { relay, url: relayedMongo } = await throughRelay(t, fast.config.MONGODB_URL)
   // The held update is in flight: the driver's socket timeout must outlast the hold.
-  const slow = await build(t, { env: { ...env, MONGODB_URL: relayedMongo, REDIS_URL: fast.config.REDIS_URL, MONGODB_TIMEOUT_MS: '20000' } })
+  const { app: slow, relay } = await mongoRelayed(t, fast, { ...env, MONGODB_TIMEOUT_MS: '20000' })
   const order = await createOrder(slow)
   const lockKey = redisKeys.orderLock(order._id)
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { build, createOrder, redisFor, validOrder } from '../helper.js'
 import { assertError } from '../routes/contract.js'
+import { instances } from '../instances.js'
 import { redisKeys } from '../../src/cache/keys.js'
 import { ownRedis } from '../processes.js'
 import { metric } from '../metrics-text.js'
@@ -45,8 +46,7 @@ t.test('RATE_LIMIT_MAX: the next request is 429 RATE_LIMITED with Retry-After, c
 
 t.test('instances on one Redis share the budget', async (t) => {
   const env = { RATE_LIMIT_MAX: '4' }
-  const first = await build(t, { env })
-  const second = await build(t, { env: { ...env, MONGODB_URL: first.config.MONGODB_URL, REDIS_URL: first.config.REDIS_URL } })
+  const [first, second] = await instances(t, 2, env)
   t.equal((await first.inject('/orders')).statusCode, 200)
   t.equal((await second.inject('/orders')).statusCode, 200)
   t.equal((await first.inject('/orders')).statusCode, 200)

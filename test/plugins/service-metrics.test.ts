@@ -1,25 +1,18 @@
 import t from 'tap'
 import { ObjectId } from 'mongodb'
-import { build, createOrder, redisFor, redisReady, type TestApp } from '../helper.js'
+import { build, createOrder, redisFor, redisReady } from '../helper.js'
 import { redisKeys } from '../../src/cache/keys.js'
 import { ORDERS_COLLECTION } from '../../src/orders/repository.js'
 import { eventually, ownMongo, ownRedis } from '../processes.js'
-import { metric } from '../metrics-text.js'
-import { throughRelay } from '../relay.js'
+import { scrapeAll } from '../scrape.js'
+import { mongoRelayed, pausedReader } from '../instances.js'
 
 // Each scenario that should move a service counter, observed where operators see it: in a
 // scrape of GET /metrics.
 
-const P = 'flowops_order_service_'
-
-async function scrape (app: TestApp) {
-  const text = (await app.inject('/metrics')).body
-  return (name: string, labels: Record<string, string> = {}) => metric(text, `${P}${name}`, labels)
-}
-
 t.test('a miss, a fill, a hit; writes, reads and invalidations', async (t) => {
   const app = await build(t)
-  const before = await scrape(app)
+  const before = await scrapeAll(app)
   t.equal(before('cache_hits_total'), 0)
   t.equal(before('cache_breaker_state'), 0, 'breaker closed')
   t.equal(before('redis_connected'), 1)
@@ -29,7 +22,7 @@ t.test('a miss, a fill, a hit; writes, reads and invalidations', async (t) => {
   t.equal((await app.inject('/orders')).headers['x-cache'], 'MISS')
   t.equal((await app.inject('/orders')).headers['x-cache'], 'HIT')
 
-  const m = await scrape(app)
+  const m = await scrapeAll(app)
   t.equal(m('cache_misses_total'), 1)
   t.equal(m('cache_fills_total'), 1)
   t.equal(m('cache_hits_total'), 1)
@@ -45,7 +38,7 @@ t.test('CACHE_ENABLED=false: every read is a bypass', async (t) => {
   await createOrder(app)
   await app.inject('/orders')
   await app.inject('/orders')
-  const m = await scrape(app)
+  const m = await scrapeAll(app)
   t.equal(m('cache_bypasses_total'), 2)
   t.equal(m('cache_hits_total'), 0)
   t.equal(m('cache_misses_total'), 0)
@@ -53,17 +46,15 @@ t.test('CACHE_ENABLED=false: every read is a bypass', async (t) => {
 })
 
 t.test('concurrent misses are de-duplicated; a stale fill is refused', async (t) => {
-  const writer = await build(t)
   // The reader's fill is held on its way to Redis, in flight: its deadline outlasts the hold.
-  const { relay, url: relayedRedis } = await throughRelay(t, writer.config.REDIS_URL)
-  const app = await build(t, { env: { MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis, CACHE_REDIS_TIMEOUT_MS: '10000' } })
+  const { writer, reader: app, relay } = await pausedReader(t)
   const order = await createOrder(app)
   await Promise.all(Array.from({ length: 5 }, () => app.inject('/orders?limit=7')))
-  t.equal((await scrape(app))('cache_deduped_misses_total'), 4, 'four misses joined the first one\'s load')
+  t.equal((await scrapeAll(app))('cache_deduped_misses_total'), 4, 'four misses joined the first one\'s load')
 
   await relay.whileHolding('eval', () => app.inject(`/orders/${order._id}`),
     () => writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Changed Meanwhile' } }))
-  t.equal((await scrape(app))('cache_stale_fills_refused_total'), 1)
+  t.equal((await scrapeAll(app))('cache_stale_fills_refused_total'), 1)
 })
 
 t.test('locks: acquired, released and hold time; contended -> 409', async (t) => {
@@ -73,7 +64,7 @@ t.test('locks: acquired, released and hold time; contended -> 409', async (t) =>
   await redisFor(t, app).set(redisKeys.orderLock(order._id), 'someone-else', 'EX', 10)
   t.equal((await app.inject({ method: 'DELETE', url: `/orders/${order._id}` })).statusCode, 409)
 
-  const m = await scrape(app)
+  const m = await scrapeAll(app)
   t.equal(m('lock_acquired_total'), 1)
   t.equal(m('lock_released_total'), 1)
   t.equal(m('lock_contended_total'), 1)
@@ -87,8 +78,7 @@ t.test('locks: acquired, released and hold time; contended -> 409', async (t) =>
 t.test('fencing: a write whose version moved under it is rejected and counted', async (t) => {
   const direct = await build(t)
   // The writer's conditional update is held on its way to MongoDB.
-  const { relay, url: relayedMongo } = await throughRelay(t, direct.config.MONGODB_URL)
-  const app = await build(t, { env: { MONGODB_URL: relayedMongo, REDIS_URL: direct.config.REDIS_URL } })
+  const { app, relay } = await mongoRelayed(t, direct)
   const order = await createOrder(app)
   const updateHeld = relay.holdNext('findAndModify')
   const put = app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Fenced Writer' } })
@@ -100,7 +90,7 @@ t.test('fencing: a write whose version moved under it is rejected and counted', 
   const response = await put
   t.equal(response.statusCode, 409)
   t.equal(response.json().code, 'VERSION_CONFLICT')
-  t.equal((await scrape(app))('lock_fencing_rejections_total'), 1)
+  t.equal((await scrapeAll(app))('lock_fencing_rejections_total'), 1)
 })
 
 t.test('Redis stopped: lock unavailable, Redis errors by component, not connected', async (t) => {
@@ -109,12 +99,12 @@ t.test('Redis stopped: lock unavailable, Redis errors by component, not connecte
   const order = await createOrder(app)
   await redis.stop()
   // The client notices on its next reconnection attempt.
-  await eventually(async () => app.redis.status !== 'ready' && (await scrape(app))('redis_errors_total', { component: 'connection' }) > 0)
+  await eventually(async () => app.redis.status !== 'ready' && (await scrapeAll(app))('redis_errors_total', { component: 'connection' }) > 0)
 
   t.equal((await app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Blocked Write' } })).statusCode, 503)
   t.equal((await app.inject('/orders')).headers['x-cache'], 'BYPASS')
 
-  const m = await scrape(app)
+  const m = await scrapeAll(app)
   t.equal(m('lock_unavailable_total'), 1)
   t.equal(m('redis_errors_total', { component: 'lock' }), 1)
   t.ok(m('redis_errors_total', { component: 'connection' }) >= 1, 'the client reported the lost connection')
@@ -123,7 +113,7 @@ t.test('Redis stopped: lock unavailable, Redis errors by component, not connecte
 
   await redis.start()
   await redisReady(app)
-  t.equal((await scrape(app))('redis_connected'), 1, 'connected again')
+  t.equal((await scrapeAll(app))('redis_connected'), 1, 'connected again')
 })
 
 t.test('Redis frozen: read errors open the breaker; a pending invalidation is retried', async (t) => {
@@ -135,15 +125,15 @@ t.test('Redis frozen: read errors open the breaker; a pending invalidation is re
   await redis.freeze()
   t.teardown(() => redis.thaw())
   for (let page = 1; page <= 3; page++) await app.inject(`/orders?page=${page}`)
-  const open = await scrape(app)
+  const open = await scrapeAll(app)
   t.equal(open('redis_errors_total', { component: 'cache' }), 3)
   t.equal(open('cache_breaker_state'), 2, 'open')
 
   await createOrder(app)
-  t.equal((await scrape(app))('cache_invalidation_pending'), 1, 'the POST\'s invalidation could not be delivered')
+  t.equal((await scrapeAll(app))('cache_invalidation_pending'), 1, 'the POST\'s invalidation could not be delivered')
   redis.thaw()
   await eventually(() => !app.cache.status().invalidationPending)
-  const after = await scrape(app)
+  const after = await scrapeAll(app)
   t.equal(after('cache_invalidation_pending'), 0)
   t.ok(after('cache_invalidation_retries_total') >= 1, 'delivered by a background retry')
 })
@@ -152,9 +142,9 @@ t.test('MongoDB down: failed requests count as MongoDB errors', async (t) => {
   const mongo = await ownMongo(t)
   const app = await build(t, { env: { MONGODB_URL: mongo.url, MONGODB_TIMEOUT_MS: '1000' } })
   const order = await createOrder(app)
-  t.equal((await scrape(app))('mongodb_errors_total'), 0)
+  t.equal((await scrapeAll(app))('mongodb_errors_total'), 0)
   await mongo.stop()
   t.equal((await app.inject(`/orders/${order._id}`)).statusCode, 503)
   t.equal((await app.inject('/orders?page=3')).statusCode, 503)
-  t.equal((await scrape(app))('mongodb_errors_total'), 2)
+  t.equal((await scrapeAll(app))('mongodb_errors_total'), 2)
 })

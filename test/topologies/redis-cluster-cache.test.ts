@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { Cluster } from 'ioredis'
 import { build, createOrder, validOrder, type TestApp } from '../helper.js'
 import { ownRedisCluster, type RedisCluster } from '../redis-cluster.js'
-import { throughRelay } from '../relay.js'
+import { instances as onOneDatabase, mongoRelayed } from '../instances.js'
 import { scrape } from '../scrape.js'
 import { clusterKeys, redisKeys } from '../../src/cache/keys.js'
 
@@ -14,10 +14,7 @@ import { clusterKeys, redisKeys } from '../../src/cache/keys.js'
 // carry a hash tag, so each entry shares its slot with the generation that guards it.
 
 async function instances (t: Test, cluster: RedisCluster, count = 2): Promise<TestApp[]> {
-  const first = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds } })
-  const shared = { REDIS_CLUSTER_NODES: cluster.seeds, MONGODB_URL: first.config.MONGODB_URL }
-  const rest = await Promise.all(Array.from({ length: count - 1 }, () => build(t, { env: shared })))
-  return [first, ...rest]
+  return await onOneDatabase(t, count, { REDIS_CLUSTER_NODES: cluster.seeds })
 }
 
 function observer (t: Test, cluster: RedisCluster): Cluster {
@@ -86,8 +83,7 @@ for (const scope of ['list', 'entity'] as const) {
     const cluster = await ownRedisCluster(t)
     const writer = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds } })
     // The reader's MongoDB replies pass through a relay that holds the one carrying the order.
-    const { relay, url: relayedMongo } = await throughRelay(t, writer.config.MONGODB_URL)
-    const reader = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds, MONGODB_URL: relayedMongo, MONGODB_TIMEOUT_MS: '20000' } })
+    const { app: reader, relay } = await mongoRelayed(t, writer, { REDIS_CLUSTER_NODES: cluster.seeds, MONGODB_TIMEOUT_MS: '20000' })
     const order = await createOrder(writer, { ...validOrder, customer: 'Before The Write' })
     const url = scope === 'list' ? '/orders' : `/orders/${order._id}`
 

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { build, createOrder } from '../helper.js'
+import { createOrder } from '../helper.js'
+import { instances } from '../instances.js'
 import { ownRedisCluster } from '../redis-cluster.js'
 import { clusterKeys, redisKeys } from '../../src/cache/keys.js'
 
@@ -16,8 +17,7 @@ const versionOf = (body: string) => (JSON.parse(body) as { version: number }).ve
 t.test('Cluster: the list group\'s master killed, A writes on live masters, B never serves a version older than an acknowledged one', async (t) => {
   const cluster = await ownRedisCluster(t)
   const env = { REDIS_CLUSTER_NODES: cluster.seeds, CACHE_INVALIDATION_RETRY_MS: '60000' }
-  const a = await build(t, { env })
-  const b = await build(t, { env: { ...env, MONGODB_URL: a.config.MONGODB_URL } })
+  const [a, b] = await instances(t, 2, env)
   const m = await cluster.masterOf(clusterKeys.listPage(1, 10).key)
 
   // Two orders whose entity slot and lock slot are both served by masters other than M.

@@ -142,5 +142,7 @@ export async function bumpGenerations (redis: Redis | Cluster, bump: {
   const rewriteArgs = pagesOf?.ids.flatMap((id) => { const r = bump.rewrites.get(id); return r ? [r.from, r.to] : ['', ''] }) ?? []
   const counts = await redis.bumpGenerations(keys.length, ...keys, bump.stampTtlSeconds, listGenerations.length,
     pagesOf?.ids.length ?? 0, bump.channel, bump.copySuffixes.length, ...bump.copySuffixes, ...rewriteArgs, ...tokens)
-  return new Map(pagesOf?.ids.map((id, i) => [id, { deleted: counts[2 * i] ?? 0, rewritten: counts[2 * i + 1] ?? 0 }]))
+  // The script returns a (deleted, rewritten) pair for each tracked entity, in order (pagesTouched
+  // above): no pair is ever missing, so there is no fallback to take.
+  return new Map(pagesOf?.ids.map((id, i) => [id, { deleted: counts[2 * i] as number, rewritten: counts[2 * i + 1] as number }]))
 }
