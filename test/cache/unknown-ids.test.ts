@@ -2,19 +2,30 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { build, redisFor } from '../helper.js'
 
-// Anyone can send GETs of ids that do not exist. Those misses must write nothing to Redis, or
-// a client could grow it without limit.
+// Anyone can send GETs of ids that do not exist. Those misses must leave nothing in Redis, or
+// a client could grow it without limit. A miss takes a lease (src/cache/miss-lease.ts) that
+// expires by itself after CACHE_LEASE_WAIT_MS: what they write is bounded by their rate times
+// that wait, and gone once it is over.
 
-t.test('GETs of unknown ids write nothing to Redis', async (t) => {
+const LEASE_WAIT_MS = 100
+
+t.test('GETs of unknown ids leave nothing in Redis', async (t) => {
   // A generous read deadline: under a loaded CI machine a lookup must not turn into a BYPASS,
   // which would write nothing either and prove nothing.
-  const app = await build(t, { env: { CACHE_REDIS_TIMEOUT_MS: '2000' } })
+  const app = await build(t, { env: { CACHE_REDIS_TIMEOUT_MS: '2000', CACHE_LEASE_WAIT_MS: String(LEASE_WAIT_MS) } })
   const redis = redisFor(t, app)
-  const keysBefore = await redis.dbsize()
+  const keysBefore = await redis.keys('*')
   for (let i = 0; i < 100; i++) {
     const response = await app.inject(`/orders/${randomBytes(12).toString('hex')}`)
     t.equal(response.statusCode, 404)
     t.equal(response.headers['x-cache'], 'MISS')
   }
-  t.equal(await redis.dbsize(), keysBefore, 'no key was created')
+  const added = (await redis.keys('*')).filter((key) => !keysBefore.includes(key))
+  t.ok(added.every((key) => key.includes(':lease:')), 'only miss leases were written')
+  const ttls = await Promise.all(added.map((key) => redis.pttl(key)))
+  t.ok(ttls.every((ms) => ms === -2 || (ms > 0 && ms <= LEASE_WAIT_MS)), 'each expires within the lease wait')
+  // Gone once the wait is over: Redis expires them by itself (bounded: the wait and 2 s of margin).
+  const until = Date.now() + LEASE_WAIT_MS + 2000
+  while ((await redis.dbsize()) !== keysBefore.length && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(await redis.dbsize(), keysBefore.length, 'nothing is left')
 })
