@@ -16,7 +16,7 @@ import type { RequestLog } from './request-log.js'
 import { INSTANCES } from './scenario.js'
 import { PROFILES } from './services.js'
 import { handlesBesidesConnections, rssOutsideHeap, rssSlopePerMinute, SOAK, TOLERANCE, type SoakResult } from './soak.js'
-import { figuresOf, type Figures } from './stats.js'
+import { figuresOf, maxOf, type Figures } from './stats.js'
 import type { Timeline } from './timeline.js'
 
 // Turns the run's record (request log, timeline, lock watch, soak samples, database) into the
@@ -125,7 +125,7 @@ export async function evaluate (options: Options, log: RequestLog, timeline: Tim
   const afterOptimistic = staleReads(entries, timeline).filter(ackedWithoutLock)
   const late = afterOptimistic.filter((read) => !inOptimisticWindow(read))
   checks.push(check(`stale reads after writes made without the lock (LOCK_FALLBACK=optimistic) end within ${HITS_AGAIN_MS / 1000} s of Redis coming back`, late.length === 0,
-    `${afterOptimistic.length} reads older than such a write (lag after its acknowledgement up to ${Math.max(0, ...afterOptimistic.map((r) => r.lagMs))} ms); ` +
+    `${afterOptimistic.length} reads older than such a write (lag after its acknowledgement up to ${maxOf(afterOptimistic.map((r) => r.lagMs))} ms); ` +
     `${late.length} sent later than ${HITS_AGAIN_MS / 1000} s after Redis was back`))
   // The near-cache bound measures its stale reads itself (their window is the figure), and
   // checks them against the README's bound; every other phase allows none.

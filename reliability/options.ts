@@ -13,6 +13,8 @@ export interface Options {
   soakOnly: boolean
   /** --capacity: measure what the set-up can take (reliability/capacity.ts), no faults, no checks. */
   capacity: boolean
+  /** --near-bound: measure the near-cache bound alone (reliability/near-bound.ts), no faults, no checks. */
+  nearBoundOnly: boolean
   /** Orders created over HTTP before the load starts. */
   seedOrders: number
   /** Requests started per second by the load driver (open loop), and the in-flight cap. */
@@ -51,6 +53,7 @@ export function readOptions (argv: string[]): Options {
     form: short ? 'short' : 'full',
     soakOnly: argv.includes('--soak-only') || process.env.RELIABILITY_SOAK_ONLY === '1',
     capacity: argv.includes('--capacity'),
+    nearBoundOnly: argv.includes('--near-bound'),
     seedOrders: num('RELIABILITY_SEED_ORDERS', 100),
     rate: num('RELIABILITY_RATE', 500),
     maxInFlight: num('RELIABILITY_MAX_IN_FLIGHT', 256),

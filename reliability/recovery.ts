@@ -1,4 +1,5 @@
 import { isOk, isServerError, type LogEntry } from './request-log.js'
+import { maxOf } from './stats.js'
 import type { Phase } from './timeline.js'
 
 // How a recovery phase went, measured from the moment the dependency was back: when the last
@@ -21,7 +22,7 @@ export interface Recovery {
 const after = (phase: Phase, entry: LogEntry | undefined) => entry === undefined ? null : Math.round(entry.sentAt - phase.start)
 
 function lastFailureAfter (phase: Phase, failed: LogEntry[]): number {
-  return failed.length === 0 ? 0 : Math.round(Math.max(...failed.map((e) => e.sentAt)) - phase.start)
+  return failed.length === 0 ? 0 : Math.round(maxOf(failed.map((e) => e.sentAt), -Infinity) - phase.start)
 }
 
 export function recoveryOf (phase: Phase, entries: LogEntry[], writeKinds: string[], instances: number): Recovery {

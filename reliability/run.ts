@@ -60,6 +60,11 @@ async function main (): Promise<number> {
       failed = 0
       return 0
     }
+    if (options.nearBoundOnly) {
+      await measureNearBound(options, env, logDir, workload, log, timeline, say)
+      failed = 0
+      return 0
+    }
     const run = options.soakOnly
       ? await seedAlone(options, env, logDir, workload, log, say)
       : await runFaultScenario(options, { ...servers, toxiproxy, proxies }, env, logDir, workload, log, timeline, say)

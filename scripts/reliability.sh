@@ -2,10 +2,12 @@
 # npm run test:reliability [-- --short]: the load + fault suite (reliability/). It starts its own
 # redis-server, FerretDB and service processes on free loopback ports, so it needs no running
 # servers; it installs what is missing like the other scripts (scripts/servers.sh install).
-# The full form takes about 8 minutes and rewrites reliability/REPORT.md and results.json; the
-# short form (--short, or RELIABILITY_SHORT=1) about 2 minutes, for CI, and writes its report
+# The full form takes about 13 minutes and rewrites reliability/REPORT.md and results.json; the
+# short form (--short, or RELIABILITY_SHORT=1) about 5 minutes, for CI, and writes its report
 # under dist/reliability-report/; --soak-only runs the seed and the soak alone (report under
-# dist/reliability-soak/). Knobs: RELIABILITY_* in reliability/options.ts.
+# dist/reliability-soak/); --capacity measures what the set-up takes of the mix (no checks);
+# --near-bound measures the near cache's staleness window alone. Knobs: RELIABILITY_* in
+# reliability/options.ts. It builds Toxiproxy (tools/toxiproxy/build.sh) and uses Debian's nginx.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

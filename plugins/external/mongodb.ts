@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import fastifyMongodb from '@fastify/mongodb'
+import { watchMonitor } from '../../src/mongodb/monitor-watchdog.js'
 
 /**
  * MongoDB, the system of record, through the official plugin. Every driver timeout is set
@@ -29,6 +30,11 @@ export default fp(async function mongodb (app) {
     readPreference: app.config.MONGODB_READ_PREFERENCE,
     appName: 'flowops-order-service'
   })
+  // A heartbeat that never ends leaves the driver unable to find the server again
+  // (src/mongodb/monitor-watchdog.ts): past twice the driver's own bound and a second, the
+  // client is restarted.
+  const watchdog = watchMonitor(app.mongo.client, { stuckAfterMs: 2 * timeout + 1000, log: app.log.child({ component: 'mongodb' }) })
+  app.addHook('preClose', async () => watchdog.stop())
 }, { name: 'mongodb-connection' })
 
 /** MONGODB_WRITE_CONCERN as the driver's w: 'majority' or a number of members. */

@@ -1,4 +1,5 @@
 import type { LogEntry } from '../request-log.js'
+import { maxOf } from '../stats.js'
 import { check, examples, type Check } from './check.js'
 
 // No orphan lock: a PUT or DELETE answered 409 ORDER_LOCKED must have met a lock some live
@@ -29,7 +30,7 @@ export function lockedOutChecks (entries: LogEntry[], crashes: Crash[], lockTtlM
   for (const entry of refused) {
     const others = (writesByOrder.get(entry.orderId as string) ?? []).filter((w) => w !== entry && w.sentAt <= entry.doneAt)
     // The latest end of a holder that could explain the refusal.
-    const heldUntil = Math.max(-Infinity, ...others.map((w) => w.doneAt))
+    const heldUntil = maxOf(others.map((w) => w.doneAt), -Infinity)
     if (entry.sentAt <= heldUntil + ORPHAN_SLACK_MS) continue
     const crashHolder = others.some((w) => crashes.some((c) => w.instance === c.instance && w.sentAt <= c.at && w.doneAt >= c.at - 5 &&
       entry.sentAt <= c.at + lockTtlMs + ORPHAN_SLACK_MS))
@@ -39,7 +40,7 @@ export function lockedOutChecks (entries: LogEntry[], crashes: Crash[], lockTtlM
     }
     orphaned.push({ entry, pastMs: Math.round(entry.sentAt - heldUntil) })
   }
-  const worst = Math.max(0, ...orphaned.map((o) => o.pastMs))
+  const worst = maxOf(orphaned.map((o) => o.pastMs))
   return [
     check(`no 409 ORDER_LOCKED for an order no live request holds, past ${ORPHAN_SLACK_MS / 1000} s`, orphaned.length === 0,
       `${refused.length} PUT/DELETE answered 409 ORDER_LOCKED; ${byCrash} met the lock of a write in flight on a SIGKILLed instance (held until its TTL); ` +

@@ -1,4 +1,5 @@
 import type { LockWatch } from '../lock-watch.js'
+import { maxOf } from '../stats.js'
 import { check, examples, type Check } from './check.js'
 
 // No lock key outlives its TTL: every holding seen had a TTL of at most LOCK_TTL_SECONDS, and
@@ -11,7 +12,7 @@ export function lockChecks (watch: LockWatch, lockTtlSeconds: number): Check[] {
   const holdings = [...watch.holdings.values()]
   const noTtl = holdings.filter((h) => h.noTtl || h.maxPttl > ttlMs)
   const overstayed = holdings.filter((h) => h.lastSeen - h.firstSeen > ttlMs + PRECISION_MS)
-  const longest = Math.max(0, ...holdings.map((h) => h.lastSeen - h.firstSeen))
+  const longest = maxOf(holdings.map((h) => h.lastSeen - h.firstSeen))
   const seen = `${holdings.length} lock holdings seen in ${watch.polls} polls (${watch.failedPolls} failed while Redis was down)`
   return [
     check('every lock key has a TTL of at most LOCK_TTL_SECONDS', noTtl.length === 0,

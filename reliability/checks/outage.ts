@@ -1,6 +1,6 @@
 import { isServerError, type LogEntry } from '../request-log.js'
 import type { Recovery } from '../recovery.js'
-import type { Figures } from '../stats.js'
+import { maxOf, type Figures } from '../stats.js'
 import { check, examples, type Check } from './check.js'
 
 // The outage contract (README, "Behaviour when a dependency fails"), checked on the requests
@@ -72,7 +72,7 @@ export function databaseOutageChecks (fault: string, entries: LogEntry[], backAt
   const not503 = rest.filter((e) => e.status !== 503 && !lockedOut(e) && e.doneAt < backAt)
   const slow = rest.filter((e) => e.status === 503 && e.doneAt - e.sentAt > boundMs)
   const straddling = rest.filter((e) => e.doneAt >= backAt).length
-  const slowest = Math.round(Math.max(0, ...rest.map((e) => e.doneAt - e.sentAt)))
+  const slowest = Math.round(maxOf(rest.map((e) => e.doneAt - e.sentAt)))
   return [
     check(`${fault}: cached pages still served`, hits.length > 0,
       `${hits.length} of ${entries.filter((e) => e.method === 'GET').length} GETs answered 200 from the cache`),
