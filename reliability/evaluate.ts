@@ -84,7 +84,7 @@ export async function evaluate (options: Options, log: RequestLog, timeline: Tim
     } else if (fault.kind === 'slow') {
       checks.push(...slowDependencyChecks(fault.name, during, fault.dependency === 'redis' ? ['GET', 'POST'] : ['GET', 'POST', 'PUT', 'DELETE']))
     } else if (fault.dependency === 'redis') {
-      checks.push(...redisOutageChecks(fault.name, during, backAt, figuresOf(during), baseline, optimistic))
+      checks.push(...redisOutageChecks(fault.name, during, backAt, figuresOf(during), baseline, optimistic, fault.hangs))
     } else {
       checks.push(...databaseOutageChecks(fault.name, during, backAt, dbBoundMs))
     }

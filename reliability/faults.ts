@@ -17,6 +17,12 @@ export interface Fault {
   kind: 'outage' | 'slow' | 'crash'
   /** For a crash: the index of the instance killed. */
   instance?: number
+  /**
+   * The dependency hangs rather than refuses (SIGSTOP): the service learns it is gone only when
+   * a call's deadline passes, so reads may wait one read deadline (CACHE_REDIS_TIMEOUT_MS)
+   * before they go to the database.
+   */
+  hangs?: boolean
   down: () => Promise<void>
   up: () => Promise<void>
 }
@@ -40,7 +46,7 @@ const DATABASE_LATENCY_MS = 100
 export function faultsFor ({ redis, mongo, toxiproxy, proxies, crash }: FaultTargets): Fault[] {
   return [
     { name: 'redis killed, restarted empty', dependency: 'redis', kind: 'outage', down: () => redis.stop('SIGKILL'), up: () => redis.start() },
-    { name: 'redis frozen', dependency: 'redis', kind: 'outage', down: async () => redis.freeze(), up: async () => redis.thaw() },
+    { name: 'redis frozen', dependency: 'redis', kind: 'outage', hangs: true, down: async () => redis.freeze(), up: async () => redis.thaw() },
     {
       name: 'redis connections reset (Toxiproxy)',
       dependency: 'redis',
