@@ -1,8 +1,9 @@
 import t from 'tap'
 import type { Test } from 'tap'
-import { build, createOrder, redisFor, type TestApp } from '../helper.js'
+import { build, createOrder, redisFor } from '../helper.js'
 import { eventually, ownRedis, timed } from '../processes.js'
 import { scrape } from '../scrape.js'
+import { NEAR, warmNear } from '../near-cache-helpers.js'
 import { instances as onOneDatabase } from '../instances.js'
 
 // The near cache (CACHE_NEAR_MAX_BYTES > 0) across three instances sharing one Redis and one
@@ -10,30 +11,10 @@ import { instances as onOneDatabase } from '../instances.js'
 // copies before it answers, and a lost invalidation connection (killed with CLIENT KILL, or
 // Redis frozen) emptying the near cache.
 
-const NEAR = { CACHE_NEAR_MAX_BYTES: String(1024 * 1024) }
-
 async function instances (t: Test, env: Record<string, string> = {}) {
   const apps = await onOneDatabase(t, 3, { ...NEAR, ...env })
   for (const app of apps) await eventually(() => app.cache.status().near === 'on')
   return apps
-}
-
-/**
- * Reads until the near cache serves it: a Redis hit stores it near, unless an invalidation
- * message (say, of the order just created) arrived while that read was out; then it is stored
- * on the next one.
- */
-async function warmNear (t: Test, app: TestApp, url: string): Promise<string> {
-  await app.inject(url)
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    const before = await scrape(app, 'cache_near_hits_total')
-    const response = await app.inject(url)
-    if (await scrape(app, 'cache_near_hits_total') === before + 1) {
-      t.equal(response.headers['x-cache'], 'HIT', `${url} is a near hit`)
-      return response.body
-    }
-  }
-  throw new Error(`${url}: no near hit after 5 reads`)
 }
 
 const versionOf = (body: string) => (JSON.parse(body) as { version: number }).version

@@ -1,33 +1,18 @@
 import t from 'tap'
-import type { Test } from 'tap'
-import { build, createOrder, isolatedRedisUrl, type TestApp } from '../helper.js'
+import { build, createOrder, isolatedRedisUrl } from '../helper.js'
 import { eventually } from '../processes.js'
 import { throughRelay } from '../relay.js'
 import { scrape } from '../scrape.js'
+import { NEAR, warmNear } from '../near-cache-helpers.js'
 
 // The near cache's two races, each held deterministically by a relay on the instance's Redis
 // connections (test/relay.ts): a Redis hit whose reply was on the wire while an invalidation
 // reached the instance must not be stored near (the near tier's epoch), and a writer must drop
 // its own near copies even when its invalidation message has not reached it yet.
 
-const NEAR = { CACHE_NEAR_MAX_BYTES: String(1024 * 1024) }
-
 const versionOf = (body: string) => (JSON.parse(body) as { version: number }).version
 
 /** Reads `url` until it is a near hit (a Redis hit stores it near unless a message raced it). */
-async function warmNear (t: Test, app: TestApp, url: string): Promise<void> {
-  await app.inject(url)
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    const before = await scrape(app, 'cache_near_hits_total')
-    const response = await app.inject(url)
-    if (await scrape(app, 'cache_near_hits_total') === before + 1) {
-      t.equal(response.headers['x-cache'], 'HIT', `${url} is a near hit`)
-      return
-    }
-  }
-  throw new Error(`${url}: no near hit after 5 reads`)
-}
-
 t.test('a Redis hit whose reply raced an invalidation is not stored near', async (t) => {
   const writer = await build(t, { env: NEAR })
   const { relay, url: relayedRedis } = await throughRelay(t, writer.config.REDIS_URL)

@@ -1,0 +1,26 @@
+import type { Test } from 'tap'
+import type { TestApp } from './helper.js'
+import { scrape } from './scrape.js'
+
+// What the near-cache tests share. Not a test file.
+
+/** The near cache on, 1 MiB per instance. */
+export const NEAR = { CACHE_NEAR_MAX_BYTES: String(1024 * 1024) }
+
+/**
+ * Reads `url` until the near cache serves it, and returns that answer's body: a Redis hit
+ * stores it near, unless an invalidation message (say, of the order just created) arrived
+ * while that read was out; then it is stored on the next one.
+ */
+export async function warmNear (t: Test, app: TestApp, url: string): Promise<string> {
+  await app.inject(url)
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const before = await scrape(app, 'cache_near_hits_total')
+    const response = await app.inject(url)
+    if (await scrape(app, 'cache_near_hits_total') === before + 1) {
+      t.equal(response.headers['x-cache'], 'HIT', `${url} is a near hit`)
+      return response.body
+    }
+  }
+  throw new Error(`${url}: no near hit after 5 reads`)
+}
