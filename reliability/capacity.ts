@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
-import { LoadDriver } from './driver.js'
+import { driverFor } from './driver.js'
 import type { Options } from './options.js'
 import { RequestLog } from './request-log.js'
 import { seed } from './seed.js'
@@ -28,13 +28,7 @@ export async function probeCapacity (options: Options, env: ServiceEnv, logDir: 
     await seed(options.seedOrders, instances[0]?.url as string, workload, seedLog, options.clientTimeoutMs)
     for (const rate of STEPS) {
       const log = new RequestLog()
-      const driver = new LoadDriver({
-        urls: instances.map((i) => i.url),
-        acceptEncodings: PROFILES.map((p) => p.acceptEncoding),
-        rate,
-        maxInFlight: options.maxInFlight,
-        timeoutMs: options.clientTimeoutMs
-      }, workload, log)
+      const driver = driverFor(instances, PROFILES, options, workload, log, rate)
       driver.start()
       await delay(SETTLE_SECONDS * 1000)
       const from = log.entries.length

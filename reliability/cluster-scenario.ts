@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { clusterKeys } from '../src/cache/keys.js'
 import { RedisCluster } from '../test/redis-cluster.js'
-import { LoadDriver } from './driver.js'
+import { driverFor, type LoadDriver } from './driver.js'
 import type { Options } from './options.js'
 import type { RequestLog } from './request-log.js'
 import { PROFILES, startService, type ServiceEnv, type ServiceInstance } from './services.js'
@@ -35,13 +35,7 @@ export async function runClusterScenario (options: Options, env: ServiceEnv, log
     const clusterEnv = { ...env, REDIS_CLUSTER_NODES: cluster.seeds }
     instances.push(...await Promise.all(CLUSTER_PROFILES.map((p) => startService(p.name, { ...clusterEnv, ...p.env }, logDir))))
     say(`cluster: 3 masters + 3 replicas, ${instances.length} instances on it`)
-    driver = new LoadDriver({
-      urls: instances.map((i) => i.url),
-      acceptEncodings: CLUSTER_PROFILES.map((p) => p.acceptEncoding),
-      rate: options.rate,
-      maxInFlight: options.maxInFlight,
-      timeoutMs: options.clientTimeoutMs
-    }, workload, log)
+    driver = driverFor(instances, CLUSTER_PROFILES, options, workload, log)
     driver.start()
     timeline.enter(CLUSTER_BASELINE)
     await delay(options.baselineSeconds * 1000)

@@ -68,3 +68,18 @@ export class LoadDriver {
     await Promise.all([...this.inFlight])
   }
 }
+
+/**
+ * The suite's driver over some instances, at `rate` (default: the run's): each instance's
+ * clients send its profile's Accept-Encoding.
+ */
+export function driverFor (instances: Array<{ url: string }>, profiles: Array<{ acceptEncoding?: 'br' | 'gzip' }>,
+  options: { rate: number, maxInFlight: number, clientTimeoutMs: number }, workload: Workload, log: RequestLog, rate = options.rate): LoadDriver {
+  return new LoadDriver({
+    urls: instances.map((i) => i.url),
+    acceptEncodings: profiles.map((p) => p.acceptEncoding),
+    rate,
+    maxInFlight: options.maxInFlight,
+    timeoutMs: options.clientTimeoutMs
+  }, workload, log)
+}

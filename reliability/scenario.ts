@@ -1,4 +1,4 @@
-import { LoadDriver } from './driver.js'
+import { driverFor } from './driver.js'
 import { faultsFor, runFaults, type Fault } from './faults.js'
 import type { Options } from './options.js'
 import type { RequestLog } from './request-log.js'
@@ -27,13 +27,7 @@ export async function runFaultScenario (options: Options, servers: FaultServers,
   try {
     say(`${INSTANCES} instances up (${PROFILES.map((p) => `${p.name}: ${p.describe}`).join('; ')}); seeding ${options.seedOrders} orders`)
     await seed(options.seedOrders, instances[0]?.url as string, workload, log, options.clientTimeoutMs)
-    const driver = new LoadDriver({
-      urls: instances.map((i) => i.url),
-      acceptEncodings: PROFILES.map((p) => p.acceptEncoding),
-      rate: options.rate,
-      maxInFlight: options.maxInFlight,
-      timeoutMs: options.clientTimeoutMs
-    }, workload, log)
+    const driver = driverFor(instances, PROFILES, options, workload, log)
     const crashed = PROFILES[CRASHED] as Profile
     const crash = {
       index: CRASHED,
