@@ -14,7 +14,7 @@ import type { Order } from './schemas.js'
  * every instance before the write is made, so an acknowledged write never depends on an
  * invalidation that lands after it. If it cannot be made while we hold the lock, Redis is
  * failing: 503 LOCK_UNAVAILABLE, nothing written. Without the lock (LOCK_FALLBACK=optimistic,
- * Redis unreachable) the write goes ahead unannounced, as that mode's failure table says.
+ * Redis unreachable) the write goes ahead unannounced, without trying, as that mode's failure table says.
  * The version condition is the fence: if our lock expired and someone else wrote meanwhile,
  * the update matches nothing and we answer 409 without writing. The same fence makes a write
  * without the lock safe (LOCK_FALLBACK=optimistic, while Redis is unreachable). The cache invalidation the
@@ -48,10 +48,16 @@ export async function writeOrder (deps: {
     if (!current) throw ifMatch === undefined ? new OrderNotFoundError(orderId) : new NoCurrentRepresentationError(orderId, ifMatch.slice(0, 100))
     assertIfMatch(orderId, ifMatch, current.version)
     assertModifiable(orderId, current.status)
-    try {
-      request.announced(await deps.announce(orderId))
-    } catch (err) {
-      if (locked) throw new LockUnavailableError({ cause: err })
+    // Without the lock, Redis has just failed a call within its deadline: the write goes ahead
+    // unannounced rather than wait up to two more deadlines for an announcement that would fail
+    // the same way (a frozen Redis held each optimistic write about 2 s, and its client's
+    // connection with it, when it tried).
+    if (locked) {
+      try {
+        request.announced(await deps.announce(orderId))
+      } catch (err) {
+        throw new LockUnavailableError({ cause: err })
+      }
     }
     const updated = await orders.updateIfVersion(orderId, current.version, changes)
     if (!updated) {

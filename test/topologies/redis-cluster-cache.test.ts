@@ -87,9 +87,9 @@ t.test('Redis Cluster: hits, misses and invalidation on every mutation, across t
 for (const scope of ['list', 'entity'] as const) {
   t.test(`Redis Cluster: no stale fill (${scope}), the reader paused between its MongoDB read and its fill`, async (t) => {
     const cluster = await ownRedisCluster(t)
-    const writer = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds } })
+    const writer = await build(t, { env: { REDIS_CLUSTER_NODES: cluster.seeds, ...PATIENT } })
     // The reader's MongoDB replies pass through a relay that holds the one carrying the order.
-    const { app: reader, relay } = await mongoRelayed(t, writer, { REDIS_CLUSTER_NODES: cluster.seeds, MONGODB_TIMEOUT_MS: '20000' })
+    const { app: reader, relay } = await mongoRelayed(t, writer, { REDIS_CLUSTER_NODES: cluster.seeds, MONGODB_TIMEOUT_MS: '20000', ...PATIENT })
     const order = await createOrder(writer, { ...validOrder, customer: 'Before The Write' })
     const url = scope === 'list' ? '/orders' : `/orders/${order._id}`
 
@@ -101,7 +101,7 @@ for (const scope of ['list', 'entity'] as const) {
     t.equal(put.statusCode, 200, 'another instance commits and invalidates meanwhile')
     relay.release()
     const old = await slowRead
-    t.equal(cacheOf(old), 'MISS')
+    t.equal(cacheOf(old), 'MISS', 'the paused read answered MISS: it reached Redis and tried to fill')
     t.equal(await scrape(reader, 'cache_stale_fills_refused_total'), 1, 'the reader\'s fill was refused')
 
     for (const app of [reader, writer]) {
