@@ -47,6 +47,9 @@ const ConfigSchema = Type.Object({
   CACHE_BYPASS_MAX_CONCURRENT: PositiveInt(32, 10000, 'reads served from MongoDB while the cache cannot be used (BYPASS) that run at once, per process'),
   CACHE_BYPASS_MAX_QUEUED: NonNegativeInt(512, 1000000, 'BYPASS reads that may wait for one of those; past it a read is 503 OVERLOADED'),
   CACHE_LEASE_WAIT_MS: NonNegativeInt(300, 60000, 'on a miss, how long an instance waits for another instance that is loading the same key (a lease in Redis) before it loads by itself; 0 turns leases off'),
+  CACHE_REFRESH_AHEAD_PERCENT: NonNegativeInt(10, 90, 'a hit in the last this-many percent of its entry\'s TTL reloads the entry in the background (one instance per key); 0 turns eager refresh off'),
+  CACHE_GRACE_SECONDS: NonNegativeInt(0, 86400, 'entries are kept this long past their TTL and served (X-Cache: GRACE) while their generation is current and MongoDB cannot answer; 0 keeps the plain TTL'),
+  CACHE_SOFT_TIMEOUT_MS: PositiveInt(500, 600000, 'with CACHE_GRACE_SECONDS, how long a reload of an entry past its TTL may take before the entry is served in grace (the reload goes on and fills)'),
   CACHE_INVALIDATION_RETRY_MS: PositiveInt(100, 60000, 'first delay between retries of a failed invalidation'),
 
   REDIS_COMMAND_TIMEOUT_MS: PositiveInt(500, 60000, 'deadline of lock and invalidation Redis calls'),

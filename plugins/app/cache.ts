@@ -9,6 +9,7 @@ import { mayHaveWritten } from '../../src/http/errors.js'
 import { asArray } from '../../src/http/as-array.js'
 import { negotiateCoding } from '../../src/http/compression.js'
 import { contentTag, noneMatchHolds, tagInCoding } from '../../src/http/etag.js'
+import { isDatabaseUnavailable } from '../../src/http/database-errors.js'
 
 /** What a route declares in `config.cache`: a cached GET says where it lives, a write what it invalidates. */
 export interface CacheRouteConfig {
@@ -71,17 +72,25 @@ function varyWithAcceptEncoding (): (current: unknown) => string {
  */
 export default fp(async function cachePlugin (app) {
   const keys = redisTopology(app.config) === 'cluster' ? clusterKeys : standaloneKeys
-  const cache = createCache({ redis: app.redis, keys, metrics: app.serviceMetrics, log: app.log.child({ component: 'cache' }), config: app.config })
+  const cache = createCache({ redis: app.redis, keys, servesInGrace: isDatabaseUnavailable, metrics: app.serviceMetrics, log: app.log.child({ component: 'cache' }), config: app.config })
   app.decorate('cache', cache)
   app.addHook('onClose', () => cache.close())
 
-  // The route's own handler, and its result serialised by the route's response schema: the
+  // The route's own handler, and its result serialised by the route's 200 response schema: the
   // bytes Fastify would send, and what a hit sends back as they are. Its tag is the handler's
   // (an order's version), else a digest of those bytes (a list page), stored with them.
+  // The handler runs as a load, whose result may be shared by other requests or be made after
+  // this response has gone (an eager refresh): it is handed a reply of its own that only keeps
+  // headers, and a cached route's handler may set no other header than its ETag.
   async function render (request: FastifyRequest, reply: FastifyReply, holds?: (result: unknown) => string[]): Promise<CachedResponse> {
-    const result: unknown = await request.routeOptions.handler.call(app, request, reply)
-    const body = reply.serialize(result) as string
-    return { body, etag: String(reply.getHeader('etag') ?? contentTag(body)), heldIds: holds?.(result) }
+    const headers = new Map<string, unknown>()
+    const detached = {
+      header (name: string, value: unknown) { headers.set(name.toLowerCase(), value); return detached },
+      getHeader: (name: string) => headers.get(name.toLowerCase())
+    }
+    const result: unknown = await request.routeOptions.handler.call(app, request, detached as unknown as FastifyReply)
+    const body = reply.serializeInput(result as Record<string, unknown>, '200') as string
+    return { body, etag: String(headers.get('etag') ?? contentTag(body)), heldIds: holds?.(result) }
   }
 
   /**
@@ -93,6 +102,8 @@ export default fp(async function cachePlugin (app) {
   function send (request: FastifyRequest, reply: FastifyReply, response: CachedResponse): FastifyReply {
     const etag = tagInCoding(response.etag, response.coding)
     reply.header('etag', etag).header('cache-control', 'no-cache')
+    // Served in grace (X-Cache: GRACE): how long ago the entry was filled (RFC 9111 5.1).
+    if (response.ageSeconds !== undefined) reply.header('age', String(response.ageSeconds))
     if (noneMatchHolds(request.headers['if-none-match'], etag)) {
       response.slot?.release()
       return reply.code(304).send()

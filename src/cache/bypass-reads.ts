@@ -13,7 +13,12 @@ import { OverloadedError } from '../http/errors.js'
  *   request is refused at once with 503 OVERLOADED, instead of filling the driver's pool and
  *   making every request wait out its timeout against a database that is already slow.
  */
-export function createBypassReads<T> ({ maxConcurrent, maxQueued }: { maxConcurrent: number, maxQueued: number }) {
+export function createBypassReads<T> ({ maxConcurrent, maxQueued, coalesced }: {
+  maxConcurrent: number
+  maxQueued: number
+  /** Told of each request that shares another's load instead of starting its own. */
+  coalesced: () => void
+}) {
   interface Flight { running: Promise<T>, next?: { promise: Promise<T>, start: () => void } }
   const flights = new Map<string, Flight>()
   let running = 0
@@ -56,7 +61,8 @@ export function createBypassReads<T> ({ maxConcurrent, maxQueued }: { maxConcurr
     run (key: string, load: () => Promise<T>): Promise<T> {
       const flight = flights.get(key)
       if (flight === undefined) return launch(key, load)
-      if (flight.next === undefined) {
+      if (flight.next !== undefined) coalesced()
+      else {
         let start = () => {}
         const promise = new Promise<T>((resolve, reject) => {
           start = () => { launch(key, load).then(resolve, reject) }

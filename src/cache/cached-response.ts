@@ -11,10 +11,12 @@ export interface CachedResponse {
   heldIds?: string[]
   /** A hit whose bytes are in a reused buffer: given back once sent (src/cache/hit-slot.ts). */
   slot?: HitSlot
+  /** Served in grace (src/cache/grace.ts): the entry's age in seconds, for the Age header. */
+  ageSeconds?: number
 }
 
-/** What the read path says about a response (the X-Cache header). */
-export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
+/** What the read path says about a response (the X-Cache header); GRACE only with CACHE_GRACE_SECONDS. */
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'GRACE'
 
 /** A route's load: its handler run and serialised (plugins/app/cache.ts), on a miss or a bypass. */
 export type Load = () => Promise<CachedResponse>

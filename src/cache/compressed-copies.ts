@@ -25,7 +25,7 @@ export const COPY_SUFFIXES: readonly string[] = COPY_CODINGS.map(copySuffix)
 
 /** Where the copy of a cached response lives: beside it, guarded by the same generation. */
 function copyOf (target: CacheTarget, coding: string): CacheTarget {
-  return { key: target.key + copySuffix(coding), generationKey: target.generationKey, generationExpires: target.generationExpires, isListPage: target.isListPage }
+  return { key: target.key + copySuffix(coding), generationKey: target.generationKey, generationExpires: target.generationExpires, isListPage: target.isListPage, filledKey: target.filledKey }
 }
 
 /**
@@ -47,7 +47,9 @@ const asBuffer = (body: Buffer | string) => Buffer.isBuffer(body) ? body : Buffe
 /** The response in `coding` when it is large enough to be worth it; else itself (identity). */
 function inCoding (response: CachedResponse, coding: ContentCoding): CachedResponse {
   const identity = asBuffer(response.body)
-  return identity.length < COMPRESSION_THRESHOLD_BYTES ? response : { body: compressBody(identity, coding), etag: response.etag, coding }
+  if (identity.length < COMPRESSION_THRESHOLD_BYTES) return response
+  const age = response.ageSeconds !== undefined ? { ageSeconds: response.ageSeconds } : {}
+  return { body: compressBody(identity, coding), etag: response.etag, coding, ...age }
 }
 
 export function createCompressedCopies ({ redis, core, near, metrics }: {
@@ -101,10 +103,13 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
      */
     async readThrough (target: CacheTarget, coding: ContentCoding, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
       const found = await core.lookup(copyOf(target, coding))
-      if (found.status === 'HIT') {
+      if (found.status === 'HIT' && !found.expired) {
         onStatus('HIT')
         metrics.cache.hits.inc()
         metrics.cache.compressedHits.inc()
+        // The copy's age is its entry's: a refresh when due reloads the entry (the copy goes on
+        // until its own expiry, the old entry's, and is made again from the new one).
+        core.refreshIfDue(target, found.noted, found.ageMs, load)
         return decodeCopy(found.response)
       }
       if (found.status === 'BYPASS') {
@@ -113,6 +118,14 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
         return inCoding(await core.bypass(target, load), coding)
       }
       const { response, stored } = await core.readThrough(target, load, onStatus)
+      if (found.status === 'HIT') {
+        // The copy was past its TTL, kept for grace: if the entry is served in grace, so is the copy.
+        if (response.ageSeconds !== undefined) {
+          response.slot?.release()
+          return { ...decodeCopy(found.response), ageSeconds: response.ageSeconds }
+        }
+        found.response.slot?.release()
+      }
       if (!stored) return inCoding(response, coding)
       const coded = inCoding(response, coding)
       await fill(target, coding, stored, coded, coded.coding ?? 'identity')

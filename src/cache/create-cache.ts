@@ -27,8 +27,10 @@ import { watchRedis } from './redis-watch.js'
  * Reads fail open (BYPASS), writes' invalidations are owed and retried until they land, and
  * while one is owed this instance serves no cache hit (src/cache/invalidator.ts).
  */
-export function createCache ({ redis, keys, metrics, log, config }: {
+export function createCache ({ redis, keys, servesInGrace, metrics, log, config }: {
   redis: RedisClient
+  /** Whether a load's error is the database failing: an entry in grace answers then (CACHE_GRACE_SECONDS). */
+  servesInGrace: (err: unknown) => boolean
   /** Where entries live: the brief's keys, or hash-tagged ones on a Redis Cluster. */
   keys: KeyLayout
   metrics: ServiceMetrics
@@ -39,7 +41,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
   // An entity generation must outlive every entry tagged with it; the same TTL serves the
   // changed-at stamps a list fill is checked against, which must outlive the slowest reader
   // between its lookup and its fill (a find and a count, each bounded by MONGODB_TIMEOUT_MS).
-  const generationTtlSeconds = Math.max(config.CACHE_TTL_SECONDS * 2 + 60, Math.ceil(config.MONGODB_TIMEOUT_MS * 3 / 1000))
+  const generationTtlSeconds = Math.max((config.CACHE_TTL_SECONDS + config.CACHE_GRACE_SECONDS) * 2 + 60, Math.ceil(config.MONGODB_TIMEOUT_MS * 3 / 1000))
   const invalidator = createInvalidator({
     redis,
     keys,
@@ -73,7 +75,7 @@ export function createCache ({ redis, keys, metrics, log, config }: {
   })
   const entries = createEntryReader({ config, fallback: redis, metrics, log: log.child({ layer: 'entries' }) })
   const near = createNearTier({ config, metrics, log: log.child({ layer: 'near' }), channel: redisKeys.invalidationChannel, copySuffixes: COPY_SUFFIXES })
-  const core = createReadThrough({ redis, entries, breaker, near, hitsAllowed: invalidator.hitsAllowed, metrics, log, config, generationTtlSeconds })
+  const core = createReadThrough({ redis, entries, breaker, near, hitsAllowed: invalidator.hitsAllowed, servesInGrace, metrics, log, config, generationTtlSeconds })
   const copies = createCompressedCopies({ redis, core, near, metrics })
 
   return {

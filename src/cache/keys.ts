@@ -64,6 +64,11 @@ export interface CacheTarget {
   isListPage: boolean
   /** An entity only: the key set while a change of it is under way (a fill is refused while it exists). */
   changeMarker?: string
+  /**
+   * When the entry was filled (Redis's clock, ms), set by each fill beside the entry with the
+   * entry's TTL: its age decides an eager refresh and whether it is past its TTL, in grace.
+   */
+  filledKey: string
 }
 
 /** Where a change of one entity is announced before it is made (src/cache/changes.ts): one call per slot. */
@@ -100,10 +105,13 @@ export interface KeyLayout {
   change: (id: string) => ChangeKeys
 }
 
+/** Beside an entry (same hash tag, so the same Redis Cluster slot): when it was filled. */
+export const filledKeyOf = (entryKey: string): string => `${entryKey}:filled`
+
 const listPageIn = (generationKey: string, tracking: PageTracking, key: string): CacheTarget =>
-  ({ key, generationKey, generationExpires: false, tracking, isListPage: true })
+  ({ key, generationKey, generationExpires: false, tracking, isListPage: true, filledKey: filledKeyOf(key) })
 const entityIn = (generationKey: string, key: string, changeMarker: string): EntityTarget =>
-  ({ key, generationKey, generationExpires: true, isListPage: false, changeMarker })
+  ({ key, generationKey, generationExpires: true, isListPage: false, changeMarker, filledKey: filledKeyOf(key) })
 
 const standaloneTracking: PageTracking = {
   changeClock: redisKeys.listChangeClock,

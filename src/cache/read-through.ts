@@ -2,9 +2,9 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { RedisClient } from '../redis/create-redis-client.js'
-import { withDeadline } from '../redis/deadline.js'
 import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
-import { BreakerOpenError, type CircuitBreaker } from './circuit-breaker.js'
+import type { CircuitBreaker } from './circuit-breaker.js'
+import { readPathCall } from './read-path-call.js'
 import type { EntryRead, EntryReader } from './entry-reader.js'
 import type { CacheTarget } from './keys.js'
 import type { NearTier } from './near/near-tier.js'
@@ -12,44 +12,23 @@ import { fillIfGeneration } from './scripts/fill-if-generation.js'
 import { createSingleFlight } from './single-flight.js'
 import { createBypassReads } from './bypass-reads.js'
 import { createMissLease } from './miss-lease.js'
+import { createRefreshAhead } from './refresh-ahead.js'
+import { createGrace } from './grace.js'
+import { decodeEntry, entryAge, entryPayload } from './entry-format.js'
 
-// A cache entry is the response body prefixed by a two-line header:
-//
-//   <generation>\n<etag>\n<body bytes>
-//
-// The generation is the one the filler observed before reading MongoDB (the fill script
-// writes it in front, see scripts/fill-if-generation.ts); a hit requires it to equal the current generation:
-// the list generation, which a POST bumps, or the order's, which its PUT and DELETE bump. A PUT
-// or DELETE does not bump the list generation: it rewrites or deletes the list pages holding its
-// order (see PageTracking in src/cache/keys.ts). The body is sent exactly as stored: a hit slices the
-// buffer, it never parses or re-serialises JSON. A miss takes a lease first
-// (src/cache/miss-lease.ts), so that one instance of many loads a cold key.
-
-const NEWLINE = 0x0a
-
-/** What the fill script stores after the generation line. */
-function entryPayload (etag: string, body: string): string {
-  return `${etag}\n${body}`
-}
-
-function decodeEntry (stored: Buffer): { generation: Buffer, etag: string, body: Buffer } | undefined {
-  const first = stored.indexOf(NEWLINE)
-  if (first < 0) return undefined
-  const second = stored.indexOf(NEWLINE, first + 1)
-  if (second < 0) return undefined
-  return {
-    generation: stored.subarray(0, first),
-    etag: stored.toString('latin1', first + 1, second),
-    body: stored.subarray(second + 1)
-  }
-}
+/**
+ * Noted before loading: the generation ('' when the key has none yet) and, for a list page,
+ * the change clock ('' when no entity has changed yet); and the near tier's epoch. A fill is
+ * refused unless they are still current (scripts/fill-if-generation.ts).
+ */
+export interface Noted { generation: string, changeClock: string, nearEpoch: number }
 
 type Lookup =
-  // `stored`: the entry as Redis holds it (in the response's slot, if it has one).
-  | { status: 'HIT', response: CachedResponse, stored: Buffer }
-  // Noted before loading: the generation ('' when the key has none yet) and, for a list page,
-  // the change clock ('' when no entity has changed yet); and the near tier's epoch.
-  | { status: 'MISS', generation: string, changeClock: string, nearEpoch: number }
+  // `stored`: the entry as Redis holds it (in the response's slot, if it has one). `ageMs`: how
+  // long ago it was filled (undefined when its fill time is not known); `expired`: past its TTL,
+  // kept for grace (CACHE_GRACE_SECONDS), so not served as a hit.
+  | { status: 'HIT', response: CachedResponse, stored: Buffer, noted: Noted, ageMs: number | undefined, expired: boolean }
+  | ({ status: 'MISS' } & Noted)
   | { status: 'BYPASS' }
 
 /**
@@ -59,20 +38,23 @@ type Lookup =
  * frozen, erroring, breaker open, an invalidation owed) is BYPASS and the caller is served
  * from MongoDB. Every Redis call goes through `redisCall`: the breaker and its deadline.
  */
-export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed, metrics, log, config, generationTtlSeconds }: {
+export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed, servesInGrace, metrics, log, config, generationTtlSeconds }: {
   redis: RedisClient
   entries: EntryReader
   breaker: CircuitBreaker
   near: NearTier
   /** False while this instance owes an invalidation (src/cache/invalidator.ts): no hit then. */
   hitsAllowed: () => boolean
+  /** Whether a load's error is the database failing, when an entry in grace answers instead (src/cache/grace.ts). */
+  servesInGrace: (err: unknown) => boolean
   metrics: ServiceMetrics
   log: FastifyBaseLogger
   config: Config
   /** TTL of an entity generation a fill creates (it must outlive every entry tagged with it). */
   generationTtlSeconds: number
 }) {
-  const timeoutMs = config.CACHE_REDIS_TIMEOUT_MS
+  const redisCall = readPathCall({ breaker, timeoutMs: config.CACHE_REDIS_TIMEOUT_MS, metrics, log })
+  const ttlMs = config.CACHE_TTL_SECONDS * 1000
   const loads = createSingleFlight<CachedResponse>()
   const lease = config.CACHE_LEASE_WAIT_MS > 0
     ? createMissLease({
@@ -82,7 +64,7 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
       counted: (outcome) => metrics.cache.missLeases.inc({ outcome }),
       currentEntry: async (target) => {
         const found = await lookup(target)
-        if (found.status !== 'HIT') return undefined
+        if (found.status !== 'HIT' || found.expired) return undefined
         // Shared with every request that joined this load: a copy, and the slot given back.
         const { slot, ...entry } = found.response
         const copy = { ...entry, body: Buffer.from(entry.body) }
@@ -91,7 +73,9 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
       }
     })
     : undefined
-  const bypassReads = createBypassReads<CachedResponse>({ maxConcurrent: config.CACHE_BYPASS_MAX_CONCURRENT, maxQueued: config.CACHE_BYPASS_MAX_QUEUED })
+  const refreshAhead = createRefreshAhead({ redis, redisCall, config, metrics, log })
+  const grace = createGrace({ softTimeoutMs: config.CACHE_SOFT_TIMEOUT_MS, servesInGrace })
+  const bypassReads = createBypassReads<CachedResponse>({ maxConcurrent: config.CACHE_BYPASS_MAX_CONCURRENT, maxQueued: config.CACHE_BYPASS_MAX_QUEUED, coalesced: () => metrics.cache.bypassCoalesced.inc() })
 
   /** A read served from MongoDB without the cache: coalesced per key and bounded (src/cache/bypass-reads.ts). */
   function bypass (target: CacheTarget, load: Load): Promise<CachedResponse> {
@@ -102,25 +86,15 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
   /** Whether the read path may use Redis now. Only looks: takes nothing from the breaker. */
   const usable = (): boolean => config.CACHE_ENABLED && hitsAllowed() && redis.status === 'ready' && !breaker.isOpen()
 
-  /** One read-path Redis call under the breaker and the deadline; undefined when it failed or was refused. */
-  async function redisCall<T> (what: string, call: () => Promise<T>): Promise<T | undefined> {
-    try {
-      return await breaker.call(() => withDeadline(call(), timeoutMs, `cache ${what}`))
-    } catch (err) {
-      if (err instanceof BreakerOpenError) return undefined
-      metrics.redisErrors.inc({ component: 'cache' })
-      log.debug({ err }, `cache ${what}: redis call failed`)
-      return undefined
-    }
-  }
-
   /** One round trip: the current generation and the entry together (and a list's change clock). */
   async function lookup (target: CacheTarget): Promise<Lookup> {
     if (!usable()) return { status: 'BYPASS' }
     const nearEpoch = near.epoch()
     let reading: Promise<EntryRead> | undefined
     const read = await redisCall('lookup', () => {
-      reading = entries.read(target.tracking ? [target.generationKey, target.key, target.tracking.changeClock] : [target.generationKey, target.key])
+      reading = entries.read(target.tracking
+        ? [target.generationKey, target.key, target.filledKey, target.tracking.changeClock]
+        : [target.generationKey, target.key, target.filledKey])
       return reading
     })
     if (!read) {
@@ -128,30 +102,36 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
       reading?.then((late) => late.slot?.release(), () => {})
       return { status: 'BYPASS' }
     }
-    const [generation, stored, changeClock] = read.found
+    const [generation, stored, filled, changeClock] = read.found
+    const noted = { generation: generation?.toString('latin1') ?? '', changeClock: changeClock?.toString('latin1') ?? '', nearEpoch }
     const entry = generation && stored ? decodeEntry(stored) : undefined
     if (entry && stored && entry.generation.equals(generation as Buffer)) {
+      const ageMs = entryAge(filled)
+      // Without grace an entry is never past its TTL: Redis expires it (whatever the clocks say).
+      const expired = config.CACHE_GRACE_SECONDS > 0 && ageMs !== undefined && ageMs >= ttlMs
       // Kept near as a copy of its own: a slot is reused once this response has gone.
-      if (near.state() === 'on') near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
-      return { status: 'HIT', response: read.slot ? { ...entry, slot: read.slot } : entry, stored }
+      if (near.state() === 'on' && !expired) near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
+      return { status: 'HIT', response: read.slot ? { ...entry, slot: read.slot } : entry, stored, noted, ageMs, expired }
     }
     read.slot?.release()
-    return { status: 'MISS', generation: generation?.toString('latin1') ?? '', changeClock: changeClock?.toString('latin1') ?? '', nearEpoch }
+    return { status: 'MISS', ...noted }
   }
 
   /** Stores a loaded response, unless its generation (or, for a list page, one of its entities) changed since the lookup. */
-  async function fill (target: CacheTarget, noted: { generation: string, changeClock: string, nearEpoch: number }, response: CachedResponse): Promise<void> {
+  async function fill (target: CacheTarget, noted: Noted, response: CachedResponse): Promise<void> {
     if (!usable()) return
     const { tracking } = target
     const stored = await redisCall('fill', () => fillIfGeneration(redis, {
       generationKey: target.generationKey,
       entryKey: target.key,
+      filledKey: target.filledKey,
       changeMarker: target.changeMarker,
       held: tracking ? (response.heldIds ?? []).map((id) => ({ changedAt: tracking.changedAt(id), pagesHolding: tracking.pagesHolding(id) })) : [],
       observedGeneration: noted.generation,
       observedChangeClock: noted.changeClock,
       payload: entryPayload(response.etag, response.body.toString()),
       entryTtlSeconds: config.CACHE_TTL_SECONDS,
+      graceSeconds: config.CACHE_GRACE_SECONDS,
       generationTtlSeconds: target.generationExpires ? generationTtlSeconds : 0
     }))
     if (stored === undefined) return
@@ -163,6 +143,29 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
     if (near.state() === 'on') near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, target.isListPage)
   }
 
+  /**
+   * A miss's load: joined by every concurrent miss of this key and generation in the process
+   * (single-flight) and, across instances, led by the lease's holder (miss-lease.ts); then
+   * filled. The generation (and a list's change clock) is part of the load's identity, so a
+   * request that saw a newer one never joins an older load, which may have read MongoDB before
+   * the change it saw committed.
+   */
+  function loadAndFill (target: CacheTarget, noted: Noted, load: Load): Promise<CachedResponse> {
+    return loads.run(`${noted.generation}:${noted.changeClock}@${target.key}`, async () => {
+      // Another instance may be loading this key and generation: wait for its fill (bounded).
+      const filled = await lease?.loadOrWait(target, noted)
+      if (filled) return filled
+      const loaded = await load()
+      // The leader's response waits for the fill, so the next request finds the entry.
+      await fill(target, noted, loaded)
+      return loaded
+    }, () => metrics.cache.dedupedMisses.inc())
+  }
+
+  function refreshIfDue (target: CacheTarget, noted: Noted, ageMs: number | undefined, load: Load): void {
+    refreshAhead.startIfDue(target, noted, ageMs, async () => { await fill(target, noted, await load()) })
+  }
+
   return {
     usable,
     redisCall,
@@ -170,33 +173,42 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
     bypass,
 
     /**
-     * The read path, whole: look up; on a miss join the load in flight for this key and
-     * generation or lead it (load, then fill), and every request that joined gets the leader's
-     * outcome, a response or the error it failed with. The generation (and a list's change
-     * clock) is part of the load's identity, so a request that saw a newer one never joins an
-     * older load, which may have read MongoDB before the change it saw committed. `onStatus`
-     * learns HIT, MISS or BYPASS as soon as it is known, also when the load fails.
+     * The read path, whole: look up; a hit is served (and refreshed in the background when due);
+     * on a miss join the load in flight for this key and generation or lead it (loadAndFill),
+     * and every request that joined gets the leader's outcome, a response or the error it failed
+     * with. An entry past its TTL, kept for grace, is reloaded as on a miss and served (GRACE,
+     * with its age) only when the reload fails for the database or is slower than the soft
+     * timeout. `onStatus` learns HIT, MISS, BYPASS or GRACE as soon as it is known, also when the
+     * load fails.
      */
     async readThrough (target: CacheTarget, load: Load, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
       const found = await lookup(target)
-      onStatus(found.status)
-      if (found.status === 'HIT') {
+      if (found.status === 'HIT' && !found.expired) {
+        onStatus('HIT')
         metrics.cache.hits.inc()
+        refreshIfDue(target, found.noted, found.ageMs, load)
         return found
       }
-      if (found.status === 'BYPASS') return { response: await bypass(target, load) }
+      if (found.status === 'BYPASS') {
+        onStatus('BYPASS')
+        return { response: await bypass(target, load) }
+      }
+      onStatus('MISS')
       metrics.cache.misses.inc()
-      const response = await loads.run(`${found.generation}:${found.changeClock}@${target.key}`, async () => {
-        // Another instance may be loading this key and generation: wait for its fill (bounded).
-        const filled = await lease?.loadOrWait(target, found)
-        if (filled) return filled
-        const loaded = await load()
-        // The leader's response waits for the fill, so the next request finds the entry.
-        await fill(target, found, loaded)
-        return loaded
-      }, () => metrics.cache.dedupedMisses.inc())
-      return { response }
-    }
+      if (found.status === 'MISS') return { response: await loadAndFill(target, found, load) }
+      // Past its TTL, kept for grace: reloaded as on a miss, and served if the reload cannot be had.
+      const reloaded = await grace.reloadOrGrace(loadAndFill(target, found.noted, load))
+      if (reloaded) {
+        found.response.slot?.release()
+        return { response: reloaded.loaded }
+      }
+      onStatus('GRACE')
+      metrics.cache.graceHits.inc()
+      return { response: { ...found.response, ageSeconds: Math.floor((found.ageMs ?? 0) / 1000) }, stored: found.stored }
+    },
+
+    /** A hit in the last part of its entry's TTL: reload and fill it in the background (src/cache/refresh-ahead.ts). */
+    refreshIfDue
   }
 }
 
