@@ -18,6 +18,9 @@ if [ -z "${MONGODB_URL:-}" ] || [ -z "${REDIS_URL:-}" ]; then
 fi
 
 npx tsc -p tsconfig.bench.json
+# bench:stampede stops a FerretDB of its own (the cached build, as the tests use).
+FERRETDB_BIN=${FERRETDB_BIN:-$(bash tools/ferretdb/build.sh)}
+export FERRETDB_BIN
 # In the background, so that a signal to this script reaches the benchmark at once (bash runs a
 # trap only after its foreground command ends); the benchmark then stops its own processes and
 # the EXIT trap the servers.

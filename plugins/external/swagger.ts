@@ -14,6 +14,11 @@ const HEADER_DOCS: Record<string, Record<string, object>> = {
   503: { 'Retry-After': { type: 'integer', description: 'seconds to wait before retrying' } }
 }
 const X_CACHE = { 'X-Cache': { type: 'string', enum: ['HIT', 'MISS', 'BYPASS'], description: 'HIT, MISS or BYPASS (Redis unavailable or the cache disabled)' } }
+/** With CACHE_GRACE_SECONDS: an entry past its TTL, its generation current, served while MongoDB cannot answer. */
+const X_CACHE_WITH_GRACE = {
+  'X-Cache': { type: 'string', enum: ['HIT', 'MISS', 'BYPASS', 'GRACE'], description: 'HIT, MISS, BYPASS (Redis unavailable or the cache disabled) or GRACE (served past its TTL while MongoDB cannot answer; still current)' },
+  Age: { type: 'integer', minimum: 0, description: 'with X-Cache: GRACE only: seconds since the entry was filled' }
+}
 const ETAG = {
   ETag: {
     type: 'string',
@@ -32,11 +37,11 @@ const CACHE_CONTROL = { 'Cache-Control': { type: 'string', enum: ['no-cache'], d
 const LOCATION = { Location: { type: 'string', pattern: '^/orders/[0-9a-f]{24}$', description: 'the new order' } }
 
 /** The headers of a success answer: X-Cache, Cache-Control and a tag on cached reads, ETag wherever one order is answered. */
-function successHeaders (status: string, url: string, cached: boolean): Record<string, object> | undefined {
+function successHeaders (status: string, url: string, cached: boolean, grace: boolean): Record<string, object> | undefined {
   if (status === '201') return { ...LOCATION, ...ETAG }
   if (status !== '200' && status !== '304') return undefined
   const tag = url === '/orders/:id' ? ETAG : (cached ? LIST_ETAG : {})
-  const headers = { ...(cached ? { ...X_CACHE, ...CACHE_CONTROL } : {}), ...tag }
+  const headers = { ...(cached ? { ...(grace ? X_CACHE_WITH_GRACE : X_CACHE), ...CACHE_CONTROL } : {}), ...tag }
   return Object.keys(headers).length > 0 ? headers : undefined
 }
 
@@ -45,10 +50,10 @@ function successHeaders (status: string, url: string, cached: boolean): Record<s
  * route declares for optional features that are off here left out (401 and its security
  * requirement without API_TOKENS, 429 without a rate limit).
  */
-function documented (schema: FastifySchema, url: string, cached: boolean, off: ReadonlySet<string>, authenticated: boolean): FastifySchema {
+function documented (schema: FastifySchema, url: string, cached: boolean, off: ReadonlySet<string>, authenticated: boolean, grace: boolean): FastifySchema {
   const responses = (schema.response ?? {}) as Record<string, object>
   const response = Object.fromEntries(Object.entries(responses).filter(([status]) => !off.has(status)).map(([status, body]) => {
-    const headers = successHeaders(status, url, cached) ?? HEADER_DOCS[status]
+    const headers = successHeaders(status, url, cached, grace) ?? HEADER_DOCS[status]
     return [status, headers ? { ...body, headers } : body]
   }))
   const { security, ...rest } = schema as FastifySchema & { security?: unknown }
@@ -107,7 +112,7 @@ export default fp(async function swagger (app) {
     transform ({ schema, url, route }) {
       if (!schema || schema.hide === true) return { schema, url }
       const tags = [url.startsWith('/health') ? 'health' : 'orders']
-      const shown = documented(schema, url, route.config?.cache?.at !== undefined, off, authenticated)
+      const shown = documented(schema, url, route.config?.cache?.at !== undefined, off, authenticated, app.config.CACHE_GRACE_SECONDS > 0)
       if (shown.querystring !== undefined) shown.querystring = optionalWhenDefaulted(shown.querystring)
       return { schema: { ...shown, tags }, url }
     }

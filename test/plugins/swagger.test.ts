@@ -114,6 +114,18 @@ t.test('every registered route, parameter, body, status and error code is docume
   t.same(doc.components.securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer' } })
 })
 
+t.test('X-Cache: GRACE and Age are documented exactly when CACHE_GRACE_SECONDS turns grace on', async (t) => {
+  for (const grace of ['0', '600']) {
+    const app = await build(t, { env: { CACHE_GRACE_SECONDS: grace } })
+    const doc = await documentOf(t, app) as unknown as { paths: Record<string, { get: { responses: Record<string, { headers?: Record<string, { schema?: { enum?: string[] } }> }> } }> }
+    for (const path of ['/orders', '/orders/{id}']) {
+      const headers = doc.paths[path]?.get.responses['200']?.headers ?? {}
+      t.same(headers['X-Cache']?.schema?.enum, grace === '0' ? ['HIT', 'MISS', 'BYPASS'] : ['HIT', 'MISS', 'BYPASS', 'GRACE'], `${path}, grace ${grace}: X-Cache values`)
+      t.equal('Age' in headers, grace !== '0', `${path}, grace ${grace}: Age ${grace === '0' ? 'not ' : ''}documented`)
+    }
+  }
+})
+
 t.test('the document states the rules the service enforces, so schema-valid requests are accepted', async (t) => {
   const app = await build(t)
   const doc = await documentOf(t, app) as unknown as {
