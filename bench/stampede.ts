@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { OwnedMongo } from '../test/processes.js'
+import { OwnedMongo, OwnedRedis } from '../test/processes.js'
 import { freePort } from '../test/free-port.js'
 import { killAll, startService, type Running } from './processes.js'
 import { seedOrders } from './seed.js'
@@ -9,6 +9,10 @@ import { emptyStores, ownStores } from './own-stores.js'
 
 // npm run bench:stampede: the stampede and sick-database measurements, each feature off
 // ("before") and on ("after") side by side, in the same seconds, on the same machine:
+// 0. Cold misses across instances: 3 instances x 30 concurrent GETs of a never-read page, 10
+//    pages: MongoDB reads per page without the miss lease (CACHE_LEASE_WAIT_MS=0) and with it.
+// 0b. Redis stopped: 100 concurrent GETs of one page at one instance: MongoDB reads (coalesced
+//    bypass has no off switch: its "before" is the figure measured before it existed, 100).
 // 1. Steady reads of list page 1 for STAMPEDE_SECONDS (180) at the default TTL (60 s): misses
 //    after the warm-up, MongoDB reads and GET p99 per 10 s window, with eager refresh (the
 //    default, CACHE_REFRESH_AHEAD_PERCENT=10) and without (0).
@@ -57,6 +61,52 @@ async function drive (services: Running[], paths: string[], everyMs: number, sec
 const p99 = (values: number[]) => values.length === 0 ? 0 : [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.99))] as number
 const count = (samples: Sample[], test: (s: Sample) => boolean) => samples.filter(test).length
 
+const databaseReads = async (services: Running[]) => (await Promise.all(services.map((s) => metric(s, 'database_reads_total')))).reduce((a, b) => a + b, 0)
+
+async function coldMisses (): Promise<string[]> {
+  const variants: Array<{ name: string, env: Record<string, string> }> = [
+    { name: 'miss lease off (before: CACHE_LEASE_WAIT_MS=0)', env: { CACHE_LEASE_WAIT_MS: '0' } }, { name: 'miss lease on (after, default)', env: {} }]
+  const lines = ['### 0. Cold misses across instances: 3 instances x 30 concurrent GETs of a never-read page, 10 pages', '',
+    '| variant | MongoDB reads per page (mean) | worst page |', '|---|---|---|']
+  for (const [v, variant] of variants.entries()) {
+    const store = ownStores('flowops_stampede', 10 + v)
+    await emptyStores(store)
+    await seedOrders(store.mongoUrl, 1000)
+    const services = await Promise.all([0, 1, 2].map(() => startService({ MONGODB_URL: store.mongoUrl, REDIS_URL: store.redisUrl, ...variant.env })))
+    const perPage: number[] = []
+    for (let page = 1; page <= 10; page++) {
+      const before = await databaseReads(services)
+      await Promise.all(Array.from({ length: 90 }, (_, i) => get(`${services[i % 3]!.url}/orders?page=${page}`)))
+      perPage.push(await databaseReads(services) - before)
+    }
+    await Promise.all(services.map((s) => s.stop()))
+    lines.push(`| ${variant.name} | ${(perPage.reduce((a, b) => a + b, 0) / perPage.length).toFixed(1)} | ${Math.max(...perPage)} |`)
+  }
+  return lines
+}
+
+async function redisStopped (): Promise<string[]> {
+  const redis = new OwnedRedis(await freePort())
+  await redis.start()
+  const store = ownStores('flowops_stampede', 11)
+  try {
+    await emptyStores({ ...store, redisUrl: redis.url })
+    await seedOrders(store.mongoUrl, 1000)
+    const service = await startService({ MONGODB_URL: store.mongoUrl, REDIS_URL: redis.url })
+    await redis.stop()
+    const before = await databaseReads([service])
+    const answers = await Promise.all(Array.from({ length: 100 }, () => get(`${service.url}/orders`)))
+    const reads = await databaseReads([service]) - before
+    await service.stop()
+    return ['### 0b. Redis stopped: 100 concurrent GETs of one page at one instance', '',
+      '| variant | MongoDB reads | answers |', '|---|---|---|',
+      '| before (no coalescing: the figure measured when BYPASS reads were not coalesced) | 100 | 100 x 200 |',
+      `| after (coalesced bypass, src/cache/bypass-reads.ts) | ${reads} | ${[...new Set(answers.map((a) => `${count(answers, (b) => b.status === a.status)} x ${a.status}`))].join(', ')} |`]
+  } finally {
+    await redis.stop()
+  }
+}
+
 async function steadyReads (): Promise<string[]> {
   const variants: Array<{ name: string, env: Record<string, string> }> = [{ name: 'eager refresh off (before)', env: { CACHE_REFRESH_AHEAD_PERCENT: '0' } }, { name: 'eager refresh on (after, default)', env: {} }]
   const stores = variants.map((_, i) => ownStores('flowops_stampede', 12 + i))
@@ -74,15 +124,15 @@ async function steadyReads (): Promise<string[]> {
   const windows = Math.ceil(SECONDS * 1000 / WINDOW_MS)
   const lines = [
     `### 1. Steady reads of page 1 for ${SECONDS} s (TTL 60 s, one GET every 20 ms per variant)`, '',
-    '| variant | GETs | misses after warm-up | MongoDB reads | eager refreshes | GET p99 per 10 s window (ms) | worst window / median window |',
-    '|---|---|---|---|---|---|---|'
+    '| variant | GETs | misses after warm-up | MongoDB reads | eager refreshes | GET p99 per 10 s window (ms) | worst window / median window | slowest GET (ms) |',
+    '|---|---|---|---|---|---|---|---|'
   ]
   variants.forEach((variant, v) => {
     const own = samples[v] ?? []
     const perWindow = Array.from({ length: windows }, (_, w) => p99(own.filter((s) => s.at - start >= w * WINDOW_MS && s.at - start < (w + 1) * WINDOW_MS).map((s) => s.ms)))
     const sorted = [...perWindow].sort((a, b) => a - b)
     const median = sorted[Math.floor(sorted.length / 2)] ?? 0
-    lines.push(`| ${variant.name} | ${own.length} | ${count(own, (s) => s.cache === 'MISS')} | ${reads[v]} | ${refreshes[v]} | ${perWindow.map((ms) => ms.toFixed(1)).join(', ')} | ${((sorted.at(-1) ?? 0) / (median || 1)).toFixed(1)}x |`)
+    lines.push(`| ${variant.name} | ${own.length} | ${count(own, (s) => s.cache === 'MISS')} | ${reads[v]} | ${refreshes[v]} | ${perWindow.map((ms) => ms.toFixed(1)).join(', ')} | ${((sorted.at(-1) ?? 0) / (median || 1)).toFixed(1)}x | ${Math.max(...own.map((s) => s.ms)).toFixed(1)} |`)
   })
   return lines
 }
@@ -122,7 +172,7 @@ async function databaseStopped (): Promise<string[]> {
 
 async function main (): Promise<void> {
   const report = ['# Stampedes and a sick database: before and after', '', `Generated by \`npm run bench:stampede\` on ${new Date().toISOString()}.`, '',
-    ...await steadyReads(), '', ...await databaseStopped(), '']
+    ...await coldMisses(), '', ...await redisStopped(), '', ...await steadyReads(), '', ...await databaseStopped(), '']
   await writeFile(join(ROOT, 'bench/STAMPEDE.md'), report.join('\n'))
   log(report.join('\n'))
 }

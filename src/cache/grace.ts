@@ -5,22 +5,23 @@
 // that went through the service has changed it (the same test every hit passes). A write made
 // to MongoDB behind the service's back would make it stale, as it would a hit.
 //
-// After one reload failed so, the next ones are not waited for during the soft timeout: while
-// the database is known to be failing, entries in grace are served at once (their reload still
-// runs, one per key, and fills when the database answers).
+// Once a reload has failed so, the next ones are not waited for until one succeeds: while the
+// database is known to be failing, entries in grace are served at once (their reload still
+// runs, one per key in flight, and fills when the database answers).
 
 export function createGrace ({ softTimeoutMs, servesInGrace }: {
   softTimeoutMs: number
   /** Whether a reload's error is the database failing (rather than, say, a bug: that one is thrown). */
   servesInGrace: (err: unknown) => boolean
 }) {
-  let failingUntil = 0
+  let failing = false
 
   return {
     /** The reload's result, or undefined when the entry in grace is to be served instead. */
     async reloadOrGrace<T> (reload: Promise<T>): Promise<{ loaded: T } | undefined> {
       let timer: NodeJS.Timeout | undefined
-      const waitMs = performance.now() < failingUntil ? 0 : softTimeoutMs
+      const waitMs = failing ? 0 : softTimeoutMs
+      reload.then(() => { failing = false }, () => {})
       const soft = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), waitMs) })
       try {
         const outcome = await Promise.race([reload.then((loaded) => ({ loaded })), soft])
@@ -29,7 +30,7 @@ export function createGrace ({ softTimeoutMs, servesInGrace }: {
         return outcome
       } catch (err) {
         if (!servesInGrace(err)) throw err
-        failingUntil = performance.now() + softTimeoutMs
+        failing = true
         return undefined
       } finally {
         clearTimeout(timer)

@@ -5,6 +5,7 @@ import { build, createOrder, validOrder, type TestApp } from '../helper.js'
 import { ownRedisCluster, type RedisCluster } from '../redis-cluster.js'
 import { instances as onOneDatabase, mongoRelayed } from '../instances.js'
 import { scrape } from '../scrape.js'
+import { eventually } from '../processes.js'
 import { clusterKeys, redisKeys } from '../../src/cache/keys.js'
 
 // The cache and the lock on a real Redis Cluster (3 masters + 3 replicas), across two service
@@ -108,6 +109,45 @@ for (const scope of ['list', 'entity'] as const) {
       const next = await app.inject(url)
       const shown = scope === 'list' ? next.json().data.find((o: { _id: string }) => o._id === order._id) : next.json()
       t.equal(shown.customer, 'After The Write', 'no instance is served the pre-mutation data')
+    }
+  })
+}
+
+// The same guarantee through the two background or fallback loads: an eager refresh (a hit in
+// the last 10% of its TTL) and the reload of an entry past its TTL kept for grace. An entry's
+// age is set back through the fill time stored beside it (same slot), rather than waited out.
+for (const load of ['eager refresh', 'grace reload'] as const) {
+  t.test(`Redis Cluster: no stale fill through an ${load}, paused between its MongoDB read and its fill (list and entity)`, async (t) => {
+    const cluster = await ownRedisCluster(t)
+    const env = { REDIS_CLUSTER_NODES: cluster.seeds, ...PATIENT, ...(load === 'grace reload' ? { CACHE_GRACE_SECONDS: '600', CACHE_SOFT_TIMEOUT_MS: '20000' } : {}) }
+    const writer = await build(t, { env })
+    const { app: reader, relay } = await mongoRelayed(t, writer, { ...env, MONGODB_TIMEOUT_MS: '20000' })
+    const redis = observer(t, cluster)
+    for (const scope of ['list', 'entity'] as const) {
+      const before = `Before The Write (${scope})`
+      const after = `After The Write (${scope})`
+      const order = await createOrder(writer, { ...validOrder, customer: before })
+      const url = scope === 'list' ? '/orders' : `/orders/${order._id}`
+      const target = scope === 'list' ? clusterKeys.listPage(1, 10) : clusterKeys.entity(order._id)
+      await reader.inject(url)
+      const ageMs = load === 'eager refresh' ? 57_000 : 65_000
+      t.equal(await redis.call('SET', target.filledKey, String(Date.now() - ageMs), 'XX', 'KEEPTTL'), 'OK', `${scope}: filled ${ageMs / 1000} s ago`)
+      const refusedBefore = await scrape(reader, 'cache_stale_fills_refused_total')
+
+      const held = relay.holdNextReply(before)
+      const read = reader.inject(url)
+      if (load === 'eager refresh') t.equal(cacheOf(await read), 'HIT', `${scope}: the due hit is served at once`)
+      await held // the load has its pre-write data in hand, and has not filled yet
+      const put = await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: after } })
+      t.equal(put.statusCode, 200, `${scope}: another instance commits and invalidates meanwhile`)
+      relay.release()
+      if (load === 'grace reload') t.equal(cacheOf(await read), 'MISS', `${scope}: the reload answered (a read that began before the write)`)
+      await eventually(async () => await scrape(reader, 'cache_stale_fills_refused_total') === refusedBefore + 1)
+      for (const app of [reader, writer]) {
+        const next = await app.inject(url)
+        const shown = scope === 'list' ? next.json().data.find((o: { _id: string }) => o._id === order._id) : next.json()
+        t.equal(shown.customer, after, `${scope}: no instance is served the pre-write data`)
+      }
     }
   })
 }
