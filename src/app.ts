@@ -21,6 +21,7 @@ import errorHandler from '../plugins/app/error-handler.js'
 import notFound from '../plugins/app/not-found.js'
 import jsonBody from '../plugins/app/json-body.js'
 import requestId from '../plugins/app/request-id.js'
+import accessLog from '../plugins/app/access-log.js'
 import drainOnClose from '../plugins/app/drain-on-close.js'
 import orders from '../plugins/app/orders.js'
 import cache from '../plugins/app/cache.js'
@@ -64,6 +65,8 @@ function serverOptions (options: AppOptions): FastifyHttpOptions<Server> {
   const { config, without } = options
   return {
     logger: without?.has('logging') ? false : loggerOptions(options),
+    // One access-log line per request instead of Fastify's two (plugins/app/access-log.ts).
+    disableRequestLogging: true,
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Reject prototype poisoning in JSON bodies (the default is to throw; keep it explicit).
     onProtoPoisoning: 'error',
@@ -124,6 +127,7 @@ export async function buildApp (options: AppOptions) {
   // each route declared after it). Authentication is the
   // `onRequest: app.authenticate` each mutating route declares, so it always runs after all of
   // them (a token guesser is rate limited). The API document collects the routes declared after it.
+  if (has('logging')) await app.register(accessLog)
   if (has('request-id')) await app.register(requestId)
   if (has('security-headers')) await app.register(helmet)
   await app.register(notFound)

@@ -50,7 +50,7 @@ t.test('SIGTERM during a burst: every accepted request is answered in full, then
       HOST: '127.0.0.1',
       MONGODB_URL: relayedMongoUrl,
       REDIS_URL: redisUrl,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: 'debug',
       SHUTDOWN_TIMEOUT_MS: '10000'
     },
     stdio: ['ignore', 'pipe', 'pipe']

@@ -42,7 +42,7 @@ async function startTwoWorkers (t: Test, env: Record<string, string> = {}): Prom
     WORKERS: '2',
     PORT: String(port),
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: 'debug',
     SHUTDOWN_TIMEOUT_MS: '10000',
     MONGODB_URL: isolatedMongoUrl(),
     REDIS_URL: await isolatedRedisUrl(t),
@@ -144,7 +144,7 @@ t.test('WORKERS=2: a worker that cannot start stops the service with exit 1, no 
     WORKERS: '2',
     PORT: String(port),
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: 'debug',
     // Nothing listens there: start-up fails once the driver gives up.
     MONGODB_URL: `mongodb://127.0.0.1:${closedPort}/nowhere`,
     MONGODB_TIMEOUT_MS: '300',

@@ -16,7 +16,7 @@ t.test('bodies cut off mid-way: no 500, no error-level log line, nothing written
   const server = startBuiltServer(t, {
     PORT: String(port),
     HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: 'debug',
     MONGODB_URL: isolatedMongoUrl(),
     REDIS_URL: await isolatedRedisUrl(t)
   })

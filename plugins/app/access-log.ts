@@ -1,0 +1,33 @@
+import fp from 'fastify-plugin'
+
+/**
+ * One access-log line per request, at info, when its response has gone: method, URL, status,
+ * time taken, the request id (`reqId`, on every line of the request's logger) and X-Cache.
+ * Fastify's own request logging is off (src/app.ts, `disableRequestLogging`): it writes two lines
+ * per request, "incoming request" and "request completed", and the first says nothing the second
+ * does not, at the cost of a serialisation and a write on every cache hit. The start of a request
+ * is still logged at debug ("incoming request"), for whoever follows requests one by one.
+ */
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 }
+const logs = (logLevel: string, level: string) => (LEVELS[logLevel] ?? Infinity) <= (LEVELS[level] as number)
+
+export default fp(async function accessLog (app) {
+  // The hooks exist only at the levels that write their lines: none at warn and above.
+  if (logs(app.log.level, 'debug')) {
+    app.addHook('onRequest', (request, _reply, done) => {
+      request.log.debug({ req: request }, 'incoming request')
+      done()
+    })
+  }
+  if (!logs(app.log.level, 'info')) return
+  // Callback style, like every hook a cache hit passes through: no promise per request.
+  app.addHook('onResponse', (request, reply, done) => {
+    reply.log.info({
+      req: { method: request.method, url: request.url, remoteAddress: request.ip },
+      res: { statusCode: reply.statusCode },
+      responseTime: reply.elapsedTime,
+      cache: reply.getHeader('x-cache')
+    }, 'request completed')
+    done()
+  })
+}, { name: 'access-log' })
