@@ -2,7 +2,9 @@ import fp from 'fastify-plugin'
 
 /**
  * One access-log line per request, at info, when its response has gone: method, URL, status,
- * time taken, the request id (`reqId`, on every line of the request's logger) and X-Cache.
+ * time taken, the request id (`reqId`, on every line of the request's logger), X-Cache, and for
+ * an error answer its contract code (a 4xx has no other line at info; a 5xx has its own, with
+ * the cause).
  * Fastify's own request logging is off (src/app.ts, `disableRequestLogging`): it writes two lines
  * per request, "incoming request" and "request completed", and the first says nothing the second
  * does not, at the cost of a serialisation and a write on every cache hit. The start of a request
@@ -23,10 +25,12 @@ export default fp(async function accessLog (app) {
   // Callback style, like every hook a cache hit passes through: no promise per request.
   app.addHook('onResponse', (request, reply, done) => {
     reply.log.info({
-      req: { method: request.method, url: request.url, remoteAddress: request.ip },
-      res: { statusCode: reply.statusCode },
+      // Fastify's serializers: req as method, url, host, remoteAddress and remotePort; res as statusCode.
+      req: request,
+      res: reply,
       responseTime: reply.elapsedTime,
-      cache: reply.getHeader('x-cache')
+      cache: reply.getHeader('x-cache'),
+      code: request.errorCode ?? undefined
     }, 'request completed')
     done()
   })
