@@ -80,3 +80,20 @@ t.test('Redis lost while the read was at MongoDB: the read is served, and no fil
   t.equal(read.json().customer, 'Read Before Redis Went', 'the order from MongoDB')
   t.equal(await scrape(reader, 'redis_errors_total', { component: 'cache' }), errorsBefore, 'no fill was tried on the Redis it knows is down')
 })
+
+t.test('an entry without a usable fill time beside it (an earlier version\'s) is a hit, never refreshed', async (t) => {
+  const app = await build(t)
+  const order = await createOrder(app)
+  const url = `/orders/${order._id}`
+  const redis = redisFor(t, app)
+  t.equal((await app.inject(url)).headers['x-cache'], 'MISS')
+  const filledKey = `${redisKeys.entity(order._id)}:filled`
+  t.equal(await redis.exists(filledKey), 1, 'a fill stores its time beside the entry')
+  for (const [name, change] of [['none', () => redis.del(filledKey)], ['not a number', () => redis.set(filledKey, 'not-a-time')]] as const) {
+    await change()
+    const read = await app.inject(url)
+    t.equal(read.headers['x-cache'], 'HIT', `fill time ${name}: a hit (its age is unknown)`)
+    t.equal(read.json().version, 1)
+  }
+  t.equal(await scrape(app, 'cache_eager_refreshes_total'), 0, 'and no refresh')
+})
