@@ -1,4 +1,4 @@
-import Fastify, { type FastifyHttpOptions } from 'fastify'
+import Fastify, { LogController, type FastifyHttpOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, Server } from 'node:http'
@@ -66,7 +66,7 @@ function serverOptions (options: AppOptions): FastifyHttpOptions<Server> {
   return {
     logger: without?.has('logging') ? false : loggerOptions(options),
     // One access-log line per request instead of Fastify's two (plugins/app/access-log.ts).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Reject prototype poisoning in JSON bodies (the default is to throw; keep it explicit).
     onProtoPoisoning: 'error',
