@@ -9,20 +9,30 @@ import type { CacheTarget } from './keys.js'
 // generation is part of it, so a lease for an entry a write has already retired never holds
 // back the load of the new one. A loser looks the entry up every POLL_MS until it is there
 // (a hit, served as this request's MISS) or the wait is over; then it loads by itself. A holder
-// that dies therefore delays the others by the wait at most: its lease expires by then.
+// that dies therefore delays the others by the wait at most: its lease expires by then. A waiter
+// that sees the generation it noted move stops waiting at once: under a stream of POSTs a list
+// page's holder would have its fill refused again and again, and every waiter would sit out the
+// whole wait on each miss.
 // Anything that goes wrong with Redis here (down, slow, breaker open) counts as winning: the
 // read goes on as it would without leases.
 
 export const LEASE_POLL_MS = 10
 
-export type LeaseOutcome = 'won' | 'waited' | 'timed_out'
+export type LeaseOutcome = 'won' | 'waited' | 'moved' | 'timed_out'
+
+/**
+ * What a waiter finds when it looks again: the filled entry; 'moved' when the generation it
+ * noted is no longer current, so the holder's fill will be refused and waiting on is pointless;
+ * undefined when neither (not filled yet).
+ */
+export type Looked = CachedResponse | 'moved' | undefined
 
 export interface MissLeaseDeps {
   redis: RedisClient
   /** A read-path Redis call under the breaker and deadline (undefined: failed or refused). */
   redisCall: <T>(what: string, call: () => Promise<T>) => Promise<T | undefined>
-  /** The current entry, if it is there now (a lookup; undefined otherwise). */
-  currentEntry: (target: CacheTarget) => Promise<CachedResponse | undefined>
+  /** A lookup for the waiter: the entry, if it is there now, or whether what it noted has moved. */
+  currentEntry: (target: CacheTarget, noted: { generation: string, changeClock: string }) => Promise<Looked>
   waitMs: number
   counted: (outcome: LeaseOutcome) => void
 }
@@ -43,10 +53,16 @@ export function createMissLease ({ redis, redisCall, currentEntry, waitMs, count
       const until = performance.now() + waitMs
       while (performance.now() < until) {
         await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS))
-        const entry = await currentEntry(target)
-        if (entry) {
+        const looked = await currentEntry(target, noted)
+        if (looked === 'moved') {
+          // A write retired what the holder is loading (say, a POST bumped the list generation):
+          // its fill will be refused, so this instance loads now rather than wait the rest out.
+          counted('moved')
+          return undefined
+        }
+        if (looked) {
           counted('waited')
-          return entry
+          return looked
         }
       }
       counted('timed_out')

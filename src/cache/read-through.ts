@@ -62,14 +62,20 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
       redisCall,
       waitMs: config.CACHE_LEASE_WAIT_MS,
       counted: (outcome) => metrics.cache.missLeases.inc({ outcome }),
-      currentEntry: async (target) => {
+      currentEntry: async (target, noted) => {
         const found = await lookup(target)
-        if (found.status !== 'HIT' || found.expired) return undefined
-        // Shared with every request that joined this load: a copy, and the slot given back.
-        const { slot, ...entry } = found.response
-        const copy = { ...entry, body: Buffer.from(entry.body) }
-        slot?.release()
-        return copy
+        if (found.status === 'HIT' && !found.expired) {
+          // Shared with every request that joined this load: a copy, and the slot given back.
+          const { slot, ...entry } = found.response
+          const copy = { ...entry, body: Buffer.from(entry.body) }
+          slot?.release()
+          return copy
+        }
+        if (found.status === 'BYPASS') return undefined
+        if (found.status === 'HIT') found.response.slot?.release()
+        // Only the generation: a list's change clock moves at every PUT anywhere, and the holder's
+        // fill is refused for that only when the order changed is on its page.
+        return (found.status === 'HIT' ? found.noted : found).generation !== noted.generation ? 'moved' : undefined
       }
     })
     : undefined

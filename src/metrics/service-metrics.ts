@@ -34,14 +34,15 @@ export function createServiceMetrics (registry: MetricsRegistry) {
   for (const component of ['cache', 'lock', 'connection']) redisErrors.inc({ component }, 0)
 
   // Cross-instance miss coalescing (src/cache/miss-lease.ts): per miss load of this process, the
-  // lease won (it loaded), waited for (another instance filled it in time) or timed out.
+  // lease won (it loaded), waited for (another instance filled it in time), left when the
+  // generation moved while waiting (it loaded), or timed out.
   const missLeases = new promClient.Counter({
     name: `${METRIC_PREFIX}cache_miss_leases_total`,
-    help: 'Misses that took the lease and loaded (won), got the entry another instance loaded (waited), or loaded after waiting out the lease (timed_out)',
+    help: 'Misses that took the lease and loaded (won), got the entry another instance loaded (waited), loaded when a write moved the generation they waited on (moved), or loaded after waiting out the lease (timed_out)',
     labelNames: ['outcome'],
     registers
   })
-  for (const outcome of ['won', 'waited', 'timed_out']) missLeases.inc({ outcome }, 0)
+  for (const outcome of ['won', 'waited', 'moved', 'timed_out']) missLeases.inc({ outcome }, 0)
 
   return {
     cache: {

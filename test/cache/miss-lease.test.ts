@@ -1,6 +1,8 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { build, createOrder, isolatedMongoUrl, isolatedRedisUrl } from '../helper.js'
+import { build, createOrder, isolatedMongoUrl, isolatedRedisUrl, validOrder } from '../helper.js'
+import { mongoRelayed } from '../instances.js'
+import { eventually } from '../processes.js'
 import { startBuiltServer } from '../built-server.js'
 import { freePort } from '../free-port.js'
 import { throughRelay } from '../relay.js'
@@ -58,4 +60,30 @@ t.test('a lease holder SIGKILLed while it loads: another instance answers within
   t.equal(await scrape(other, 'cache_miss_leases_total', { outcome: 'timed_out' }), 1, 'it waited out the dead holder\'s lease, then loaded')
   // The bound: the lease wait, plus one MongoDB read and a fill on a loaded 2-core machine (1 s of margin).
   t.ok(ms < LEASE_WAIT_MS + 1000, `answered in ${ms.toFixed(0)} ms (lease wait ${LEASE_WAIT_MS} ms)`)
+})
+
+t.test('a waiter whose generation a POST moves stops waiting and loads at once (not the whole lease wait)', async (t) => {
+  const LONG_WAIT_MS = 5000
+  const waiter = await build(t, { env: { CACHE_LEASE_WAIT_MS: String(LONG_WAIT_MS) } })
+  const { app: holder, relay } = await mongoRelayed(t, waiter, { CACHE_LEASE_WAIT_MS: String(LONG_WAIT_MS) })
+  await createOrder(waiter)
+  const url = '/orders?page=1&limit=10'
+  const held = relay.holdNext('find')
+  const holderRead = holder.inject(url)
+  await held // the holder has the lease and its query is held
+
+  const missesBefore = await scrape(waiter, 'cache_misses_total')
+  const started = performance.now()
+  const waiterRead = waiter.inject(url)
+  // The miss is counted after the lookup that noted the generation, before the lease is tried.
+  await eventually(async () => await scrape(waiter, 'cache_misses_total') === missesBefore + 1)
+  const created = await createOrder(waiter, { ...validOrder, customer: 'Moves The Generation' })
+  const answered = await waiterRead
+  const ms = performance.now() - started
+  t.equal(answered.statusCode, 200)
+  t.ok(answered.json().data.some((o: { _id: string }) => o._id === created._id), 'it loaded after the POST: the new order is on the page')
+  t.equal(await scrape(waiter, 'cache_miss_leases_total', { outcome: 'moved' }), 1, 'it left the wait when the generation moved')
+  t.ok(ms < LONG_WAIT_MS / 2, `answered in ${ms.toFixed(0)} ms, not after the ${LONG_WAIT_MS} ms wait`)
+  relay.release()
+  t.equal((await holderRead).statusCode, 200, 'the holder answers too (a read that began before the POST)')
 })
