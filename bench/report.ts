@@ -88,7 +88,7 @@ function layersSection (report: BenchReport): string[] {
     '(CPU per request is steadier when the process is not saturated). Each cost is the median over rounds of',
     'the difference in server CPU per request; on this shared machine a difference under about 5 µs is within',
     'the noise. Every other row of this report runs at LOG_LEVEL=warn: the last line is what the default',
-    '(info, two log lines per request) adds.',
+    '(info, one access-log line per request) adds.',
     '',
     '| layer | µs of server CPU per hit |',
     '|---|---|',

@@ -361,7 +361,7 @@ async function main (): Promise<void> {
     layers = [
       ...OPERABILITY_LAYERS.map((layer, i) => ({ layer, microsPerRequest: roundCpuDifference(full, withouts[i] as ScenarioResult) })),
       { layer: 'all of them', microsPerRequest: roundCpuDifference(full, withouts[OPERABILITY_LAYERS.length] as ScenarioResult) },
-      { layer: 'request logging at info (two lines per request) over warn', microsPerRequest: roundCpuDifference(info, full) }
+      { layer: 'request logging at info (one line per request) over warn', microsPerRequest: roundCpuDifference(info, full) }
     ]
     for (const { layer, microsPerRequest } of layers) log(`  ${layer}: ${microsPerRequest.toFixed(1)} µs of server CPU per hit`)
     await Promise.all(variants.map((variant) => variant.stop()))
