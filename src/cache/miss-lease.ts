@@ -23,7 +23,9 @@ export type LeaseOutcome = 'won' | 'waited' | 'moved' | 'timed_out'
 /**
  * What a waiter finds when it looks again: the filled entry; 'moved' when the generation it
  * noted is no longer current, so the holder's fill will be refused and waiting on is pointless;
- * undefined when neither (not filled yet).
+ * undefined when neither (not filled yet). Only the generation counts: a list's change clock
+ * moves with every PUT anywhere, and refuses the holder's fill only when the order changed is on
+ * its page.
  */
 export type Looked = CachedResponse | 'moved' | undefined
 

@@ -73,8 +73,7 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
         }
         if (found.status === 'BYPASS') return undefined
         if (found.status === 'HIT') found.response.slot?.release()
-        // Only the generation: a list's change clock moves at every PUT anywhere, and the holder's
-        // fill is refused for that only when the order changed is on its page.
+        // Only the generation: a list's change clock moves at every PUT anywhere (src/cache/miss-lease.ts).
         return (found.status === 'HIT' ? found.noted : found).generation !== noted.generation ? 'moved' : undefined
       }
     })
