@@ -64,6 +64,13 @@ t.test('a change no replica acknowledged is not written; once the replica answer
   t.match(await stored(), { customer: order.customer, version: 1 }, 'and nothing was written')
 
   replica.thaw()
+  // Caught up first: a replica just woken on a busy machine (the whole suite beside it) may take
+  // longer than the PUT's WAIT to apply its backlog, and this test is about an answering replica.
+  await eventually(async () => {
+    const info = await ask(master.port, (redis) => redis.info('replication'))
+    const masterOffset = Number(/master_repl_offset:(\d+)/.exec(info)?.[1])
+    return new RegExp(`slave0:.*state=online,offset=${masterOffset},`).test(info)
+  }, 30_000)
   const put = await app.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'Written Once Acknowledged' } })
   t.equal(put.statusCode, 200, 'with the replica acknowledging, the write goes ahead')
   t.match(await stored(), { customer: 'Written Once Acknowledged', version: 2 })
