@@ -52,3 +52,16 @@ export async function mongoRelayed (t: Test, direct: TestApp, env: Record<string
   const app = await build(t, { env: { ...env, MONGODB_URL: url, REDIS_URL: direct.config.REDIS_URL } })
   return { app, relay }
 }
+
+/**
+ * Each of `apps` reads `url` (an order's, or a list page holding it) and must be shown the order
+ * with `customer`: after a write another instance acknowledged, the check that no instance is
+ * served the data from before it.
+ */
+export async function everyInstanceShows (t: Test, apps: TestApp[], url: string, orderId: string, customer: string, what = 'no instance is served the pre-write data'): Promise<void> {
+  for (const app of apps) {
+    const body = (await app.inject(url)).json()
+    const shown = url.startsWith('/orders/') ? body : body.data.find((o: { _id: string }) => o._id === orderId)
+    t.equal(shown?.customer, customer, what)
+  }
+}

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { build, createOrder, redisFor, validOrder, type TestApp } from '../helper.js'
-import { mongoRelayed } from '../instances.js'
+import { mongoRelayed, everyInstanceShows } from '../instances.js'
 import { eventually, ownMongo, timed } from '../processes.js'
 import { scrape } from '../scrape.js'
 import { standaloneKeys, type CacheTarget } from '../../src/cache/keys.js'
@@ -113,10 +113,6 @@ for (const scope of ['list', 'entity'] as const) {
     relay.release()
     t.equal((await slowRead).headers['x-cache'], 'MISS', 'the reload answered (a read that began before the write)')
     t.equal(await scrape(reader, 'cache_stale_fills_refused_total'), 1, 'its fill was refused')
-    for (const app of [reader, writer]) {
-      const next = await app.inject(url)
-      const shown = scope === 'list' ? next.json().data.find((o: { _id: string }) => o._id === order._id) : next.json()
-      t.equal(shown.customer, 'After The Write', 'no instance is served the pre-write data')
-    }
+    await everyInstanceShows(t, [reader, writer], url, order._id, 'After The Write', 'no instance is served the pre-write data')
   })
 }

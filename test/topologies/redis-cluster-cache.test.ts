@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { Cluster } from 'ioredis'
 import { build, createOrder, validOrder, type TestApp } from '../helper.js'
 import { ownRedisCluster, type RedisCluster } from '../redis-cluster.js'
-import { instances as onOneDatabase, mongoRelayed } from '../instances.js'
+import { instances as onOneDatabase, mongoRelayed, everyInstanceShows } from '../instances.js'
 import { scrape } from '../scrape.js'
 import { eventually } from '../processes.js'
 import { clusterKeys, redisKeys } from '../../src/cache/keys.js'
@@ -105,11 +105,7 @@ for (const scope of ['list', 'entity'] as const) {
     t.equal(cacheOf(old), 'MISS', 'the paused read answered MISS: it reached Redis and tried to fill')
     t.equal(await scrape(reader, 'cache_stale_fills_refused_total'), 1, 'the reader\'s fill was refused')
 
-    for (const app of [reader, writer]) {
-      const next = await app.inject(url)
-      const shown = scope === 'list' ? next.json().data.find((o: { _id: string }) => o._id === order._id) : next.json()
-      t.equal(shown.customer, 'After The Write', 'no instance is served the pre-mutation data')
-    }
+    await everyInstanceShows(t, [reader, writer], url, order._id, 'After The Write', 'no instance is served the pre-mutation data')
   })
 }
 
@@ -143,11 +139,7 @@ for (const load of ['eager refresh', 'grace reload'] as const) {
       relay.release()
       if (load === 'grace reload') t.equal(cacheOf(await read), 'MISS', `${scope}: the reload answered (a read that began before the write)`)
       await eventually(async () => await scrape(reader, 'cache_stale_fills_refused_total') === refusedBefore + 1)
-      for (const app of [reader, writer]) {
-        const next = await app.inject(url)
-        const shown = scope === 'list' ? next.json().data.find((o: { _id: string }) => o._id === order._id) : next.json()
-        t.equal(shown.customer, after, `${scope}: no instance is served the pre-write data`)
-      }
+      await everyInstanceShows(t, [reader, writer], url, order._id, after, `${scope}: no instance is served the pre-write data`)
     }
   })
 }
