@@ -65,3 +65,20 @@ export async function everyInstanceShows (t: Test, apps: TestApp[], url: string,
     t.equal(shown?.customer, customer, what)
   }
 }
+
+/**
+ * The paused-reader choreography: `reader` reads `url` with its MongoDB reply carrying `before`
+ * held by `relay` (it has the pre-write data in hand and has not filled yet); `writer` commits a
+ * PUT of the order's customer to `after` meanwhile; then the reply goes on. Resolves to the read's
+ * answer.
+ */
+export async function writeWhileReadHeld (t: Test, { reader, writer, relay }: { reader: TestApp, writer: TestApp, relay: { holdNextReply: (text: string) => Promise<void>, release: () => void } },
+  url: string, orderId: string, before: string, after: string) {
+  const held = relay.holdNextReply(before)
+  const read = reader.inject(url)
+  await held
+  const put = await writer.inject({ method: 'PUT', url: `/orders/${orderId}`, payload: { customer: after } })
+  t.equal(put.statusCode, 200, 'another instance commits and invalidates meanwhile')
+  relay.release()
+  return await read
+}

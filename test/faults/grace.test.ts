@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { Test } from 'tap'
 import { build, createOrder, redisFor, validOrder, type TestApp } from '../helper.js'
-import { mongoRelayed, everyInstanceShows } from '../instances.js'
+import { mongoRelayed, everyInstanceShows, writeWhileReadHeld } from '../instances.js'
 import { eventually, ownMongo, timed } from '../processes.js'
 import { scrape } from '../scrape.js'
 import { standaloneKeys, type CacheTarget } from '../../src/cache/keys.js'
@@ -105,13 +105,8 @@ for (const scope of ['list', 'entity'] as const) {
     await reader.inject(url)
     await pastTtl(t, reader, [scope === 'list' ? standaloneKeys.listPage(1, 10) : standaloneKeys.entity(order._id)])
 
-    const readHeld = relay.holdNextReply('Before The Write')
-    const slowRead = reader.inject(url)
-    await readHeld // the reload has its pre-write data in hand, and has not filled yet
-    const put = await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'After The Write' } })
-    t.equal(put.statusCode, 200, 'another instance commits and invalidates meanwhile')
-    relay.release()
-    t.equal((await slowRead).headers['x-cache'], 'MISS', 'the reload answered (a read that began before the write)')
+    const slowRead = await writeWhileReadHeld(t, { reader, writer, relay }, url, order._id, 'Before The Write', 'After The Write')
+    t.equal(slowRead.headers['x-cache'], 'MISS', 'the reload answered (a read that began before the write)')
     t.equal(await scrape(reader, 'cache_stale_fills_refused_total'), 1, 'its fill was refused')
     await everyInstanceShows(t, [reader, writer], url, order._id, 'After The Write', 'no instance is served the pre-write data')
   })

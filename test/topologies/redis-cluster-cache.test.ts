@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import { Cluster } from 'ioredis'
 import { build, createOrder, validOrder, type TestApp } from '../helper.js'
 import { ownRedisCluster, type RedisCluster } from '../redis-cluster.js'
-import { instances as onOneDatabase, mongoRelayed, everyInstanceShows } from '../instances.js'
+import { instances as onOneDatabase, mongoRelayed, everyInstanceShows, writeWhileReadHeld } from '../instances.js'
 import { scrape } from '../scrape.js'
 import { eventually } from '../processes.js'
 import { clusterKeys, redisKeys } from '../../src/cache/keys.js'
@@ -94,14 +94,7 @@ for (const scope of ['list', 'entity'] as const) {
     const order = await createOrder(writer, { ...validOrder, customer: 'Before The Write' })
     const url = scope === 'list' ? '/orders' : `/orders/${order._id}`
 
-    const readHeld = relay.holdNextReply('Before The Write')
-    const slowRead = reader.inject(url)
-    await readHeld // the reader has its pre-mutation data in hand, and has not filled yet
-
-    const put = await writer.inject({ method: 'PUT', url: `/orders/${order._id}`, payload: { customer: 'After The Write' } })
-    t.equal(put.statusCode, 200, 'another instance commits and invalidates meanwhile')
-    relay.release()
-    const old = await slowRead
+    const old = await writeWhileReadHeld(t, { reader, writer, relay }, url, order._id, 'Before The Write', 'After The Write')
     t.equal(cacheOf(old), 'MISS', 'the paused read answered MISS: it reached Redis and tried to fill')
     t.equal(await scrape(reader, 'cache_stale_fills_refused_total'), 1, 'the reader\'s fill was refused')
 
