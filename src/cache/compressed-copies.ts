@@ -103,7 +103,7 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
      */
     async readThrough (target: CacheTarget, coding: ContentCoding, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
       const found = await core.lookup(copyOf(target, coding))
-      if (found.status === 'HIT' && !found.expired) {
+      if (found.status === 'HIT') {
         onStatus('HIT')
         metrics.cache.hits.inc()
         metrics.cache.compressedHits.inc()
@@ -118,7 +118,7 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
         return inCoding(await core.bypass(target, load), coding)
       }
       const { response, stored } = await core.readThrough(target, load, onStatus)
-      if (found.status === 'HIT') {
+      if (found.status === 'PAST_TTL') {
         // The copy was past its TTL, kept for grace: if the entry is served in grace, so is the copy.
         if (response.ageSeconds !== undefined) {
           response.slot?.release()

@@ -24,10 +24,8 @@ export function createGrace ({ softTimeoutMs, servesInGrace }: {
       reload.then(() => { failing = false }, () => {})
       const soft = new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), waitMs) })
       try {
-        const outcome = await Promise.race([reload.then((loaded) => ({ loaded })), soft])
-        // Slower than the soft timeout: served in grace; the reload goes on and fills.
-        if (outcome === undefined) reload.catch(() => {})
-        return outcome
+        // Undefined when slower than the soft timeout: served in grace; the reload goes on and fills.
+        return await Promise.race([reload.then((loaded) => ({ loaded })), soft])
       } catch (err) {
         if (!servesInGrace(err)) throw err
         failing = true

@@ -25,9 +25,9 @@ export interface Noted { generation: string, changeClock: string, nearEpoch: num
 
 type Lookup =
   // `stored`: the entry as Redis holds it (in the response's slot, if it has one). `ageMs`: how
-  // long ago it was filled (undefined when its fill time is not known); `expired`: past its TTL,
-  // kept for grace (CACHE_GRACE_SECONDS), so not served as a hit.
-  | { status: 'HIT', response: CachedResponse, stored: Buffer, noted: Noted, ageMs: number | undefined, expired: boolean }
+  // long ago it was filled (undefined when its fill time is not known). PAST_TTL: a current
+  // entry kept past its TTL for grace (CACHE_GRACE_SECONDS), never served as a hit.
+  | { status: 'HIT' | 'PAST_TTL', response: CachedResponse, stored: Buffer, noted: Noted, ageMs: number | undefined }
   | ({ status: 'MISS' } & Noted)
   | { status: 'BYPASS' }
 
@@ -64,7 +64,7 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
       counted: (outcome) => metrics.cache.missLeases.inc({ outcome }),
       currentEntry: async (target, noted) => {
         const found = await lookup(target)
-        if (found.status === 'HIT' && !found.expired) {
+        if (found.status === 'HIT') {
           // Shared with every request that joined this load: a copy, and the slot given back.
           const { slot, ...entry } = found.response
           const copy = { ...entry, body: Buffer.from(entry.body) }
@@ -72,9 +72,9 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
           return copy
         }
         if (found.status === 'BYPASS') return undefined
-        if (found.status === 'HIT') found.response.slot?.release()
+        if (found.status === 'PAST_TTL') found.response.slot?.release()
         // Only the generation: a list's change clock moves at every PUT anywhere (src/cache/miss-lease.ts).
-        return (found.status === 'HIT' ? found.noted : found).generation !== noted.generation ? 'moved' : undefined
+        return ('noted' in found ? found.noted : found).generation !== noted.generation ? 'moved' : undefined
       }
     })
     : undefined
@@ -113,10 +113,10 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
     if (entry && stored && entry.generation.equals(generation as Buffer)) {
       const ageMs = entryAge(filled)
       // Without grace an entry is never past its TTL: Redis expires it (whatever the clocks say).
-      const expired = config.CACHE_GRACE_SECONDS > 0 && ageMs !== undefined && ageMs >= ttlMs
+      const status = config.CACHE_GRACE_SECONDS > 0 && ageMs !== undefined && ageMs >= ttlMs ? 'PAST_TTL' : 'HIT'
       // Kept near as a copy of its own: a slot is reused once this response has gone.
-      if (near.state() === 'on' && !expired) near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
-      return { status: 'HIT', response: read.slot ? { ...entry, slot: read.slot } : entry, stored, noted, ageMs, expired }
+      if (near.state() === 'on' && status === 'HIT') near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
+      return { status, response: read.slot ? { ...entry, slot: read.slot } : entry, stored, noted, ageMs }
     }
     read.slot?.release()
     return { status: 'MISS', ...noted }
@@ -188,7 +188,7 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
      */
     async readThrough (target: CacheTarget, load: Load, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
       const found = await lookup(target)
-      if (found.status === 'HIT' && !found.expired) {
+      if (found.status === 'HIT') {
         onStatus('HIT')
         metrics.cache.hits.inc()
         refreshIfDue(target, found.noted, found.ageMs, load)
