@@ -1,4 +1,8 @@
 import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
 import type { Test } from 'tap'
 import { createOrder, redisFor, redisReady, type TestApp } from '../helper.js'
 import { FAST_DEADLINES, instances as onOneDatabase } from '../instances.js'
@@ -15,8 +19,18 @@ const WRITE_BOUND_MS = 2000
 
 type Outage = 'stopped' | 'frozen'
 
+// What the 'stopped' outage writes before it stops Redis, and reads once Redis is back.
+const SURVIVOR = { key: 'test:kept-across-restart', value: 'yes' }
+
 async function startOutage (t: Test, redis: OwnedRedis, outage: Outage): Promise<void> {
   if (outage === 'stopped') {
+    const admin = new Redis(redis.url)
+    // Redis comes back with its data, as a persistent one does: the entries cached before the
+    // outage are there again, and only the owed invalidation keeps them from being served. (A
+    // Redis restarted empty would make 'no stale read after recovery' unable to fail.)
+    await admin.set(SURVIVOR.key, SURVIVOR.value)
+    await admin.save()
+    admin.disconnect()
     await redis.stop()
   } else {
     await redis.freeze()
@@ -24,14 +38,23 @@ async function startOutage (t: Test, redis: OwnedRedis, outage: Outage): Promise
   }
 }
 
-async function endOutage (redis: OwnedRedis, outage: Outage): Promise<void> {
-  if (outage === 'stopped') await redis.start()
-  else redis.thaw()
+async function endOutage (t: Test, redis: OwnedRedis, outage: Outage): Promise<void> {
+  if (outage === 'stopped') {
+    await redis.start()
+    const admin = new Redis(redis.url)
+    t.equal(await admin.get(SURVIVOR.key), SURVIVOR.value, 'Redis restarted with the data it held before the outage')
+    admin.disconnect()
+  } else {
+    redis.thaw()
+  }
 }
 
 /** Instances sharing one database and one (owned) Redis. */
 async function instances (t: Test, count: number, env: Record<string, string>) {
-  const redis = await ownRedis(t)
+  // Its own directory, where the 'stopped' outage saves the data it restarts with.
+  const dir = mkdtempSync(join(tmpdir(), 'flowops-redis-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const redis = await ownRedis(t, ['--dir', dir])
   const apps = await onOneDatabase(t, count, { REDIS_URL: redis.url, ...FAST, ...env })
   return { redis, apps: apps as [TestApp, ...TestApp[]] }
 }
@@ -62,7 +85,7 @@ for (const outage of ['stopped', 'frozen'] as const) {
     t.equal(during.headers['x-cache'], 'BYPASS')
     t.equal(during.json().status, 'Cancelled', 'reads show the writes')
 
-    await endOutage(redis, outage)
+    await endOutage(t, redis, outage)
     await redisReady(app)
     await eventually(async () => await scrape(app, 'cache_invalidation_pending') === 0)
     for (const reader of [app, other]) {
