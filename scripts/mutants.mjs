@@ -1,0 +1,98 @@
+// npm run test:mutants: each guarantee's test must fail when the code behind it is broken.
+// Applies each mutant below to the working tree in turn (a textual edit of product code, or of
+// the reliability suite's oracle), runs the test files that must kill it, and puts the file
+// back. Prints KILLED or SURVIVED per mutant and exits 1 if any survived (or no longer applies).
+// Run through scripts/mutants.sh, which starts the servers as npm test does.
+import { spawnSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+
+const MUTANTS = [
+  {
+    name: 'no cache hit while an invalidation is owed: hitsAllowed() removed from the read path',
+    edits: [['src/cache/read-through.ts', 'config.CACHE_ENABLED && hitsAllowed() && ', 'config.CACHE_ENABLED && ']],
+    tests: ['test/faults/redis-outage.test.ts', 'test/faults/cross-instance-freeze.test.ts']
+  },
+  {
+    name: 'an entity invalidation queued while Redis is down is dropped (only a list bump kept)',
+    edits: [['src/cache/invalidator.ts', "      if (redis.status !== 'ready') {\n        owed = true",
+      "      if (redis.status !== 'ready') {\n        ordersPending.clear(); tokensPending.clear(); listsPending = true\n        owed = true"]],
+    tests: ['test/faults/lock-fallback.test.ts']
+  },
+  {
+    name: 'the gzip copy (every suffix after the first) kept by the invalidation script',
+    edits: [['src/cache/scripts/bump-generations.ts', 'for s = 1, suffixCount do', 'for s = 1, math.min(1, suffixCount) do']],
+    tests: ['test/cache/compression.test.ts', 'test/cache/copy-codings.test.ts']
+  },
+  {
+    name: 'the gzip copy kept by both the announcement and the invalidation',
+    edits: [['src/cache/scripts/bump-generations.ts', 'for s = 1, suffixCount do', 'for s = 1, math.min(1, suffixCount) do'],
+      ['src/cache/scripts/park-pages.ts', 'for s = 1, suffixes do', 'for s = 1, math.min(1, suffixes) do']],
+    tests: ['test/cache/compression.test.ts']
+  },
+  {
+    name: 'a deleted page keeps its copies (dropped only for pages rewritten in place, none at the announcement)',
+    edits: [['src/cache/scripts/bump-generations.ts', '      dropCompressedCopies(page)\n      if replaced then', '      if replaced then\n        dropCompressedCopies(page)'],
+      ['src/cache/scripts/park-pages.ts', "    for s = 1, suffixes do redis.call('DEL', page .. ARGV[3 + s]) end\n", '']],
+    tests: ['test/cache/compression.test.ts']
+  },
+  {
+    name: 'the order\'s own copies kept (no copy deletion for its entry, at the announcement or the invalidation)',
+    edits: [['src/cache/scripts/begin-entity-change.ts', "for s = 1, tonumber(ARGV[5]) do redis.call('DEL', KEYS[2] .. ARGV[5 + s]) end\n", ''],
+      ['src/cache/scripts/bump-generations.ts', '  dropCompressedCopies(KEYS[j + 1])\n', '']],
+    tests: ['test/cache/compression.test.ts']
+  },
+  {
+    name: 'the SHA-1 guard removed from the compressed-copy fill',
+    edits: [['src/cache/scripts/fill-compressed-copy.ts', 'if not entry or redis.sha1hex(entry) ~= ARGV[1] then return 0 end', 'if not entry then return 0 end']],
+    tests: ['test/cache/compression.test.ts']
+  },
+  {
+    name: 'the near store\'s epoch check removed',
+    edits: [['src/cache/near/near-tier.ts', 'if (notedEpoch === epoch && bus.alive())', 'if (bus.alive())']],
+    tests: ['test/cache/near-races.test.ts']
+  },
+  {
+    name: 'the writer no longer drops its own near copies (it waits for its Pub/Sub message)',
+    edits: [['src/cache/create-cache.ts', '      near.dropForMutation(entityKeys)\n', ''],
+      ['src/cache/create-cache.ts', 'invalidator.invalidate(invalidation).then(() => near.dropForMutation(entityKeys))', 'invalidator.invalidate(invalidation)']],
+    tests: ['test/cache/near-races.test.ts']
+  },
+  {
+    name: 'two changes delivered together: only the later rewrite kept (no chaining)',
+    edits: [['src/cache/invalidator.ts', 'return earlier && later && earlier.to === later.from ? { from: earlier.from, to: later.to } : null', 'return later']],
+    tests: ['test/cache/chained-rewrites.test.ts']
+  },
+  {
+    name: 'reliability oracle: a first list page missing a newer acknowledged order is not judged',
+    edits: [['reliability/checks/stale-reads.ts', '      if (shown.has(post.order?._id as string)) continue', '      continue']],
+    tests: ['test/reliability/oracles.test.ts']
+  }
+]
+
+let failed = 0
+for (const [i, mutant] of MUTANTS.entries()) {
+  const originals = new Map()
+  let applies = true
+  for (const [file, from, to] of mutant.edits) {
+    if (!originals.has(file)) originals.set(file, readFileSync(file, 'utf8'))
+    const text = readFileSync(file, 'utf8')
+    if (text.split(from).length !== 2) { applies = false; break }
+    writeFileSync(file, text.replace(from, to))
+  }
+  try {
+    if (!applies) {
+      failed++
+      console.log(`[${i + 1}] ${mutant.name}: NO LONGER APPLIES (the code it edits changed: update scripts/mutants.mjs)`)
+      continue
+    }
+    const run = spawnSync('npx', ['tap', ...mutant.tests, '--disable-coverage', '-R', 'tap'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+    const killedBy = (run.stdout ?? '').split('\n').filter((line) => /^\s+not ok \d+ - /.test(line) && !/# time=/.test(line)).slice(0, 3).map((line) => line.trim())
+    if (run.status === 0) failed++
+    console.log(`[${i + 1}] ${mutant.name}: ${run.status === 0 ? 'SURVIVED' : 'KILLED'}`)
+    for (const line of killedBy) console.log(`      ${line}`)
+  } finally {
+    for (const [file, text] of originals) writeFileSync(file, text)
+  }
+}
+console.log(`${MUTANTS.length - failed} of ${MUTANTS.length} mutants killed`)
+process.exitCode = failed === 0 ? 0 : 1
