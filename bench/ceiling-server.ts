@@ -1,11 +1,13 @@
 import Fastify from 'fastify'
 import { readFile } from 'node:fs/promises'
-import { BODY_ONLY_PREFIX } from './processes.js'
+import { BODY_ONLY_PREFIX, NOT_MODIFIED_SUFFIX } from './processes.js'
 
 // The framework's ceiling: a bare Fastify server answering, from memory, the very bytes the
 // service sends for the same URLs: its body and its headers, captured from the service. No
 // Redis, no hooks, no validation. Under BODY_ONLY_PREFIX + URL it sends the body with only a
-// content type, the barest answer possible. bench/run.ts starts it as its own process:
+// content type, the barest answer possible. A request with If-None-Match gets the service's 304
+// for that URL (captured under URL + NOT_MODIFIED_SUFFIX), with its headers and no body, without
+// comparing the tag: the ceiling of a 304. bench/run.ts starts it as its own process:
 // `node ceiling-server.js PORT URL BODY_FILE HEADERS_FILE [URL BODY_FILE HEADERS_FILE ...]`.
 
 interface Captured { body: Buffer, headers: Record<string, string> }
@@ -21,6 +23,10 @@ for (let i = 0; i + 2 < routes.length; i += 3) {
 
 const app = Fastify({ logger: false })
 app.get('/*', (request, reply) => {
+  if (request.headers['if-none-match'] !== undefined) {
+    const notModified = responses.get(request.url + NOT_MODIFIED_SUFFIX)
+    if (notModified) return reply.code(304).headers(notModified.headers).send()
+  }
   const bodyOnly = request.url.startsWith(BODY_ONLY_PREFIX)
   const captured = responses.get(bodyOnly ? request.url.slice(BODY_ONLY_PREFIX.length) : request.url)
   if (!captured) return reply.code(404).send()

@@ -84,6 +84,8 @@ export async function startNaive (mongodbUrl: string, redisUrl: string, ttlSecon
 
 /** Where the ceiling server sends a captured body with nothing but its content type. */
 export const BODY_ONLY_PREFIX = '/body-only'
+/** A route captured as the service's 304, answered to a request with If-None-Match. */
+export const NOT_MODIFIED_SUFFIX = '#if-none-match'
 
 /** A response captured from the service, in files the ceiling server reads at start-up. */
 export interface CapturedFiles { bodyFile: string, headersFile: string }

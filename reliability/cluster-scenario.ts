@@ -9,8 +9,8 @@ import type { Timeline } from './timeline.js'
 import type { Workload } from './workload.js'
 
 // The Redis Cluster topology, in a scenario of its own: a real 3 masters + 3 replicas cluster
-// on loopback (test/redis-cluster.ts), the three instances' profiles on it (the near cache is
-// refused on a Cluster, so that instance runs without it), the same database and load; then
+// on loopback (test/redis-cluster.ts), the three instances' profiles on it (the near cache
+// included: its bus has a subscriber on every master), the same database and load; then
 // the master of the hottest slot (list page 1 and the list generation) is SIGKILLed and its
 // replica takes over. Checked like the other faults: nothing stale, nothing lost, no orphan
 // lock past 1 s, every instance serving hits again within 5 s of the promotion.
@@ -19,11 +19,8 @@ export const CLUSTER_BASELINE = 'cluster: before'
 export const CLUSTER_FAILOVER = 'cluster: master killed, until its replica is promoted'
 export const CLUSTER_RECOVERY = 'cluster: recovery'
 
-/** The cluster's instances: the fault run's profiles without the near cache. */
-export const CLUSTER_PROFILES = PROFILES.map((p) => {
-  const { CACHE_NEAR_MAX_BYTES: _near, ...env } = p.env
-  return { ...p, name: `cluster-${p.name}`, env, describe: p.describe.replace('near cache on (64 MiB)', 'near cache refused on a Cluster') }
-})
+/** The cluster's instances: the fault run's profiles. */
+export const CLUSTER_PROFILES = PROFILES.map((p) => ({ ...p, name: `cluster-${p.name}` }))
 
 export async function runClusterScenario (options: Options, env: ServiceEnv, logDir: string, workload: Workload, log: RequestLog,
   timeline: Timeline, say: (line: string) => void): Promise<{ skipped: number, promotedAfterMs: number }> {

@@ -131,9 +131,6 @@ function topologyProblems (config: Config): string[] {
   if (sentinels !== (config.REDIS_SENTINEL_MASTER !== '')) {
     problems.push(`REDIS_SENTINELS=${JSON.stringify(config.REDIS_SENTINELS)}, REDIS_SENTINEL_MASTER=${JSON.stringify(config.REDIS_SENTINEL_MASTER)}: set both or neither`)
   }
-  if (config.CACHE_NEAR_MAX_BYTES > 0 && config.REDIS_CLUSTER_NODES !== '') {
-    problems.push('CACHE_NEAR_MAX_BYTES: the near cache is not supported with REDIS_CLUSTER_NODES yet (set it to 0)')
-  }
   if (sentinels && config.REDIS_CLUSTER_NODES !== '') {
     problems.push('REDIS_CLUSTER_NODES and REDIS_SENTINELS: set one of them, not both')
   }

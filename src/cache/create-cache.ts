@@ -74,7 +74,7 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
     onAbandoned: (id, token) => { invalidator.invalidate({ everyListPage: false, changed: [{ id, rewrite: null, change: token }] }).catch(() => {}) }
   })
   const entries = createEntryReader({ config, fallback: redis, metrics, log: log.child({ layer: 'entries' }) })
-  const near = createNearTier({ config, metrics, log: log.child({ layer: 'near' }), channel: redisKeys.invalidationChannel, copySuffixes: COPY_SUFFIXES })
+  const near = createNearTier({ config, redis, metrics, log: log.child({ layer: 'near' }), channel: redisKeys.invalidationChannel, copySuffixes: COPY_SUFFIXES })
   const core = createReadThrough({ redis, entries, breaker, near, hitsAllowed: invalidator.hitsAllowed, servesInGrace, metrics, log, config, generationTtlSeconds })
   const copies = createCompressedCopies({ redis, core, near, metrics })
 

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
-import type { Redis } from 'ioredis'
+import { Redis } from 'ioredis'
 import { createEntryConnection, type RedisClient } from '../redis/create-redis-client.js'
 import { copyIntoSlot, LARGEST_SLOT_BYTES, type HitSlot } from './hit-slot.js'
 
@@ -19,8 +19,9 @@ export interface EntryRead {
 
 /**
  * The cache's read of entries and their compressed copies (an MGET of the generation, the
- * entry and, for a list page, its change clock). On a standalone Redis without TLS it goes on a connection of its own
- * that reads into reused buffers (src/redis/reused-read-buffer.ts, where the reason is). Its
+ * entry and, for a list page, its change clock). Without TLS it goes on a connection of its own
+ * that reads into reused buffers (src/redis/reused-read-buffer.ts, where the reason is): on a
+ * Cluster, one per node (a Cluster of them), and under Sentinel, one to the master. Its
  * replies are views valid only until the next read, so each value is copied in the first
  * reaction to the reply: a large entry into a slot that is reused once its response has been
  * sent (src/cache/hit-slot.ts), never into a fresh buffer, which would be the very allocation the
@@ -30,10 +31,13 @@ export interface EntryRead {
  * The connection stays private to this file: its replies need that first-reaction copy, and a
  * pipeline (or ioredis's auto-pipelining) would hold them until a whole batch has come. The
  * commands of one turn of the event loop still leave in one write: the socket is corked at the
- * first and uncorked when the turn ends, as auto-pipelining does with setImmediate.
+ * first and uncorked when the turn ends, as auto-pipelining does with setImmediate (not on a
+ * Cluster, whose node connections ioredis writes to). On a Cluster the reply reaches the read
+ * through ioredis's redirections (MOVED, ASK) in the same microtasks that follow its socket
+ * read, so the first-reaction copy holds there too.
  *
- * Whenever that connection is not ready or fails a read (and on a Cluster, under Sentinel,
- * with TLS), entries are read on `fallback`, the service's client, as any other command: the
+ * Whenever that connection is not ready or fails a read (and with TLS, where there is none),
+ * entries are read on `fallback`, the service's client, as any other command: the
  * cache never depends on a connection of its own being up.
  */
 export function createEntryReader ({ config, fallback, metrics, log, connection = createEntryConnection(config) }: {
@@ -42,7 +46,7 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
   metrics: ServiceMetrics
   log: FastifyBaseLogger
   /** Tests only: a connection of their own making (the default is made from `config`). */
-  connection?: Redis | undefined
+  connection?: RedisClient | undefined
 }) {
   let corked = false
 
@@ -83,7 +87,8 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
     read (keys: string[]): Promise<EntryRead> {
       const onFallback = () => fallback.mgetBuffer(keys).then((found) => ({ found }))
       if (connection?.status !== 'ready') return onFallback()
-      writeWithTheTurn(connection.stream)
+      // A Cluster's node connections are ioredis's to write: each sends as it is given commands.
+      if (connection instanceof Redis) writeWithTheTurn(connection.stream)
       // The copy is the reply's first reaction: see above. A read the entry connection failed
       // (it closed under the command, or an error reply) is a read: it is tried again on the
       // fallback, which, with Redis itself down, fails at once as well.

@@ -1,7 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { hostPorts, type Config } from '../config.js'
 import { registerScripts, type LuaScript } from './lua-script.js'
-import { ReusedReadBufferConnector } from './reused-read-buffer.js'
+import { ReusedReadBufferConnector, ReusedReadBufferSentinelConnector } from './reused-read-buffer.js'
 
 /** A connection to any of the supported Redis topologies; both speak the same commands. */
 export type RedisClient = Redis | Cluster
@@ -78,50 +78,71 @@ export function createRedisClient (config: Config, overrides: ClientOverrides): 
 
 function connect (config: Config, options: RedisOptions): RedisClient {
   switch (redisTopology(config)) {
-    case 'cluster': {
-      const clusterOptions: ClusterOptions = {
-        enableOfflineQueue: false,
-        // Off in a cluster: ioredis's auto-pipelining groups commands by the slot of their first
-        // argument, which for a script with a variable number of keys (the invalidation) is the
-        // key count, so calls for different slots landed in one pipeline and were refused
-        // ("All keys in the pipeline should belong to the same slots allocation group").
-        enableAutoPipelining: false,
-        scaleReads: 'master',
-        clusterRetryStrategy: retryStrategy,
-        slotsRefreshTimeout: 1000,
-        retryDelayOnFailover: 100,
-        retryDelayOnClusterDown: 100,
-        retryDelayOnTryAgain: 100,
-        redisOptions: { ...options, enableAutoPipelining: false, ...fromUrl(config.REDIS_URL) }
-      }
-      return new Cluster(hostPorts(config.REDIS_CLUSTER_NODES), clusterOptions)
-    }
-    case 'sentinel': {
-      const url = new URL(config.REDIS_URL)
-      return new Redis({
-        ...options,
-        ...fromUrl(config.REDIS_URL),
-        db: Number(url.pathname.slice(1) || 0),
-        sentinels: hostPorts(config.REDIS_SENTINELS),
-        name: config.REDIS_SENTINEL_MASTER,
-        role: 'master',
-        sentinelRetryStrategy: retryStrategy,
-        sentinelCommandTimeout: 1000,
-        failoverDetector: true
-      })
-    }
-    case 'standalone':
-      return new Redis(config.REDIS_URL, options)
+    case 'cluster': return new Cluster(hostPorts(config.REDIS_CLUSTER_NODES), clusterOptions(config, options))
+    case 'sentinel': return new Redis(sentinelOptions(config, options))
+    case 'standalone': return new Redis(config.REDIS_URL, options)
   }
 }
 
 /**
- * The cache's connection for reading entries (src/cache/entry-reader.ts, its only user): on a
- * standalone Redis without TLS, a connection of its own that reads into reused buffers
- * (src/redis/reused-read-buffer.ts), without auto-pipelining (it would keep replies past the
- * time they are valid); otherwise undefined, and entries are read on the usual client.
+ * A connection to one node of a Redis Cluster, on its own (not through ioredis's Cluster): for
+ * what must be done on a given node, as the near cache's per-master subscribers
+ * (src/cache/near/invalidation-bus.ts). Fail-fast options and REDIS_URL's credentials, as every
+ * node connection of the Cluster client.
  */
-export function createEntryConnection (config: Config): Redis | undefined {
-  if (redisTopology(config) !== 'standalone' || new URL(config.REDIS_URL).protocol !== 'redis:') return undefined
-  return new Redis(config.REDIS_URL, { ...failFast({ connectionName: 'flowops-order-service-entries' }), enableAutoPipelining: false, Connector: ReusedReadBufferConnector })
+export function createNodeClient (config: Config, node: { host: string, port: number }, overrides: ClientOverrides): Redis {
+  return new Redis({ ...failFast(overrides), ...fromUrl(config.REDIS_URL), host: node.host, port: node.port })
+}
+
+/** `options` apply to each node's connection. */
+function clusterOptions (config: Config, options: RedisOptions): ClusterOptions {
+  return {
+    enableOfflineQueue: false,
+    // Off in a cluster: ioredis's auto-pipelining groups commands by the slot of their first
+    // argument, which for a script with a variable number of keys (the invalidation) is the
+    // key count, so calls for different slots landed in one pipeline and were refused
+    // ("All keys in the pipeline should belong to the same slots allocation group").
+    enableAutoPipelining: false,
+    scaleReads: 'master',
+    clusterRetryStrategy: retryStrategy,
+    slotsRefreshTimeout: 1000,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    redisOptions: { ...options, enableAutoPipelining: false, ...fromUrl(config.REDIS_URL) }
+  }
+}
+
+function sentinelOptions (config: Config, options: RedisOptions): RedisOptions {
+  const url = new URL(config.REDIS_URL)
+  return {
+    ...options,
+    ...fromUrl(config.REDIS_URL),
+    db: Number(url.pathname.slice(1) || 0),
+    sentinels: hostPorts(config.REDIS_SENTINELS),
+    name: config.REDIS_SENTINEL_MASTER,
+    role: 'master',
+    sentinelRetryStrategy: retryStrategy,
+    sentinelCommandTimeout: 1000,
+    failoverDetector: true
+  }
+}
+
+/**
+ * The cache's connection for reading entries (src/cache/entry-reader.ts, its only user): on
+ * every topology without TLS, a connection of its own that reads into reused buffers
+ * (src/redis/reused-read-buffer.ts), without auto-pipelining (it would keep replies past the
+ * time they are valid). On a Cluster that is one such connection per node (ioredis makes each
+ * node's connection with the `Connector` of `redisOptions`); under Sentinel, a connection to
+ * the master the sentinels name, found again after a failover as the service's client does.
+ * With TLS, undefined: entries are read on the usual client.
+ */
+export function createEntryConnection (config: Config): RedisClient | undefined {
+  if (new URL(config.REDIS_URL).protocol !== 'redis:') return undefined
+  const options: RedisOptions = { ...failFast({ connectionName: 'flowops-order-service-entries' }), enableAutoPipelining: false }
+  switch (redisTopology(config)) {
+    case 'cluster': return new Cluster(hostPorts(config.REDIS_CLUSTER_NODES), clusterOptions(config, { ...options, Connector: ReusedReadBufferConnector }))
+    case 'sentinel': return new Redis({ ...sentinelOptions(config, options), Connector: ReusedReadBufferSentinelConnector })
+    case 'standalone': return new Redis(config.REDIS_URL, { ...options, Connector: ReusedReadBufferConnector })
+  }
 }

@@ -1,5 +1,5 @@
 import { createConnection, type Socket } from 'node:net'
-import { AbstractConnector } from 'ioredis'
+import { AbstractConnector, SentinelConnector, type SentinelConnectionOptions } from 'ioredis'
 
 // Why this file exists: Node gives every socket read its own freshly allocated buffer, and V8
 // counts those buffers as external memory. On the cache's entry connection each hit's entry
@@ -75,10 +75,11 @@ export function replyEnd (buffer: Uint8Array, at: number, end: number): number {
 export type ReadBufferAddress = { host: string, port: number, family?: number } | { path: string }
 
 /**
- * A connection that reads into two reused buffers and emits `data` with complete RESP
- * replies only; see the top of this file for how long they stay valid.
+ * net.Socket's `onread` option for a socket that reads into two reused buffers and emits `data`
+ * with complete RESP replies only (see the top of this file for how long they stay valid).
+ * `socket` gives the socket it is an option of, made with it.
  */
-export function connectWithReusedReadBuffer (address: ReadBufferAddress, initialBytes = INITIAL_READ_BUFFER_BYTES): Socket {
+function reusedReadBuffers (socket: () => Socket, initialBytes: number) {
   // Each read needs at least this much room; below it, the tail moves to the other buffer.
   const minimumRoom = Math.max(1, Math.floor(initialBytes / 4))
   let current = Buffer.allocUnsafe(initialBytes)
@@ -102,31 +103,33 @@ export function connectWithReusedReadBuffer (address: ReadBufferAddress, initial
     return current.subarray(end)
   }
 
-  const socket: Socket = createConnection({
-    ...address,
-    onread: {
-      buffer: nextReadTarget,
-      // Returns true: keep reading (false would pause the socket).
-      callback: (bytesRead: number): boolean => {
-        end += bytesRead
-        let complete = start
-        for (let next = replyEnd(current, complete, end); next >= 0; next = replyEnd(current, complete, end)) complete = next
-        if (complete > start) {
-          const replies = current.subarray(start, complete)
-          start = complete
-          try {
-            socket.emit('data', replies)
-          } catch (err) {
-            // A listener threw: Node then skips asking for the next buffer, and the parser may
-            // hold a view of this one. The connection cannot be trusted; ioredis reconnects.
-            socket.destroy(err instanceof Error ? err : new Error(String(err)))
-            return false
-          }
+  return {
+    buffer: nextReadTarget,
+    // Returns true: keep reading (false would pause the socket).
+    callback: (bytesRead: number): boolean => {
+      end += bytesRead
+      let complete = start
+      for (let next = replyEnd(current, complete, end); next >= 0; next = replyEnd(current, complete, end)) complete = next
+      if (complete > start) {
+        const replies = current.subarray(start, complete)
+        start = complete
+        try {
+          socket().emit('data', replies)
+        } catch (err) {
+          // A listener threw: Node then skips asking for the next buffer, and the parser may
+          // hold a view of this one. The connection cannot be trusted; ioredis reconnects.
+          socket().destroy(err instanceof Error ? err : new Error(String(err)))
+          return false
         }
-        return true
       }
+      return true
     }
-  })
+  }
+}
+
+/** A connection that reads into two reused buffers and emits `data` with complete RESP replies only. */
+export function connectWithReusedReadBuffer (address: ReadBufferAddress, initialBytes = INITIAL_READ_BUFFER_BYTES): Socket {
+  const socket: Socket = createConnection({ ...address, onread: reusedReadBuffers(() => socket, initialBytes) })
   return socket
 }
 
@@ -169,5 +172,40 @@ export class ReusedReadBufferConnector extends AbstractConnector {
         }
       })
     })
+  }
+}
+
+/**
+ * ioredis's Sentinel connector, whose connection to the master the sentinels name reads into
+ * reused buffers. That connector connects with `net.createConnection(address)`, the address
+ * its (private) `resolve` returns after asking the sentinels; the reused buffers go in as that
+ * address's `onread` option, so asking the sentinels, failing over and the failover detector
+ * stay ioredis's own. Each connection (one per failover) gets buffers of its own, bound to its
+ * own socket once `connect` has made it (no reply can arrive before: ioredis writes nothing
+ * until then). Tested by test/topologies/redis-sentinel*.test.ts, which would fail at start-up
+ * if ioredis renamed `resolve`.
+ */
+export class ReusedReadBufferSentinelConnector extends SentinelConnector {
+  private bindSocket: ((socket: Socket) => void) | undefined
+
+  constructor (options: unknown) {
+    super(options as SentinelConnectionOptions)
+    const connector = this as unknown as { resolve?: (endpoint: unknown) => Promise<object | null> }
+    const resolve = connector.resolve?.bind(this)
+    if (!resolve) throw new Error('ioredis\'s SentinelConnector has no resolve(): src/redis/reused-read-buffer.ts needs updating')
+    connector.resolve = async (endpoint) => {
+      const address = await resolve(endpoint)
+      if (!address) return address
+      let socket: Socket | undefined
+      this.bindSocket = (made) => { socket = made }
+      return { ...address, onread: reusedReadBuffers(() => socket as Socket, INITIAL_READ_BUFFER_BYTES) }
+    }
+  }
+
+  override async connect (...args: Parameters<SentinelConnector['connect']>): ReturnType<SentinelConnector['connect']> {
+    const stream = await super.connect(...args)
+    this.bindSocket?.(stream as Socket)
+    this.bindSocket = undefined
+    return stream
   }
 }

@@ -1,11 +1,14 @@
 import t from 'tap'
+import { once } from 'node:events'
 import type { Test } from 'tap'
-import { Cluster } from 'ioredis'
+import { Cluster, type Redis } from 'ioredis'
 import { build, createOrder, validOrder, type TestApp } from '../helper.js'
 import { ownRedisCluster, type RedisCluster } from '../redis-cluster.js'
 import { instances as onOneDatabase, mongoRelayed, everyInstanceShows, writeWhileReadHeld } from '../instances.js'
 import { scrape } from '../scrape.js'
 import { eventually } from '../processes.js'
+import { entryConnections, readsIntoReusedBuffers } from './topology-checks.js'
+import { createEntryConnection } from '../../src/redis/create-redis-client.js'
 import { clusterKeys, redisKeys } from '../../src/cache/keys.js'
 
 // The cache and the lock on a real Redis Cluster (3 masters + 3 replicas), across two service
@@ -30,6 +33,14 @@ function observer (t: Test, cluster: RedisCluster): Cluster {
   return client
 }
 
+/** The master that holds `key`'s slot (CLUSTER COUNTKEYSINSLOT counts only a node's own slots). */
+async function masterHolding (cluster: Cluster, key: string): Promise<Redis> {
+  const masters = cluster.nodes('master')
+  const slot = await (masters[0] as Redis).call('CLUSTER', 'KEYSLOT', key) as number
+  for (const master of masters) if (await master.call('CLUSTER', 'COUNTKEYSINSLOT', slot) as number > 0) return master
+  throw new Error(`no master holds ${key}`)
+}
+
 const cacheOf = (response: { headers: Record<string, unknown> }) => response.headers['x-cache']
 
 t.test('Redis Cluster: hits, misses and invalidation on every mutation, across two instances', async (t) => {
@@ -52,6 +63,18 @@ t.test('Redis Cluster: hits, misses and invalidation on every mutation, across t
   t.equal(await redis.exists(page1.key, page1.generationKey), 2, 'page 1 and its generation are stored (one slot: one command)')
   t.equal(await redis.exists(clusterKeys.entity(order._id).key), 1, 'the order\'s entry is stored')
   t.equal(await redis.exists(redisKeys.listPage(1, 10)), 0, 'the standalone key is not used')
+  const page1Master = await masterHolding(redis, page1.key)
+  t.same(await entryConnections(page1Master), [{ lastCommand: 'mget' }, { lastCommand: 'mget' }],
+    'both instances read page 1 on entry connections of their own, to the master holding it')
+  // Those connections as the cache makes them: each node's socket reads into reused buffers.
+  const entries = createEntryConnection(a.config) as Cluster
+  t.teardown(() => { entries.disconnect() })
+  await once(entries, 'ready')
+  await entries.mget(page1.key, page1.generationKey)
+  const entryNodes = entries.nodes('master')
+  t.ok(entryNodes.length > 0, 'the entry Cluster client has master connections')
+  for (const node of entryNodes) t.equal(await readsIntoReusedBuffers(node), true, `its connection to :${node.options.port ?? '?'} reads into reused buffers`)
+  t.equal(await readsIntoReusedBuffers(redis.nodes('master')[0] as Redis), false, 'a Cluster client of ioredis\'s own does not (the check can tell)')
 
   const created = await b.inject({ method: 'POST', url: '/orders', payload: { customer: 'Cluster Buyer', address: '1 Slot Street', items: [{ sku: 'S', qty: 1, price: 2 }] } })
   t.equal(created.statusCode, 201)

@@ -5,6 +5,7 @@ import { build, validOrder } from '../helper.js'
 import { SENTINEL_ENV, ownRedisSentinels } from '../redis-sentinel.js'
 import { eventually } from '../processes.js'
 import { FAILOVER_PUT_STATUSES, HANG_MS, LOCKED_AFTER_PROMOTION_MS, staleReads, startMix, summarize } from '../failover-mix.js'
+import { entryConnections } from './topology-checks.js'
 import { redisKeys } from '../../src/cache/keys.js'
 
 // Sentinel failover under a steady mix of GET, POST and PUT: the master is killed (SIGKILL),
@@ -72,4 +73,5 @@ t.test('Sentinel failover during GET/POST/PUT: reads 200, POST 201, PUT 200 or 5
     const read = await app.inject({ method: 'GET', url: `/orders/${id}` })
     t.equal(read.json().customer, mix.acknowledged.get(id), `order ${id}: GET shows the last acknowledged PUT (X-Cache ${read.headers['x-cache']})`)
   }
+  t.same(await entryConnections(promoted), [{ lastCommand: 'mget' }], 'the entry reader\'s connection followed the failover to the promoted master')
 })

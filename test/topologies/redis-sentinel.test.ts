@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Cluster, type Redis } from 'ioredis'
 import { build } from '../helper.js'
-import { readyThenCreate } from './topology-checks.js'
+import { entryConnections, readsIntoReusedBuffers, readyThenCreate } from './topology-checks.js'
+import { createEntryConnection } from '../../src/redis/create-redis-client.js'
 import { MASTER_NAME, SENTINEL_ENV, ownRedisSentinels } from '../redis-sentinel.js'
 import { redisKeys } from '../../src/cache/keys.js'
 
@@ -24,4 +25,12 @@ t.test('against Redis Sentinel: ready, POST, PUT with its lock, cache hits on th
   t.same([first.headers['x-cache'], second.headers['x-cache']], ['MISS', 'HIT'], 'the cache works through the sentinels\' master')
   t.equal(second.json().customer, 'Changed')
   t.equal(await app.redis.exists(redisKeys.entity(id)), 1, 'the entry is stored on the master the sentinels name')
+  t.same(await entryConnections(app.redis as Redis), [{ lastCommand: 'mget' }],
+    'entries are read on a connection of their own, to the master the sentinels name')
+  // That connection as the cache makes it: its socket reads into reused buffers, where the
+  // service's client (a socket of Node's own) does not.
+  const entries = createEntryConnection(app.config) as Redis
+  t.teardown(() => { entries.disconnect() })
+  t.equal(await readsIntoReusedBuffers(entries), true, 'the entry connection reads into reused buffers')
+  t.equal(await readsIntoReusedBuffers(app.redis as Redis), false, 'the service\'s client does not (the check can tell)')
 })

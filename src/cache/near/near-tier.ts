@@ -3,6 +3,7 @@ import type { Config } from '../../config.js'
 import type { ServiceMetrics } from '../../metrics/service-metrics.js'
 import type { CachedResponse } from '../cached-response.js'
 import { createInvalidationBus } from './invalidation-bus.js'
+import type { RedisClient } from '../../redis/create-redis-client.js'
 import { createNearStore } from './near-store.js'
 
 /**
@@ -52,8 +53,10 @@ const nearTierOff: NearTier = {
   close: () => {}
 }
 
-export function createNearTier ({ config, metrics, log, channel, copySuffixes }: {
+export function createNearTier ({ config, redis, metrics, log, channel, copySuffixes }: {
   config: Config
+  /** The service's client (on a Cluster, the bus follows its masters). */
+  redis: RedisClient
   metrics: ServiceMetrics
   log: FastifyBaseLogger
   /** The Pub/Sub channel the invalidation script publishes on. */
@@ -78,6 +81,7 @@ export function createNearTier ({ config, metrics, log, channel, copySuffixes }:
 
   const bus = createInvalidationBus({
     config,
+    redis,
     channel,
     log,
     onMessage: dropInvalidated,
