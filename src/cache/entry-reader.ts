@@ -31,8 +31,8 @@ export interface EntryRead {
  * The connection stays private to this file: its replies need that first-reaction copy, and a
  * pipeline (or ioredis's auto-pipelining) would hold them until a whole batch has come. The
  * commands of one turn of the event loop still leave in one write: the socket is corked at the
- * first and uncorked when the turn ends, as auto-pipelining does with setImmediate (not on a
- * Cluster, whose node connections ioredis writes to). On a Cluster the reply reaches the read
+ * first and uncorked when the turn ends, as auto-pipelining does with setImmediate (on a
+ * Cluster, every master's connection: one write per node and turn). On a Cluster the reply reaches the read
  * through ioredis's redirections (MOVED, ASK) in the same microtasks that follow its socket
  * read, so the first-reaction copy holds there too.
  *
@@ -73,13 +73,16 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
     return slot ? { found, slot } : { found }
   }
 
-  function writeWithTheTurn (stream: { cork: () => void, uncork: () => void }): void {
+  /** Corks the connection's sockets (a Cluster's: every master's) until the turn ends. */
+  function writeWithTheTurn (to: RedisClient): void {
     if (corked) return
     corked = true
-    stream.cork()
+    // A node not connected yet has no stream: it writes on its own once connected.
+    const streams = to instanceof Redis ? [to.stream] : to.nodes('master').flatMap((node) => node.stream === undefined ? [] : [node.stream])
+    for (const stream of streams) stream.cork()
     setImmediate(() => {
       corked = false
-      stream.uncork()
+      for (const stream of streams) stream.uncork()
     })
   }
 
@@ -87,8 +90,7 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
     read (keys: string[]): Promise<EntryRead> {
       const onFallback = () => fallback.mgetBuffer(keys).then((found) => ({ found }))
       if (connection?.status !== 'ready') return onFallback()
-      // A Cluster's node connections are ioredis's to write: each sends as it is given commands.
-      if (connection instanceof Redis) writeWithTheTurn(connection.stream)
+      writeWithTheTurn(connection)
       // The copy is the reply's first reaction: see above. A read the entry connection failed
       // (it closed under the command, or an error reply) is a read: it is tried again on the
       // fallback, which, with Redis itself down, fails at once as well.
