@@ -26,6 +26,16 @@ async function instances (t: Test, cluster: RedisCluster): Promise<[TestApp, Tes
   return apps as [TestApp, TestApp]
 }
 
+/** A cluster, two instances on it, and an order of a's that b holds near. */
+async function orderNearOnB (t: Test) {
+  const cluster = await ownRedisCluster(t)
+  const [a, b] = await instances(t, cluster)
+  const order = await createOrder(a)
+  const url = `/orders/${order._id}`
+  await warmNear(t, b, url)
+  return { cluster, a, b, order, url }
+}
+
 const live = (node: ClusterNode) => node.child.exitCode === null && node.child.signalCode === null
 
 async function masters (cluster: RedisCluster): Promise<ClusterNode[]> {
@@ -69,11 +79,7 @@ t.test('Redis Cluster, near cache on: a subscriber on every master, near hits se
 })
 
 t.test('Redis Cluster, near cache on: a master that stops answering, or its subscriber connections killed, turns it off; back, on again', async (t) => {
-  const cluster = await ownRedisCluster(t)
-  const [a, b] = await instances(t, cluster)
-  const order = await createOrder(a)
-  const url = `/orders/${order._id}`
-  await warmNear(t, b, url)
+  const { cluster, a, b, order, url } = await orderNearOnB(t)
 
   // Not the order's master, so that the read below is not held by the freeze; frozen for about
   // the cluster's node timeout (1 s) at most, so no failover is needed: the heartbeat sees it.
@@ -113,11 +119,7 @@ t.test('Redis Cluster, near cache on: a master that stops answering, or its subs
 })
 
 t.test('Redis Cluster, near cache on: the master of an order killed; off until its replica is promoted and subscribed, then coherent through it', async (t) => {
-  const cluster = await ownRedisCluster(t)
-  const [a, b] = await instances(t, cluster)
-  const order = await createOrder(a)
-  const url = `/orders/${order._id}`
-  await warmNear(t, b, url)
+  const { cluster, a, b, order, url } = await orderNearOnB(t)
 
   const key = clusterKeys.entity(order._id).key
   const former = await cluster.masterOf(key)
