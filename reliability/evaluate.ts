@@ -143,7 +143,9 @@ export async function evaluate (options: Options, log: RequestLog, timeline: Tim
     ...(clusterRecovery ? [{ name: 'Redis Cluster, master killed', phases: clusterPhases }] : []),
     { name: 'soak', phases: [SOAK] }
   ], (read) => inOptimisticWindow(read) || measuredNear(read)))
-  checks.push(...lockedOutChecks(entries, crashes, options.lockTtlSeconds * 1000))
+  const hangs = faults.filter((f) => f.dependency === 'redis' && f.hangs === true)
+    .map((f) => timeline.get(outage(f))).filter((phase) => phase !== undefined).map(({ start, end }) => ({ start, end }))
+  checks.push(...lockedOutChecks(entries, crashes, options.lockTtlSeconds * 1000, hangs))
   checks.push(...lockChecks(watch, options.lockTtlSeconds))
   if (soak) checks.push(...soakChecks(soak))
   return { phases, recoveries, checks }

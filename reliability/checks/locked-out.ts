@@ -7,7 +7,9 @@ import { check, examples, type Check } from './check.js'
 // second (the bound: a release that went astray, or a SET NX that ran after its client
 // gave up, may keep an order locked for at most 1 s past its holder). One exception, by the
 // spec's own design (SET NX EX): a write in flight on an instance when it was SIGKILLed holds
-// its lock until the lock's TTL, since nothing is left to release it.
+// its lock until the lock's TTL, since nothing is left to release it. And while Redis hangs
+// (SIGSTOP), a write's SET NX waits in Redis's socket and runs when it thaws, whenever its client
+// gave up: a write in flight during such a hang counts as a holder until the hang's end.
 
 export const ORPHAN_SLACK_MS = 1000
 
@@ -15,8 +17,10 @@ const lockedOut = (e: LogEntry) => e.status === 409 && e.code === 'ORDER_LOCKED'
 const isWrite = (e: LogEntry) => e.method === 'PUT' || e.method === 'DELETE'
 
 export interface Crash { instance: number, at: number }
+/** A time when Redis held commands without running them (frozen), from start to end. */
+export interface Hang { start: number, end: number }
 
-export function lockedOutChecks (entries: LogEntry[], crashes: Crash[], lockTtlMs: number): Check[] {
+export function lockedOutChecks (entries: LogEntry[], crashes: Crash[], lockTtlMs: number, hangs: Hang[] = []): Check[] {
   const writesByOrder = new Map<string, LogEntry[]>()
   for (const e of entries) {
     if (!isWrite(e) || e.orderId === undefined) continue
@@ -29,8 +33,9 @@ export function lockedOutChecks (entries: LogEntry[], crashes: Crash[], lockTtlM
   let byCrash = 0
   for (const entry of refused) {
     const others = (writesByOrder.get(entry.orderId as string) ?? []).filter((w) => w !== entry && w.sentAt <= entry.doneAt)
-    // The latest end of a holder that could explain the refusal.
-    const heldUntil = maxOf(others.map((w) => w.doneAt), -Infinity)
+    // The latest end of a holder that could explain the refusal: its answer, or the end of a
+    // Redis hang it was in flight during (its SET NX ran then).
+    const heldUntil = maxOf(others.map((w) => maxOf([w.doneAt, ...hangs.filter((h) => w.sentAt < h.end && w.doneAt > h.start).map((h) => h.end)])), -Infinity)
     if (entry.sentAt <= heldUntil + ORPHAN_SLACK_MS) continue
     const crashHolder = others.some((w) => crashes.some((c) => w.instance === c.instance && w.sentAt <= c.at && w.doneAt >= c.at - 5 &&
       entry.sentAt <= c.at + lockTtlMs + ORPHAN_SLACK_MS))

@@ -55,6 +55,11 @@ t.test('locked out: a 409 ORDER_LOCKED needs a live holder, give or take a secon
   const killed = entry({ kind: 'update', method: 'PUT', path: '/orders/a', orderId: 'a', sentAt: 0, doneAt: 200, status: 0, error: 'socket hang up', instance: 1 })
   t.equal(lockedOutChecks([killed, locked(5000)], [{ instance: 1, at: 200 }], 10_000)[0]?.passed, true, 'a crashed holder, within the TTL')
   t.equal(lockedOutChecks([killed, locked(12_000)], [{ instance: 1, at: 200 }], 10_000)[0]?.passed, false, 'past the TTL, not even a crash explains it')
+  // A holder in flight while Redis was frozen: its SET NX ran when Redis thawed, after it gave up.
+  const hung = { start: 50, end: 3000 }
+  t.equal(lockedOutChecks([holder, locked(3500)], [], 10_000, [hung])[0]?.passed, true, 'within a second of the thaw')
+  t.equal(lockedOutChecks([holder, locked(4500)], [], 10_000, [hung])[0]?.passed, false, 'past a second after the thaw: an orphan lock')
+  t.equal(lockedOutChecks([holder, locked(3500)], [], 10_000, [{ start: 200, end: 3000 }])[0]?.passed, false, 'a hang that began after the holder ended explains nothing')
 })
 
 t.test('rolling restart: any failed request through the balancer fails the check', async (t) => {
