@@ -1,6 +1,6 @@
 import t from 'tap'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { ObjectId } from 'mongodb'
 import type { Test } from 'tap'
@@ -176,6 +176,40 @@ t.test('a copy made from an entry that a rewrite replaced meanwhile is refused (
   await redis.del(copyKey)
   const current = await redis.getBuffer(page.key)
   t.equal(await fillCompressedCopy(app.redis, { entryKey: page.key, copyKey, entrySha1: sha1(current!), payload: oldCopy }), true, 'a copy of the current bytes is stored')
+})
+
+t.test('a page of 4 KB or more read from a slot: its copy is made from the slot\'s bytes, and the slot given back', async (t) => {
+  // Entries of 4 KB or more are copied out of the entry connection's buffers into a reused slot
+  // (src/cache/hit-slot.ts); a compressing client's first Redis hit of such a page makes the copy
+  // from it and gives the slot back, since the answer is the compressed copy, not those bytes.
+  const app = await build(t)
+  await seedBigPage(app, 20)
+  const identity = await app.inject({ url: '/orders?limit=20', headers: { 'accept-encoding': 'identity' } })
+  t.ok(identity.rawPayload.length >= 4096, `the page is ${identity.rawPayload.length} bytes`)
+  t.equal((await app.inject({ url: '/orders?limit=20', headers: { 'accept-encoding': 'identity' } })).headers['x-cache'], 'HIT')
+  for (const coding of CODINGS) {
+    const first = await app.inject({ url: '/orders?limit=20', headers: { 'accept-encoding': coding } })
+    t.equal(first.headers['x-cache'], 'HIT', `${coding}: a Redis hit of the entry`)
+    t.equal(first.headers['content-encoding'], coding)
+    t.same(decode[coding](first.rawPayload), identity.rawPayload, `${coding}: the page's bytes`)
+    const copy = await app.inject({ url: '/orders?limit=20', headers: { 'accept-encoding': coding } })
+    t.same(copy.rawPayload, first.rawPayload, `${coding}: then the stored copy`)
+  }
+})
+
+t.test('a compressed copy of 4 KB or more is read into a slot too, and sent as the copy', async (t) => {
+  // Addresses of random hex: the page barely compresses, so its copy is itself over 4 KB.
+  const app = await build(t)
+  for (let i = 0; i < 20; i++) await createOrder(app, { ...validOrder, address: randomBytes(200).toString('hex') })
+  const url = '/orders?limit=20'
+  const identity = await app.inject({ url, headers: { 'accept-encoding': 'identity' } })
+  await app.inject({ url, headers: { 'accept-encoding': 'identity' } })
+  const made = await app.inject({ url, headers: { 'accept-encoding': 'br' } })
+  t.ok(made.rawPayload.length >= 4096, `the copy is ${made.rawPayload.length} bytes`)
+  const copy = await app.inject({ url, headers: { 'accept-encoding': 'br' } })
+  t.equal(copy.headers['x-cache'], 'HIT')
+  t.same(copy.rawPayload, made.rawPayload, 'the stored copy\'s bytes')
+  t.same(brotliDecompressSync(copy.rawPayload), identity.rawPayload, 'which are the page\'s')
 })
 
 t.test('small bodies are sent as they are, and a note says so without a second lookup', async (t) => {
