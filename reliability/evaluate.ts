@@ -134,7 +134,8 @@ export async function evaluate (options: Options, log: RequestLog, timeline: Tim
       nearBound.windowMaxMs <= NEAR_WINDOW_BOUND_MS && nearBound.writes >= 1000,
       `${nearBound.instances} instances with the near cache, ${nearBound.rate} requests/s for ${nearBound.seconds} s (CPU per instance ${nearBound.cpuPercent.join('%, ')}%): ` +
       `${nearBound.writes} PUTs acknowledged (at least 1,000), ${nearBound.readsAfterWrites} reads on other instances after them, ${nearBound.staleReads} stale; ` +
-      `window from the acknowledgement to the last stale answer: p99 ${nearBound.windowP99Ms} ms, max ${nearBound.windowMaxMs} ms`))
+      `window from the acknowledgement to the last stale answer: p99 ${nearBound.windowP99Ms} ms, max ${nearBound.windowMaxMs} ms; ` +
+      `near hits ${nearBound.nearHitPercent}% of hits; PUT p50 ${nearBound.writeP50Ms} ms, p99 ${nearBound.writeP99Ms} ms`))
   }
   const measuredNear = (read: StaleRead) => read.phase === NEAR_BOUND
   checks.push(...staleReadChecks(entries, timeline, [

@@ -73,7 +73,9 @@ export function markdown (input: ReportInput): string {
           `CPU per instance over the window: ${input.nearBound.cpuPercent.join('%, ')}% of one core. ` +
           `${input.nearBound.writes} PUTs acknowledged; ${input.nearBound.readsAfterWrites} reads of the same order sent to another instance after the acknowledgement, ` +
           `${input.nearBound.staleReads} of them showing an older version. Per write, the window from its acknowledgement to the answer of the last such read ` +
-          `(0 when there was none): p99 **${input.nearBound.windowP99Ms} ms**, maximum **${input.nearBound.windowMaxMs} ms**.`,
+          `(0 when there was none): p99 **${input.nearBound.windowP99Ms} ms**, maximum **${input.nearBound.windowMaxMs} ms**. ` +
+          `The near cache served ${input.nearBound.nearHitPercent}% of the cache hits (the rest went to Redis: a lease run out, a copy not yet stored near); ` +
+          `acknowledged PUTs took ${input.nearBound.writeP50Ms} ms at p50 and ${input.nearBound.writeP99Ms} ms at p99 at the driver (a write seen by near caches waits out their lease).`,
           ''
         ]
       : []),

@@ -43,6 +43,12 @@ async function scrape (url: string): Promise<string> {
   return Buffer.concat(chunks).toString()
 }
 
+/** The sum of every series of counter `name` (whatever its labels), from one scrape. */
+export async function metricTotal (url: string, name: string): Promise<number> {
+  const pattern = new RegExp(`^\\w*${name}(\\{[^}]*\\})? `)
+  return (await scrape(url)).split('\n').filter((l) => pattern.test(l)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0)
+}
+
 export async function sampleProcess (url: string): Promise<ProcessSample> {
   const text = await scrape(url)
   return {

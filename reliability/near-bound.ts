@@ -4,6 +4,7 @@ import { send } from './http-client.js'
 import type { Options } from './options.js'
 import { isOk, now, type LogEntry, type RequestLog } from './request-log.js'
 import { startService, type ServiceEnv, type ServiceInstance } from './services.js'
+import { metricTotal } from './metrics.js'
 import type { Timeline } from './timeline.js'
 import type { Workload } from './workload.js'
 
@@ -35,6 +36,11 @@ export interface NearBound {
   windowMaxMs: number
   /** CPU of each instance over the window, in % of one core. */
   cpuPercent: number[]
+  /** Of the cache hits, the share the near cache served (the rest were Redis hits: a lease run out, a copy not yet stored near). */
+  nearHitPercent: number
+  /** Acknowledged PUTs' latency, at the driver: a write seen by near caches waits out their lease (CACHE_NEAR_LEASE_MS). */
+  writeP50Ms: number
+  writeP99Ms: number
 }
 
 /** utime + stime of a process, in clock ticks (Linux). */
@@ -83,6 +89,8 @@ export async function measureNearBound (options: Options, env: ServiceEnv, logDi
       inFlight.add(done)
     }
     const pids = instances.map((i) => i.child.pid as number)
+    const hitCounts = async () => await Promise.all(instances.map(async (i) => [await metricTotal(i.url, 'cache_near_hits_total'), await metricTotal(i.url, 'cache_hits_total')]))
+    const countsBefore = await hitCounts()
     timeline.enter(NEAR_BOUND)
     const startTicks = pids.map(cpuTicks)
     const startedAt = now()
@@ -95,17 +103,28 @@ export async function measureNearBound (options: Options, env: ServiceEnv, logDi
     const cpuPercent = pids.map((pid, i) => Math.round((cpuTicks(pid) - (startTicks[i] as number)) / TICKS_PER_SECOND / seconds * 100))
     await Promise.all([...inFlight])
     timeline.close()
-    const result = { ...nearBoundOf(entries), instances: INSTANCES, seconds, rate, cpuPercent }
+    const countsAfter = await hitCounts()
+    const total = (k: 0 | 1) => countsAfter.reduce((sum, counts, i) => sum + (counts[k] as number) - (countsBefore[i]?.[k] as number), 0)
+    const nearHitPercent = Math.round(total(0) / Math.max(1, total(1)) * 1000) / 10
+    const result = { ...nearBoundOf(entries), instances: INSTANCES, seconds, rate, cpuPercent, nearHitPercent, ...writeLatencyOf(entries) }
     say(`near-cache bound: ${result.writes} writes, ${result.readsAfterWrites} reads after them on other instances, ${result.staleReads} stale; ` +
-      `window p99 ${result.windowP99Ms} ms, max ${result.windowMaxMs} ms; instance CPU ${cpuPercent.join('%, ')}%${skipped > 0 ? `; ${skipped} starts skipped at the cap` : ''}`)
+      `window p99 ${result.windowP99Ms} ms, max ${result.windowMaxMs} ms; instance CPU ${cpuPercent.join('%, ')}%; ` +
+      `near hits ${nearHitPercent}% of hits; PUT p50 ${result.writeP50Ms} ms, p99 ${result.writeP99Ms} ms${skipped > 0 ? `; ${skipped} starts skipped at the cap` : ''}`)
     return result
   } finally {
     await Promise.all(instances.map((i) => i.stop()))
   }
 }
 
+/** Acknowledged PUTs' latency at the driver, p50 and p99. */
+export function writeLatencyOf (entries: LogEntry[]): { writeP50Ms: number, writeP99Ms: number } {
+  const ms = entries.filter((e) => e.method === 'PUT' && isOk(e)).map((e) => e.doneAt - e.sentAt).sort((a, b) => a - b)
+  const at = (p: number) => ms.length === 0 ? 0 : Math.round((ms[Math.min(ms.length - 1, Math.ceil(p / 100 * ms.length) - 1)] as number) * 10) / 10
+  return { writeP50Ms: at(50), writeP99Ms: at(99) }
+}
+
 /** The windows of the near cache from a log of PUTs and GETs of one set of orders. */
-export function nearBoundOf (entries: LogEntry[]): Omit<NearBound, 'instances' | 'seconds' | 'rate' | 'cpuPercent'> {
+export function nearBoundOf (entries: LogEntry[]): Pick<NearBound, 'writes' | 'readsAfterWrites' | 'staleReads' | 'windowP99Ms' | 'windowMaxMs'> {
   const writes = entries.filter((e) => e.method === 'PUT' && isOk(e) && e.order)
   const readsByOrder = new Map<string, LogEntry[]>()
   for (const e of entries) {

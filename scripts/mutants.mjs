@@ -52,10 +52,14 @@ const MUTANTS = [
     tests: ['test/cache/near-races.test.ts']
   },
   {
-    name: 'the writer no longer drops its own near copies (it waits for its Pub/Sub message)',
-    edits: [['src/cache/create-cache.ts', '      near.dropForMutation(entityKeys)\n', ''],
-      ['src/cache/create-cache.ts', 'invalidator.invalidate(invalidation).then(() => near.dropForMutation(entityKeys))', 'invalidator.invalidate(invalidation)']],
-    tests: ['test/cache/near-races.test.ts']
+    name: 'the near lease not checked: a near hit served while its invalidation connection has not answered a PING within the lease',
+    edits: [['src/cache/near/near-tier.ts', 'bus.alive() && bus.leased(performance.now()) ? store.get(key)', 'bus.alive() ? store.get(key)']],
+    tests: ['test/cache/near-lease.test.ts']
+  },
+  {
+    name: 'the writer does not wait out the near lease after a message near tiers received',
+    edits: [['src/cache/near/write-settle.ts', 'if (wait > 0) await sleep(wait)', 'if (wait > 0) void sleep']],
+    tests: ['test/cache/near-lease.test.ts']
   },
   {
     name: 'two changes delivered together: only the later rewrite kept (no chaining)',

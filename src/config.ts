@@ -44,6 +44,7 @@ const ConfigSchema = Type.Object({
   CACHE_NEAR_MAX_BYTES: Type.Integer({
     minimum: 0, maximum: 2 ** 40, default: 0, description: 'per-instance near cache size in bytes; 0 turns it off'
   }),
+  CACHE_NEAR_LEASE_MS: PositiveInt(10, 10000, 'a near hit is served only within this long of a heartbeat answered through the invalidation connection, and a write seen by a near cache answers no sooner than this long after its invalidation was published: the same on every instance'),
   CACHE_BYPASS_MAX_CONCURRENT: PositiveInt(32, 10000, 'reads served from MongoDB while the cache cannot be used (BYPASS) that run at once, per process'),
   CACHE_BYPASS_MAX_QUEUED: NonNegativeInt(512, 1000000, 'BYPASS reads that may wait for one of those; past it a read is 503 OVERLOADED'),
   CACHE_LEASE_WAIT_MS: NonNegativeInt(300, 60000, 'on a miss, how long an instance waits for another instance that is loading the same key (a lease in Redis) before it loads by itself; 0 turns leases off'),

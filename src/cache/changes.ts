@@ -4,7 +4,9 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { KeyLayout } from './keys.js'
+import type { WriteSettle } from './near/write-settle.js'
 import { beginEntityChange } from './scripts/begin-entity-change.js'
+import type { Announced } from './scripts/online-replicas.js'
 import { parkPages } from './scripts/park-pages.js'
 
 /** The announcement of a change did not reach Redis, or not its replicas: the write must not go ahead. */
@@ -32,7 +34,7 @@ export class ChangeNotAnnouncedError extends Error {
  * write is not made (the caller answers 503); the invalidator is handed the end of what may have
  * landed.
  */
-export function createChanges ({ redis, keys, metrics, timeoutMs, ttlSeconds, channel, copySuffixes, onAbandoned }: {
+export function createChanges ({ redis, keys, metrics, timeoutMs, ttlSeconds, channel, copySuffixes, settle, onAbandoned }: {
   redis: RedisClient
   keys: KeyLayout
   metrics: ServiceMetrics
@@ -45,6 +47,8 @@ export function createChanges ({ redis, keys, metrics, timeoutMs, ttlSeconds, ch
   ttlSeconds: number
   channel: string
   copySuffixes: readonly string[]
+  /** Told how many near tiers received each announcement's message: the write's answer waits for their leases. */
+  settle: WriteSettle
   /** An announcement that failed part-way: its end, owed to Redis like any invalidation. */
   onAbandoned: (id: string, token: string) => void
 }) {
@@ -52,8 +56,9 @@ export function createChanges ({ redis, keys, metrics, timeoutMs, ttlSeconds, ch
    * Runs one call in a slot, then waits for every replica of that slot's master to have it. A
    * replica's acknowledgement can lag on a loaded machine: the WAIT gets a whole deadline.
    */
-  async function replicated (slotKey: string, call: () => Promise<number>): Promise<void> {
-    const replicas = await call()
+  async function replicated (slotKey: string, call: () => Promise<Announced>): Promise<void> {
+    const { replicas, receivers } = await call()
+    settle.published(receivers)
     if (replicas === 0) return
     // A pipeline goes to the node of its keys' slot (ioredis), so the WAIT reaches that master.
     // A pipeline's exec() (unlike a transaction's) always resolves to one [error, reply] per command.

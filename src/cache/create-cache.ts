@@ -13,6 +13,7 @@ import type { Invalidation } from './invalidation.js'
 import { createInvalidator } from './invalidator.js'
 import { redisKeys, type CacheTarget, type KeyLayout } from './keys.js'
 import { createNearTier } from './near/near-tier.js'
+import { createWriteSettle } from './near/write-settle.js'
 import { createReadThrough } from './read-through.js'
 import { watchRedis } from './redis-watch.js'
 
@@ -42,6 +43,7 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
   // changed-at stamps a list fill is checked against, which must outlive the slowest reader
   // between its lookup and its fill (a find and a count, each bounded by MONGODB_TIMEOUT_MS).
   const generationTtlSeconds = Math.max((config.CACHE_TTL_SECONDS + config.CACHE_GRACE_SECONDS) * 2 + 60, Math.ceil(config.MONGODB_TIMEOUT_MS * 3 / 1000))
+  const settle = createWriteSettle(config.CACHE_NEAR_LEASE_MS)
   const invalidator = createInvalidator({
     redis,
     keys,
@@ -51,7 +53,8 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
     retryMs: config.CACHE_INVALIDATION_RETRY_MS,
     entityGenerationTtlSeconds: generationTtlSeconds,
     channel: redisKeys.invalidationChannel,
-    copySuffixes: COPY_SUFFIXES
+    copySuffixes: COPY_SUFFIXES,
+    settle
   })
   // Other instances may serve hits while our invalidation is undelivered: deliver it the moment
   // the connection is back rather than at the next backoff step.
@@ -71,6 +74,7 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
     ttlSeconds: generationTtlSeconds,
     channel: redisKeys.invalidationChannel,
     copySuffixes: COPY_SUFFIXES,
+    settle,
     onAbandoned: (id, token) => { invalidator.invalidate({ everyListPage: false, changed: [{ id, rewrite: null, change: token }] }).catch(() => {}) }
   })
   const entries = createEntryReader({ config, fallback: redis, metrics, log: log.child({ layer: 'entries' }) })
@@ -109,7 +113,10 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
      */
     beginChange: (id: string): Promise<string> => changes.begin(id),
 
-    /** Sends a write's invalidation; resolves once it landed, or failed and is owed. */
+    /**
+     * Sends a write's invalidation; resolves once it landed, or failed and is owed, and the
+     * near tiers that received its messages can no longer serve what it replaced (write-settle.ts).
+     */
     invalidate (invalidation: Invalidation): Promise<void> {
       // This instance's near copies go now, whatever Redis does, and again once the script
       // has landed: a lookup between the two may have read the old bytes and stored them.
@@ -117,7 +124,10 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
       near.dropForMutation(entityKeys)
       // Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
       // mutation from invalidating for the other instances. It has its own deadline.
-      return invalidator.invalidate(invalidation).then(() => near.dropForMutation(entityKeys))
+      return invalidator.invalidate(invalidation).then(() => {
+        near.dropForMutation(entityKeys)
+        return settle.settled()
+      })
     },
 
     /** Resolves once both connections the cache reads on are ready, for whoever waits on Redis. */

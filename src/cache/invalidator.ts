@@ -4,7 +4,8 @@ import { withDeadline } from '../redis/deadline.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { Invalidation, Rewrite } from './invalidation.js'
 import type { InvalidationCall, KeyLayout } from './keys.js'
-import { bumpGenerations, type PagesTouched } from './scripts/bump-generations.js'
+import type { WriteSettle } from './near/write-settle.js'
+import { bumpGenerations, type Bumped } from './scripts/bump-generations.js'
 
 const MAX_RETRY_DELAY_MS = 1000
 
@@ -31,7 +32,7 @@ const hasWork = (call: InvalidationCall) => call.listGenerations.length > 0 || c
  * checks `hitsAllowed`), and later mutations queue their work behind it without waiting for
  * a Redis that just failed them.
  */
-export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retryMs, entityGenerationTtlSeconds, channel, copySuffixes }: {
+export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retryMs, entityGenerationTtlSeconds, channel, copySuffixes, settle }: {
   redis: RedisClient
   keys: KeyLayout
   metrics: ServiceMetrics
@@ -43,6 +44,8 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   channel: string
   /** Every compressed-copy key suffix: a deleted or rewritten entry's copies go with it. */
   copySuffixes: readonly string[]
+  /** Told how many near tiers received a list bump's message: a new order's answer waits for their leases. */
+  settle: WriteSettle
 }) {
   // What mutations still need delivered: every list page (a new order), and these changed orders.
   let listsPending = false
@@ -64,9 +67,9 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     bumpGenerations(redis, { call, rewrites, changeTokens, stampTtlSeconds: entityGenerationTtlSeconds, channel, copySuffixes })
 
   /** Counts each changed order's list pages, summed over the slot groups. */
-  function countPages (perCall: Array<Map<string, PagesTouched>>, orderIds: string[]): void {
+  function countPages (perCall: Bumped[], orderIds: string[]): void {
     for (const id of orderIds) {
-      const sum = (field: keyof PagesTouched) => perCall.reduce((total, pages) => total + (pages.get(id)?.[field] ?? 0), 0)
+      const sum = (field: 'deleted' | 'rewritten') => perCall.reduce((total, { pages }) => total + (pages.get(id)?.[field] ?? 0), 0)
       metrics.cache.listPagesInvalidated.observe(sum('deleted'))
       metrics.cache.listPagesRewritten.inc(sum('rewritten'))
     }
@@ -89,8 +92,10 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       const calls = keys.invalidation({ everyListPage, changed: orderIds.map((id) => ({ id, rewrite: rewrites.get(id) ?? null })) })
       // A new order in the same delivery shifts every page: nothing to rewrite then.
       if (everyListPage) for (const id of orderIds) rewrites.set(id, null)
-      countPages(await withDeadline(Promise.all(calls.filter(hasWork).map((call) => bump(call, rewrites, tokens))), timeoutMs, 'cache invalidation'), orderIds)
+      const bumped = await withDeadline(Promise.all(calls.filter(hasWork).map((call) => bump(call, rewrites, tokens))), timeoutMs, 'cache invalidation')
+      countPages(bumped, orderIds)
       if (everyListPage) metrics.cache.listGenerationBumps.inc()
+      if (everyListPage) for (const { receivers } of bumped) settle.published(receivers)
     } catch (err) {
       metrics.redisErrors.inc({ component: 'cache' })
       listsPending ||= everyListPage

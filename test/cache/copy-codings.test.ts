@@ -3,6 +3,7 @@ import { build, createOrder, redisFor } from '../helper.js'
 import { COPY_SUFFIXES, copySuffix } from '../../src/cache/compressed-copies.js'
 import type { Invalidation, Rewrite } from '../../src/cache/invalidation.js'
 import { createInvalidator } from '../../src/cache/invalidator.js'
+import { createWriteSettle } from '../../src/cache/near/write-settle.js'
 import { redisKeys, standaloneKeys } from '../../src/cache/keys.js'
 
 // The copy-key suffixes come from one list (COPY_SUFFIXES, src/cache/compressed-copies.ts)
@@ -33,6 +34,7 @@ t.test('a coding added to the list: rewrites and deletions drop its copies too',
     timeoutMs: 1000,
     retryMs: 100,
     entityGenerationTtlSeconds: 180,
+    settle: createWriteSettle(10),
     channel: redisKeys.invalidationChannel,
     copySuffixes: [...COPY_SUFFIXES, ZSTD]
   })

@@ -12,6 +12,8 @@ const REFRESH_WHILE_ALIVE_EVERY = 5
 export interface InvalidationBus {
   /** Whether every invalidation published now is known to reach this process. */
   alive: () => boolean
+  /** Whether near hits may be served at `now` (performance.now()): every subscriber's lease holds (src/cache/near/subscriber.ts). */
+  leased: (now: number) => boolean
   close: () => void
 }
 
@@ -36,7 +38,7 @@ interface BusCallbacks {
 export function createInvalidationBus (bus: BusCallbacks): InvalidationBus {
   if (redisTopology(bus.config) === 'cluster') return clusterBus({ ...bus, redis: bus.redis as Cluster })
   const { config, channel, log, onMessage, onUp, onDown } = bus
-  return subscribe({ connection: createRedisClient(config, { connectionName: CONNECTION_NAME }), channel, log, onMessage, onUp, onDown })
+  return subscribe({ connection: createRedisClient(config, { connectionName: CONNECTION_NAME }), channel, leaseMs: config.CACHE_NEAR_LEASE_MS, log, onMessage, onUp, onDown })
 }
 
 /**
@@ -89,6 +91,7 @@ function clusterBus ({ config, redis, channel, log, onMessage, onUp, onDown }: B
     const subscriber = subscribe({
       connection: createNodeClient(config, { host: node.slice(0, at), port: Number(node.slice(at + 1)) }, { connectionName: CONNECTION_NAME }),
       channel,
+      leaseMs: config.CACHE_NEAR_LEASE_MS,
       log: log.child({ node }),
       onMessage,
       onUp: () => { if (current()) reassess() },
@@ -123,6 +126,12 @@ function clusterBus ({ config, redis, channel, log, onMessage, onUp, onDown }: B
 
   return {
     alive: () => alive,
+    // Every master's lease, each asked (asking keeps it renewed): an order's messages come from its own master.
+    leased (now: number): boolean {
+      let held = subscribers.size > 0
+      for (const subscriber of subscribers.values()) held = subscriber.leased(now) && held
+      return held
+    },
     close (): void {
       closed = true
       clearInterval(timer)

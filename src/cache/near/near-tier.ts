@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.js'
 import type { ServiceMetrics } from '../../metrics/service-metrics.js'
@@ -97,7 +98,7 @@ export function createNearTier ({ config, redis, metrics, log, channel, copySuff
   return {
     state: () => bus.alive() ? 'on' : 'lost',
     epoch: () => epoch,
-    get: (key) => bus.alive() ? store.get(key) : undefined,
+    get: (key) => bus.alive() && bus.leased(performance.now()) ? store.get(key) : undefined,
     store (key, response, notedEpoch, isListPage) {
       if (notedEpoch === epoch && bus.alive()) store.set(key, response, isListPage)
     },

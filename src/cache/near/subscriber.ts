@@ -1,13 +1,21 @@
+import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RedisClient } from '../../redis/create-redis-client.js'
 
 /** How often an invalidation connection is checked, and how late its answer may be. */
 const HEARTBEAT_MS = 100
 const HEARTBEAT_TIMEOUT_MS = 250
+/** The lease is kept renewed while near reads asked for it within this long; idle, only the heartbeat runs. */
+const RENEW_WHILE_ASKED_MS = 1000
 
 export interface Subscriber {
   /** Whether every message published now on the server it is connected to is known to reach it. */
   alive: () => boolean
+  /**
+   * Whether, at `now` (performance.now()), every message published on its server more than
+   * the lease ago is known to have been handled here (see `subscribe`). Asking keeps it renewed.
+   */
+  leased: (now: number) => boolean
   close: () => void
 }
 
@@ -17,10 +25,20 @@ export interface Subscriber {
  * `onUp` when it becomes alive (subscribed, or answering again) and `onDown` when it is no
  * longer known to be (closed, reconnecting, or a PING unanswered for HEARTBEAT_TIMEOUT_MS: a
  * frozen Redis keeps the socket open and sends nothing). It owns `connection`, made for it.
+ *
+ * The lease, what bounds a near hit's staleness by design rather than by delivery time: Redis
+ * answers a PING on this connection after every message published before it ran, and ioredis
+ * hands those messages to `onMessage` before it resolves the PING. So once the PING sent at s
+ * is answered, every invalidation published before s has been handled here, and this instance
+ * may serve near hits until s + leaseMs. A write whose invalidation reached a subscriber
+ * answers no sooner than leaseMs after its script ran (src/cache/near/write-settle.ts): by then
+ * every instance has either dropped the old bytes or let its lease run out. A busy or stalled
+ * event loop, a slow Redis or a message held anywhere only make near reads fall back to Redis.
  */
-export function subscribe ({ connection, channel, log, onMessage, onUp, onDown }: {
+export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp, onDown }: {
   connection: RedisClient
   channel: string
+  leaseMs: number
   log: FastifyBaseLogger
   onMessage: (message: string) => void
   onUp: () => void
@@ -29,14 +47,34 @@ export function subscribe ({ connection, channel, log, onMessage, onUp, onDown }
   let subscribed = false
   let alive = false
   let pingSentAt: number | undefined
+  let leaseUntil = 0
+  let askedAt = -Infinity
 
   function lost (why: string): void {
     const wasAlive = subscribed && alive
     subscribed = false
     alive = false
     pingSentAt = undefined
+    leaseUntil = 0
     onDown(why)
     if (wasAlive) log.warn({ why }, 'near cache off until its invalidation connection is back')
+  }
+
+  /** One PING at a time: its answer renews the lease from when it was sent. */
+  function ping (): void {
+    if (!subscribed || pingSentAt !== undefined) return
+    const sentAt = performance.now()
+    pingSentAt = sentAt
+    connection.ping().then(() => {
+      if (pingSentAt !== sentAt) return
+      pingSentAt = undefined
+      leaseUntil = Math.max(leaseUntil, sentAt + leaseMs)
+      if (subscribed && !alive) {
+        alive = true
+        onUp()
+        log.info('near cache on again: its invalidation connection answers')
+      }
+    }, () => { /* the connection is failing: 'close' follows */ })
   }
 
   connection.on('message', (_channel: string, message: string) => onMessage(message))
@@ -54,29 +92,32 @@ export function subscribe ({ connection, channel, log, onMessage, onUp, onDown }
   const heartbeat = setInterval(() => {
     if (!subscribed) return
     if (pingSentAt !== undefined) {
-      if (Date.now() - pingSentAt > HEARTBEAT_TIMEOUT_MS && alive) {
+      if (performance.now() - pingSentAt > HEARTBEAT_TIMEOUT_MS && alive) {
         alive = false
+        leaseUntil = 0
         onDown('invalidation connection did not answer its heartbeat')
         log.warn('near cache off: its invalidation connection does not answer')
       }
       return
     }
-    pingSentAt = Date.now()
-    connection.ping().then(() => {
-      pingSentAt = undefined
-      if (subscribed && !alive) {
-        alive = true
-        onUp()
-        log.info('near cache on again: its invalidation connection answers')
-      }
-    }, () => { /* the connection is failing: 'close' follows */ })
+    ping()
   }, HEARTBEAT_MS)
   heartbeat.unref()
+  // Renewed at half the lease while near reads ask, so a steady stream of them never finds it run out.
+  const renewal = setInterval(() => { if (performance.now() - askedAt < RENEW_WHILE_ASKED_MS) ping() }, Math.max(1, Math.floor(leaseMs / 2)))
+  renewal.unref()
 
   return {
     alive: (): boolean => subscribed && alive,
+    leased (now: number): boolean {
+      askedAt = now
+      if (now < leaseUntil) return true
+      ping()
+      return false
+    },
     close (): void {
       clearInterval(heartbeat)
+      clearInterval(renewal)
       connection.disconnect()
     }
   }

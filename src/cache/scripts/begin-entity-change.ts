@@ -1,10 +1,10 @@
 import type { Cluster, Redis, Result } from 'ioredis'
 import type { LuaScript } from '../../redis/lua-script.js'
-import { RETURN_ONLINE_REPLICAS } from './online-replicas.js'
+import { announcedOf, RETURN_ONLINE_REPLICAS, type Announced } from './online-replicas.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    beginEntityChange (keyCount: number, ...keysThenArgs: Array<string | number>): Result<number, Context>
+    beginEntityChange (keyCount: number, ...keysThenArgs: Array<string | number>): Result<[number, number], Context>
   }
 }
 
@@ -13,7 +13,7 @@ declare module 'ioredis' {
 // Before the write is made: the marker is set (a fill of the entry is refused while it exists),
 // the generation moves (a fill noted before is refused), and the entry and its copies go (no
 // hit of the old bytes from here on, on any instance). Returns the replicas online on this
-// master, for the caller's WAIT: the announcement must survive a failover.
+// master, for the caller's WAIT (the announcement must survive a failover), and the message's receivers.
 const LUA = `
 redis.call('SET', KEYS[3], ARGV[1], 'EX', tonumber(ARGV[2]))
 local t = redis.call('TIME')
@@ -22,12 +22,12 @@ local current = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
 redis.call('SET', KEYS[1], string.format('%d', math.max(current + 1, now)), 'EX', tonumber(ARGV[3]))
 redis.call('DEL', KEYS[2])
 for s = 1, tonumber(ARGV[5]) do redis.call('DEL', KEYS[2] .. ARGV[5 + s]) end
-redis.call('PUBLISH', ARGV[4], '0\\n' .. KEYS[2])
+local receivers = redis.call('PUBLISH', ARGV[4], '0\\n' .. KEYS[2])
 ${RETURN_ONLINE_REPLICAS}`
 
 export const beginEntityChangeScript: LuaScript = { name: 'beginEntityChange', lua: LUA }
 
-/** Announces a change of one entity in its slot. Resolves to the replicas online on the master that took it. */
+/** Announces a change of one entity in its slot. Resolves to the replicas online on the master that took it, and its message's receivers. */
 export async function beginEntityChange (redis: Redis | Cluster, change: {
   generationKey: string
   entryKey: string
@@ -37,7 +37,7 @@ export async function beginEntityChange (redis: Redis | Cluster, change: {
   generationTtlSeconds: number
   channel: string
   copySuffixes: readonly string[]
-}): Promise<number> {
-  return await redis.beginEntityChange(3, change.generationKey, change.entryKey, change.markerKey, change.token,
-    change.markerTtlSeconds, change.generationTtlSeconds, change.channel, change.copySuffixes.length, ...change.copySuffixes)
+}): Promise<Announced> {
+  return announcedOf(await redis.beginEntityChange(3, change.generationKey, change.entryKey, change.markerKey, change.token,
+    change.markerTtlSeconds, change.generationTtlSeconds, change.channel, change.copySuffixes.length, ...change.copySuffixes))
 }

@@ -106,7 +106,7 @@ for j = i, #KEYS, 3 do
   if token ~= '' and redis.call('GET', KEYS[j + 2]) == token then redis.call('DEL', KEYS[j + 2]) end
   table.insert(invalidated, KEYS[j + 1])
 end
-redis.call('PUBLISH', ARGV[4], table.concat(invalidated, '\\n'))
+table.insert(pagesTouched, 1, redis.call('PUBLISH', ARGV[4], table.concat(invalidated, '\\n')))
 return pagesTouched
 `
 
@@ -114,12 +114,19 @@ export const bumpGenerationsScript: LuaScript = { name: 'bumpGenerations', lua: 
 
 export interface PagesTouched { deleted: number, rewritten: number }
 
+/** What one call did: per changed entity whose pages it tracked, the pages it touched; and its message's receivers. */
+export interface Bumped {
+  pages: Map<string, PagesTouched>
+  /** Subscribers on the master that ran it that received its message (src/cache/near/write-settle.ts). */
+  receivers: number
+}
+
 /**
  * Carries out one script call of an invalidation (every key in it shares a hash slot): bumps
  * list generations, rewrites or deletes the list pages holding changed entities (with their
  * compressed copies), bumps changed entities' generations and deletes their entries and
  * copies, and publishes what it invalidated. Resolves, per changed entity whose pages it
- * tracked, to the cached pages it deleted and rewrote.
+ * tracked, to the cached pages it deleted and rewrote, and to its message's receivers.
  */
 export async function bumpGenerations (redis: Redis | Cluster, bump: {
   call: InvalidationCall
@@ -132,7 +139,7 @@ export async function bumpGenerations (redis: Redis | Cluster, bump: {
   channel: string
   /** Every compressed-copy key suffix (src/cache/compressed-copies.ts). */
   copySuffixes: readonly string[]
-}): Promise<Map<string, PagesTouched>> {
+}): Promise<Bumped> {
   const { listGenerations, pagesOf, entities } = bump.call
   const tracked = pagesOf
     ? [pagesOf.tracking.changeClock, ...pagesOf.ids.flatMap((id) => [pagesOf.tracking.changedAt(id), pagesOf.tracking.pagesHolding(id)])]
@@ -142,7 +149,11 @@ export async function bumpGenerations (redis: Redis | Cluster, bump: {
   const rewriteArgs = pagesOf?.ids.flatMap((id) => { const r = bump.rewrites.get(id); return r ? [r.from, r.to] : ['', ''] }) ?? []
   const counts = await redis.bumpGenerations(keys.length, ...keys, bump.stampTtlSeconds, listGenerations.length,
     pagesOf?.ids.length ?? 0, bump.channel, bump.copySuffixes.length, ...bump.copySuffixes, ...rewriteArgs, ...tokens)
-  // The script returns a (deleted, rewritten) pair for each tracked entity, in order (pagesTouched
-  // above): no pair is ever missing, so there is no fallback to take.
-  return new Map(pagesOf?.ids.map((id, i) => [id, { deleted: counts[2 * i] as number, rewritten: counts[2 * i + 1] as number }]))
+  // The script returns its message's receivers, then a (deleted, rewritten) pair for each tracked
+  // entity, in order (pagesTouched above): no pair is ever missing, so there is no fallback to take.
+  const [receivers, ...pairs] = counts
+  return {
+    receivers: receivers as number,
+    pages: new Map(pagesOf?.ids.map((id, i) => [id, { deleted: pairs[2 * i] as number, rewritten: pairs[2 * i + 1] as number }]))
+  }
 }

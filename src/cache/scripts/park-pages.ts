@@ -1,10 +1,10 @@
 import type { Cluster, Redis, Result } from 'ioredis'
 import type { LuaScript } from '../../redis/lua-script.js'
-import { RETURN_ONLINE_REPLICAS } from './online-replicas.js'
+import { announcedOf, RETURN_ONLINE_REPLICAS, type Announced } from './online-replicas.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    parkPages (keyCount: number, ...keysThenArgs: Array<string | number>): Result<number, Context>
+    parkPages (keyCount: number, ...keysThenArgs: Array<string | number>): Result<[number, number], Context>
   }
 }
 
@@ -19,7 +19,7 @@ export const PARKED_SUFFIX = ':parked'
 // lookups' reach: renamed to <page>:parked, from where the write's invalidation puts it back
 // rewritten (bumpGenerations), with its copies deleted. A page already parked by another
 // entity's change is deleted instead: two changes on one page, and neither may put it back.
-// Returns the replicas online on this master, for the caller's WAIT.
+// Returns the replicas online on this master, for the caller's WAIT, and the message's receivers.
 const LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -40,19 +40,19 @@ for i = 2, #KEYS, 2 do
     table.insert(parked, page)
   end
 end
-redis.call('PUBLISH', ARGV[2], table.concat(parked, '\\n'))
+local receivers = redis.call('PUBLISH', ARGV[2], table.concat(parked, '\\n'))
 ${RETURN_ONLINE_REPLICAS}`
 
 export const parkPagesScript: LuaScript = { name: 'parkPages', lua: LUA }
 
-/** Parks the pages holding the entities about to change, in one list slot group. Resolves to the replicas online. */
+/** Parks the pages holding the entities about to change, in one list slot group. Resolves to the replicas online, and the message's receivers. */
 export async function parkPages (redis: Redis | Cluster, park: {
   changeClock: string
   entities: Array<{ changedAt: string, pagesHolding: string }>
   stampTtlSeconds: number
   channel: string
   copySuffixes: readonly string[]
-}): Promise<number> {
+}): Promise<Announced> {
   const keys = [park.changeClock, ...park.entities.flatMap((e) => [e.changedAt, e.pagesHolding])]
-  return await redis.parkPages(keys.length, ...keys, park.stampTtlSeconds, park.channel, park.copySuffixes.length, ...park.copySuffixes)
+  return announcedOf(await redis.parkPages(keys.length, ...keys, park.stampTtlSeconds, park.channel, park.copySuffixes.length, ...park.copySuffixes))
 }
