@@ -18,18 +18,22 @@ import { createNearStore } from './near-store.js'
  *   bus, invalidation-bus.ts). Pub/Sub rather than CLIENT TRACKING: the message says what the
  *   service invalidated (a whole list generation is one message, not one per page key), it
  *   needs no per-connection tracking state, and it works the same under Sentinel.
- * - The instance that writes drops its own entries before it answers (`dropForMutation`).
+ * - The instance that writes drops its own entries at once (`dropForMutation`), not waiting
+ *   for its message: its own next reads need not wait for its lease to renew.
  * - Whenever the bus is not known to be alive, the store is emptied and serves nothing until it is.
  * - A Redis hit that raced an invalidation is not stored: the caller notes `epoch()` before its
  *   Redis read, every drop advances it, and `store` refuses a noted epoch that moved (the reply
  *   may predate the message). Coming back on also advances it: a read noted while off may
  *   predate a missed message.
+ * - A near hit is served only within the lease of the bus (CACHE_NEAR_LEASE_MS after a PING
+ *   answered behind every earlier message: subscriber.ts), and a write whose message reached a
+ *   near tier answers only once that lease has run out for every PING sent before its script
+ *   (write-settle.ts). Otherwise the read goes to Redis.
  *
- * What can be stale, and for how long: after a write acknowledged by another instance, this one
- * may serve the old bytes until the invalidation message reaches it (on loopback, 2 ms at worst
- * in 200 trials, measured by npm run bench:near-staleness), or, if the bus stalls, until the
- * heartbeat declares it lost. An entry lives at most CACHE_TTL_SECONDS here; the pages-holding
- * sets that name list pages to invalidate live twice that, so they outlive every near copy.
+ * What can be stale: nothing a read sent after an acknowledgement gets, on any instance,
+ * whatever the load (the lease bounds it by the clock, not by the message's delivery). An entry
+ * lives at most CACHE_TTL_SECONDS here; the pages-holding sets that name list pages to
+ * invalidate live twice that, so they outlive every near copy.
  */
 export interface NearTier {
   /** 'off' when not configured; 'lost' while its bus is not known to be alive. */
