@@ -90,10 +90,10 @@ export const NOT_MODIFIED_SUFFIX = '#if-none-match'
 /** A response captured from the service, in files the ceiling server reads at start-up. */
 export interface CapturedFiles { bodyFile: string, headersFile: string }
 
-export async function startCeiling (routes: Record<string, CapturedFiles>): Promise<Running> {
+export async function startCeiling (routes: Record<string, CapturedFiles>, cpuProfileDir?: string): Promise<Running> {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
-  const args = [join(DIST, 'bench/ceiling-server.js'), String(port),
+  const args = [...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []), join(DIST, 'bench/ceiling-server.js'), String(port),
     ...Object.entries(routes).flatMap(([url, files]) => [url, files.bodyFile, files.headersFile])]
   return run(args, {}, `${base}${Object.keys(routes)[0] ?? '/'}`, base)
 }
