@@ -1,5 +1,6 @@
 import type { Test } from 'tap'
 import type { TestApp } from './helper.js'
+import { eventually } from './processes.js'
 import { scrape } from './scrape.js'
 
 // What the near-cache tests share. Not a test file.
@@ -27,4 +28,19 @@ export async function warmNear (t: Test, app: TestApp, url: string): Promise<str
     }
   }
   throw new Error(`${url}: no near hit after 5 reads`)
+}
+
+/**
+ * Plays `round` (numbered from 1) until it returns true, at most 5 times. A round holds a reply
+ * in a relay while `app`'s near cache must stay on; the heartbeat turns it off after 250 ms
+ * without an answer, and a round in which that happened proves nothing (it returns false) and
+ * is played again. A PUT and a GET take a few tens of milliseconds on loopback.
+ */
+export async function whileNearStaysOn (t: Test, app: TestApp, round: (n: number) => Promise<boolean>): Promise<void> {
+  for (let n = 1; n <= 5; n++) {
+    await eventually(() => app.cache.status().near === 'on')
+    if (await round(n)) return
+    t.comment(`round ${n}: the heartbeat turned the near cache off while the reply was held; again`)
+  }
+  t.fail('the near cache never stayed on through a held reply in 5 rounds')
 }
