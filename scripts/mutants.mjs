@@ -62,6 +62,11 @@ const MUTANTS = [
     tests: ['test/cache/near-lease.test.ts']
   },
   {
+    name: 'a Cluster lookup written straight to a master that answers with a redirection is not sent again through the Cluster client',
+    edits: [['src/cache/entry-reader.ts', 'owner.mgetBuffer(keys).then(copyOut, routed)', 'owner.mgetBuffer(keys).then(copyOut)']],
+    tests: ['test/topologies/redis-cluster-direct-lookup.test.ts']
+  },
+  {
     name: 'two changes delivered together: only the later rewrite kept (no chaining)',
     edits: [['src/cache/invalidator.ts', 'return earlier && later && earlier.to === later.from ? { from: earlier.from, to: later.to } : null', 'return later']],
     tests: ['test/cache/chained-rewrites.test.ts']

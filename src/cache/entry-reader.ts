@@ -2,8 +2,9 @@ import { once } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
-import { Redis } from 'ioredis'
+import { Cluster, Redis } from 'ioredis'
 import { createEntryConnection, type RedisClient } from '../redis/create-redis-client.js'
+import { slotOwners } from '../redis/slot-owners.js'
 import { copyIntoSlot, LARGEST_SLOT_BYTES, type HitSlot } from './hit-slot.js'
 
 export { LARGEST_SLOT_BYTES }
@@ -32,9 +33,12 @@ export interface EntryRead {
  * pipeline (or ioredis's auto-pipelining) would hold them until a whole batch has come. The
  * commands of one turn of the event loop still leave in one write: the socket is corked at the
  * first and uncorked when the turn ends, as auto-pipelining does with setImmediate (on a
- * Cluster, every master's connection: one write per node and turn). On a Cluster the reply reaches the read
- * through ioredis's redirections (MOVED, ASK) in the same microtasks that follow its socket
- * read, so the first-reaction copy holds there too.
+ * Cluster, every master's connection: one write per node and turn). On a Cluster the MGET is
+ * written straight to the connection of the master that owns its slot in ioredis's slot map
+ * (src/redis/slot-owners.ts: all its keys share one slot); if that node answers with a
+ * redirection (the map was out of date), or there is no such connection, it goes through the
+ * Cluster client, whose reply reaches the read through ioredis's redirections (MOVED, ASK) in
+ * the same microtasks that follow its socket read, so the first-reaction copy holds there too.
  *
  * Whenever that connection is not ready or fails a read (and with TLS, where there is none),
  * entries are read on `fallback`, the service's client, as any other command: the
@@ -49,6 +53,7 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
   connection?: RedisClient | undefined
 }) {
   let corked = false
+  const owners = connection instanceof Cluster ? slotOwners(connection) : undefined
 
   let healthy = true
   connection?.on('ready', () => {
@@ -94,7 +99,10 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
       // The copy is the reply's first reaction: see above. A read the entry connection failed
       // (it closed under the command, or an error reply) is a read: it is tried again on the
       // fallback, which, with Redis itself down, fails at once as well.
-      return connection.mgetBuffer(keys).then(copyOut, onFallback)
+      const routed = () => connection.mgetBuffer(keys).then(copyOut, onFallback)
+      const owner = owners?.ownerOf(keys[0] as string)
+      // A redirection (or any failure) on the direct path is sent again through the Cluster client.
+      return owner?.status === 'ready' ? owner.mgetBuffer(keys).then(copyOut, routed) : routed()
     },
 
     /** Resolves once the entry connection is ready (it connects in the background, as the service's client does). */
@@ -103,6 +111,7 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
     },
 
     close (): void {
+      owners?.close()
       connection?.disconnect()
     }
   }
