@@ -19,4 +19,3 @@ export interface Announced {
 
 /** The script's reply, named. */
 export const announcedOf = ([replicas, receivers]: [number, number]): Announced => ({ replicas, receivers })
-
