@@ -1,13 +1,12 @@
 import t from 'tap'
 import { build, createOrder, validOrder } from '../helper.js'
 import { scrape } from '../scrape.js'
+import { NEAR, warmNear } from '../near-cache-helpers.js'
 
 // Conditional GET on the cached routes (RFC 9110 13.1.2): each answer carries a strong tag of
 // its representation and Cache-Control: no-cache; If-None-Match naming the current one is 304
 // with no body, on a miss, a Redis hit and a near hit, for GET and HEAD; every write changes
 // every tag it affects; a compressed answer has a tag of its own (8.8.3), which If-Match accepts.
-
-const NEAR = { CACHE_NEAR_MAX_BYTES: String(1024 * 1024) }
 
 async function bigPage (app: Awaited<ReturnType<typeof build>>) {
   for (let i = 0; i < 8; i++) await createOrder(app, { ...validOrder, customer: `Conditional Customer ${i}` })
@@ -92,7 +91,7 @@ t.test('a near hit answers 304 too, with no Redis round trip', async (t) => {
   const app = await build(t, { env: NEAR })
   const order = await createOrder(app)
   const url = `/orders/${order._id}`
-  for (let i = 0; i < 3; i++) await app.inject(url)
+  await warmNear(t, app, url)
   const before = await scrape(app, 'cache_near_hits_total')
   const near = await app.inject({ url, headers: { 'if-none-match': '"1"' } })
   t.equal(near.statusCode, 304)

@@ -85,6 +85,8 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
       alive = true
       onUp()
       log.info('near cache on: subscribed to invalidations')
+      // A lease at once, rather than at the first near read or the next heartbeat.
+      ping()
     }, (err: unknown) => lost(`subscribe failed: ${String(err)}`))
   })
   connection.on('error', () => { /* 'close' follows; the main client logs Redis outages */ })
