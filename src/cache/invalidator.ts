@@ -62,9 +62,10 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
 
   const isPending = () => listsPending || ordersPending.size > 0
 
-  /** One script call: its keys share a hash slot (one call in all, outside a Redis Cluster). */
-  const bump = (call: InvalidationCall, rewrites: ReadonlyMap<string, Rewrite | null>, changeTokens: ReadonlyMap<string, string>) =>
+  /** One script call (its keys share a hash slot; one call in all, outside a Redis Cluster); `settles`: its receivers count (write-settle.ts). */
+  const bump = (call: InvalidationCall, rewrites: ReadonlyMap<string, Rewrite | null>, changeTokens: ReadonlyMap<string, string>, settles: boolean) =>
     bumpGenerations(redis, { call, rewrites, changeTokens, stampTtlSeconds: entityGenerationTtlSeconds, channel, copySuffixes })
+      .then((landed) => { if (settles) settle.published(landed.receivers); return landed })
 
   /** Counts each changed order's list pages, summed over the slot groups. */
   function countPages (perCall: Bumped[], orderIds: string[]): void {
@@ -88,15 +89,15 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     listsPending = false
     ordersPending.clear()
     tokensPending.clear()
+    const settles = everyListPage || orderIds.some((id) => !tokens.has(id)) // unannounced changes: near tiers may hold what they replace
     try {
       const calls = keys.invalidation({ everyListPage, changed: orderIds.map((id) => ({ id, rewrite: rewrites.get(id) ?? null })) })
       // A new order in the same delivery shifts every page: nothing to rewrite then.
       if (everyListPage) for (const id of orderIds) rewrites.set(id, null)
-      const bumped = await withDeadline(Promise.all(calls.filter(hasWork).map((call) => bump(call, rewrites, tokens))), timeoutMs, 'cache invalidation')
-      countPages(bumped, orderIds)
+      countPages(await withDeadline(Promise.all(calls.filter(hasWork).map((call) => bump(call, rewrites, tokens, settles))), timeoutMs, 'cache invalidation'), orderIds)
       if (everyListPage) metrics.cache.listGenerationBumps.inc()
-      if (everyListPage) for (const { receivers } of bumped) settle.published(receivers)
     } catch (err) {
+      if (settles) settle.published(0) // it may have published
       metrics.redisErrors.inc({ component: 'cache' })
       listsPending ||= everyListPage
       // Put back ahead of what arrived meanwhile. A rewrite that landed in some slot groups

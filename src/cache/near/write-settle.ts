@@ -1,9 +1,12 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 
+/** After a message reached a subscriber, near tiers are taken to exist for this long (see below). */
+const NEAR_TIERS_SEEN_FOR_MS = 60_000
+
 /**
  * The writer's half of the near tier's lease (src/cache/near/subscriber.ts): a write whose
- * message reached a subscriber (a near tier, on any instance) answers no sooner than
+ * message a near tier (on any instance) may have received answers no sooner than
  * CACHE_NEAR_LEASE_MS after the reply of its script. An instance serves a near hit only within
  * the lease of a PING answered after every message published before that PING; a PING sent
  * before the script ran has run out by then, and one sent after came back behind the message.
@@ -11,18 +14,29 @@ import { setTimeout as sleep } from 'node:timers/promises'
  * goes to Redis.
  *
  * Which scripts count: a change's announcement (it retires the entry and the pages holding
- * it, before the database write) and a new order's list bump. A PUT's or DELETE's own
- * invalidation writes only new bytes, so it does not. No subscriber anywhere (no instance runs
- * the near cache): no wait.
+ * it, before the database write), a new order's list bump, and the invalidation of a write made
+ * without an announcement (LOCK_FALLBACK=optimistic). An announced PUT's or DELETE's own
+ * invalidation writes only new bytes, so it does not.
+ *
+ * When: PUBLISH counts the subscribers on the node that ran the script only. A near tier can
+ * still get the message some other way: on a Redis Cluster, through the cluster bus, from a
+ * master its subscribers do not know yet (a failover it has not seen), or on a subscriber the
+ * server dropped that it has not yet seen closed. So once any script reached a subscriber, every
+ * counted write waits for NEAR_TIERS_SEEN_FOR_MS, whatever its own count, and so does a delivery
+ * that failed (it may have published). Where no near tier has been seen (none configured in the
+ * fleet), nothing waits.
  */
 export function createWriteSettle (leaseMs: number) {
   let until = 0
+  let seenAt = -Infinity
   return {
-    /** A script's reply: `receivers` subscribers received its message. */
+    /** A counted script's reply (or failure: 0): `receivers` subscribers received its message. */
     published (receivers: number): void {
-      if (receivers > 0) until = Math.max(until, performance.now() + leaseMs)
+      const now = performance.now()
+      if (receivers > 0) seenAt = now
+      if (now - seenAt < NEAR_TIERS_SEEN_FOR_MS) until = Math.max(until, now + leaseMs)
     },
-    /** Resolves once every message published so far has outlived every lease that predates it. */
+    /** Resolves once every counted message so far has outlived every lease that predates it. */
     async settled (): Promise<void> {
       const wait = until - performance.now()
       if (wait > 0) await sleep(wait)

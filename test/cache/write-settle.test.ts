@@ -1,0 +1,39 @@
+import t from 'tap'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { createWriteSettle } from '../../src/cache/near/write-settle.js'
+
+// The writer's wait for near tiers' leases (src/cache/near/write-settle.ts), on its own: no wait
+// where no near tier was ever seen, a wait of the lease once one was, even for a script whose own
+// PUBLISH reached nobody (a near tier can get it through the cluster bus, or on a subscriber the
+// server dropped unseen), and for a delivery that failed.
+
+/** Whether `settled()` resolves within one turn of the event loop (no wait) or only later. */
+async function waits (settle: ReturnType<typeof createWriteSettle>): Promise<boolean> {
+  let done = false
+  const settled = settle.settled().then(() => { done = true })
+  await nextTurn()
+  const waited = !done
+  await settled
+  return waited
+}
+
+t.test('no near tier seen: a write answers at once', async (t) => {
+  const settle = createWriteSettle(50)
+  settle.published(0)
+  t.notOk(await waits(settle), 'no subscriber received anything: no wait')
+})
+
+t.test('a message a near tier received: the write waits out the lease', async (t) => {
+  const settle = createWriteSettle(50)
+  settle.published(2)
+  t.ok(await waits(settle), 'two subscribers received it: the answer waits')
+  t.notOk(await waits(settle), 'and once the lease has run out, nothing is left to wait for')
+})
+
+t.test('once near tiers were seen, a script that reached none (or failed) waits too', async (t) => {
+  const settle = createWriteSettle(50)
+  settle.published(1)
+  await settle.settled()
+  settle.published(0)
+  t.ok(await waits(settle), 'its message may still reach a near tier another way')
+})
