@@ -5,8 +5,6 @@ import type { RedisClient } from '../../redis/create-redis-client.js'
 /** How often an invalidation connection is checked, and how late its answer may be. */
 const HEARTBEAT_MS = 100
 const HEARTBEAT_TIMEOUT_MS = 250
-/** The lease is kept renewed while near reads asked for it within this long; idle, only the heartbeat runs. */
-const RENEW_WHILE_ASKED_MS = 1000
 
 export interface Subscriber {
   /** Whether every message published now on the server it is connected to is known to reach it. */
@@ -48,7 +46,6 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
   let alive = false
   let pingSentAt: number | undefined
   let leaseUntil = 0
-  let askedAt = -Infinity
 
   function lost (why: string): void {
     const wasAlive = subscribed && alive
@@ -105,21 +102,17 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
     ping()
   }, HEARTBEAT_MS)
   heartbeat.unref()
-  // Renewed at half the lease while near reads ask, so a steady stream of them never finds it run out.
-  const renewal = setInterval(() => { if (performance.now() - askedAt < RENEW_WHILE_ASKED_MS) ping() }, Math.max(1, Math.floor(leaseMs / 2)))
-  renewal.unref()
 
   return {
     alive: (): boolean => subscribed && alive,
     leased (now: number): boolean {
-      askedAt = now
-      if (now < leaseUntil) return true
-      ping()
-      return false
+      // Renewed once half of it has passed, so a steady stream of near reads never finds it run
+      // out; idle, only the heartbeat pings.
+      if (now >= leaseUntil - leaseMs / 2) ping()
+      return now < leaseUntil
     },
     close (): void {
       clearInterval(heartbeat)
-      clearInterval(renewal)
       connection.disconnect()
     }
   }
