@@ -53,7 +53,12 @@ const MUTANTS = [
   },
   {
     name: 'the near lease not checked: a near hit served while its invalidation connection has not answered a PING within the lease',
-    edits: [['src/cache/near/near-tier.ts', 'bus.alive() && bus.leased(performance.now()) ? store.get(key)', 'bus.alive() ? store.get(key)']],
+    edits: [['src/cache/near/near-tier.ts', 'bus.alive() && (caughtUp || bus.leased(performance.now())) ? store.get(key)', 'bus.alive() ? store.get(key)']],
+    tests: ['test/cache/near-lease.test.ts']
+  },
+  {
+    name: 'a read past the near lease served the near copy without waiting for a PING of its own',
+    edits: [['src/cache/near/subscriber.ts', "      if (!subscribed || !alive) return Promise.resolve(false)\n", "      if (!subscribed || !alive) return Promise.resolve(false)\n      if (leaseMs > 0) return Promise.resolve(true)\n"]],
     tests: ['test/cache/near-lease.test.ts']
   },
   {

@@ -79,14 +79,14 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
      * compressed now and kept near beside it (a near entry has no Redis bytes to check a stored
      * copy against; made in the tick the entry was read, so it is as current).
      */
-    nearHit (target: CacheTarget, coding: ContentCoding): CachedResponse | undefined {
+    nearHit (target: CacheTarget, coding: ContentCoding, caughtUp = false): CachedResponse | undefined {
       const copyKey = target.key + copySuffix(coding)
-      const heldCopy = near.get(copyKey)
+      const heldCopy = near.get(copyKey, caughtUp)
       if (heldCopy) {
         metrics.cache.compressedHits.inc()
         return decodeCopy(heldCopy)
       }
-      const held = near.get(target.key)
+      const held = near.get(target.key, caughtUp)
       if (!held) return undefined
       const identity = asBuffer(held.body)
       const compressed = identity.length >= COMPRESSION_THRESHOLD_BYTES ? compressBody(identity, coding) : undefined

@@ -7,7 +7,7 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
 import { createChanges } from './changes.js'
 import { createCircuitBreaker } from './circuit-breaker.js'
-import { COPY_SUFFIXES, createCompressedCopies } from './compressed-copies.js'
+import { COPY_SUFFIXES, copySuffix, createCompressedCopies } from './compressed-copies.js'
 import { createEntryReader } from './entry-reader.js'
 import type { Invalidation } from './invalidation.js'
 import { createInvalidator } from './invalidator.js'
@@ -82,28 +82,54 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
   const core = createReadThrough({ redis, entries, breaker, near, hitsAllowed: invalidator.hitsAllowed, servesInGrace, metrics, log, config, generationTtlSeconds })
   const copies = createCompressedCopies({ redis, core, near, metrics })
 
+  function nearHit (target: CacheTarget, coding: ContentCoding | undefined, caughtUp = false): CachedResponse | undefined {
+    if (near.state() !== 'on' || !core.usable()) return undefined
+    const held = coding ? copies.nearHit(target, coding, caughtUp) : near.get(target.key, caughtUp)
+    if (!held) return undefined
+    metrics.cache.nearHits.inc()
+    metrics.cache.hits.inc()
+    return held
+  }
+
+  /** Whether the near tier holds the response, and only its lease keeps it from being served. */
+  function heldNearPastLease (target: CacheTarget, coding: ContentCoding | undefined): boolean {
+    if (near.state() !== 'on' || !core.usable()) return false
+    return near.heldPastLease(coding ? [target.key, target.key + copySuffix(coding)] : [target.key])
+  }
+
+  function readThrough (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
+    return coding ? copies.readThrough(target, coding, load, onStatus) : core.readThrough(target, load, onStatus).then((read) => read.response)
+  }
+
+  /**
+   * A read of what the near tier holds past its lease (a busy event loop, a slow PING): one
+   * PING sent after it arrived, shared by every read waiting then, proves what is held current,
+   * at the cost of no Redis read (src/cache/near/near-tier.ts). Late, it reads through Redis.
+   */
+  async function readCaughtUp (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
+    metrics.cache.nearCatchUps.inc()
+    const held = await near.caughtUp() ? nearHit(target, coding, true) : undefined
+    if (!held) return await readThrough(target, coding, load, onStatus)
+    onStatus('HIT')
+    return held
+  }
+
   return {
     /**
      * The first step of a read, synchronous (no promise, no Redis): the response in the coding
      * asked for, when the near tier is on and holds it; otherwise undefined, and the caller goes
      * on to `read`. The fast path of the hottest requests, so it is kept free of awaits.
      */
-    nearHit (target: CacheTarget, coding: ContentCoding | undefined): CachedResponse | undefined {
-      if (near.state() !== 'on' || !core.usable()) return undefined
-      const held = coding ? copies.nearHit(target, coding) : near.get(target.key)
-      if (!held) return undefined
-      metrics.cache.nearHits.inc()
-      metrics.cache.hits.inc()
-      return held
-    },
+    nearHit: (target: CacheTarget, coding: ContentCoding | undefined): CachedResponse | undefined => nearHit(target, coding),
 
     /**
      * Reads through Redis: a hit, else the route's load (shared by concurrent misses, and
      * filled). For a client that accepts `coding`, the entry's compressed copy. `onStatus`
      * learns HIT, MISS or BYPASS as soon as it is known.
      */
-    async read (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
-      return coding ? await copies.readThrough(target, coding, load, onStatus) : (await core.readThrough(target, load, onStatus)).response
+    read (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
+      if (heldNearPastLease(target, coding)) return readCaughtUp(target, coding, load, onStatus)
+      return readThrough(target, coding, load, onStatus)
     },
 
     /**

@@ -59,6 +59,7 @@ export function createServiceMetrics (registry: MetricsRegistry) {
       invalidations: counter('cache_invalidations_total', 'Invalidations requested by mutations'),
       invalidationRetries: counter('cache_invalidation_retries_total', 'Redeliveries of invalidations that could not reach Redis'),
       nearHits: counter('cache_near_hits_total', 'Reads answered from the in-process near cache (also counted in cache_hits_total)'),
+      nearCatchUps: counter('cache_near_catch_ups_total', 'Reads of a near copy past its lease that waited for a PING of their own instead of reading Redis'),
       nearBytes: new promClient.Gauge({ name: `${METRIC_PREFIX}cache_near_bytes`, help: 'Bytes held by the near cache', registers }),
       listPagesRewritten: counter('cache_list_pages_rewritten_total', 'Cached list pages a PUT or DELETE rewrote in place (they held exactly the order\'s previous bytes) instead of deleting'),
       compressedHits: counter('cache_compressed_hits_total', 'Hits answered with a stored compressed copy (also counted in cache_hits_total)'),

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { build, createOrder, isolatedRedisUrl, type TestApp } from '../helper.js'
-import { eventually } from '../processes.js'
+import { eventually, ownRedis } from '../processes.js'
 import { throughRelay } from '../relay.js'
 import { scrape } from '../scrape.js'
 import { whileNearStaysOn } from '../near-cache-helpers.js'
@@ -99,6 +99,61 @@ t.test('a subscriber that stops answering: near hits stop within the lease, befo
     t.equal(nearHitsAfter, nearHits, 'not from the near copy: its lease ran out with the PING unanswered')
     await warmNear(app, url)
     t.pass('near hits again once the PING was answered')
+    return true
+  })
+})
+
+/** How many MGETs (the cache's read of entries) `redis` has run. */
+async function mgetCalls (app: TestApp): Promise<number> {
+  const stats = await app.redis.info('commandstats')
+  return Number(/^cmdstat_mget:calls=(\d+)/m.exec(stats)?.[1] ?? 0)
+}
+
+t.test('past its lease, a near copy is served after one PING of the read\'s own, with no Redis read', async (t) => {
+  // A Redis of this test's own, so that its MGET count is this app's; a 1 ms lease, so that
+  // reads a few milliseconds apart find it run out; a catch-up budget a busy machine cannot miss.
+  const redis = await ownRedis(t)
+  const app = await build(t, { env: { CACHE_NEAR_MAX_BYTES: String(1024 * 1024), CACHE_NEAR_LEASE_MS: '1', CACHE_REDIS_TIMEOUT_MS: '2000', REDIS_URL: redis.url } })
+  const order = await createOrder(app)
+  const url = `/orders/${order._id}`
+  await warmNear(app, url)
+  const before = { mgets: await mgetCalls(app), nearHits: await scrape(app, 'cache_near_hits_total'), catchUps: await scrape(app, 'cache_near_catch_ups_total') }
+  const READS = 20
+  for (let i = 0; i < READS; i++) {
+    // Three leases apart: the lease of the last PING has run out (a length of time; no event marks it).
+    await new Promise<void>((resolve) => { setTimeout(resolve, 3) })
+    const read = await app.inject(url)
+    t.equal(read.headers['x-cache'], 'HIT', `read ${i + 1} is a hit`)
+  }
+  t.equal(await scrape(app, 'cache_near_hits_total') - before.nearHits, READS, 'every read came from the near copy')
+  t.ok(await scrape(app, 'cache_near_catch_ups_total') > before.catchUps, 'reads found the lease run out and caught up with a PING of their own')
+  t.equal(await mgetCalls(app), before.mgets, 'none read Redis')
+})
+
+t.test('a read that catches up behind a held invalidation message gets the write, not the near copy', async (t) => {
+  const redisUrl = await isolatedRedisUrl(t)
+  const writer = await build(t, { env: { REDIS_URL: redisUrl } })
+  const { relay, url: relayedRedis } = await throughRelay(t, redisUrl)
+  const reader = await build(t, { env: { CACHE_NEAR_MAX_BYTES: String(1024 * 1024), CACHE_NEAR_LEASE_MS: '1', CACHE_REDIS_TIMEOUT_MS: '2000', MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis } })
+  const order = await createOrder(writer)
+  const url = `/orders/${order._id}`
+
+  await whileNearStaysOn(t, reader, async (round) => {
+    await warmNear(reader, url)
+    const version = versionOf((await reader.inject(url)).body)
+    const held = relay.holdNextReply('cache:invalidations')
+    const put = await writer.inject({ method: 'PUT', url, payload: { customer: `Caught Up In Round ${round}` } })
+    t.equal(put.statusCode, 200, 'the writer acknowledged the PUT')
+    await held
+    const catchUps = await scrape(reader, 'cache_near_catch_ups_total')
+    const reading = reader.inject(url)
+    // The read waits for its PING, whose answer the relay holds behind the message.
+    await eventually(async () => await scrape(reader, 'cache_near_catch_ups_total') === catchUps + 1)
+    relay.release()
+    const read = await reading
+    if (reader.cache.status().near !== 'on') return false
+    t.equal(versionOf(read.body), version + 1, 'the read shows the PUT: its PING was answered after the message dropped the near copy')
+    t.not(read.headers['x-cache'], 'HIT', 'and it went on to Redis, which no longer held the entry')
     return true
   })
 })

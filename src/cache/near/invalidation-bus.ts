@@ -14,6 +14,8 @@ export interface InvalidationBus {
   alive: () => boolean
   /** Whether near hits may be served at `now` (performance.now()): every subscriber's lease holds (src/cache/near/subscriber.ts). */
   leased: (now: number) => boolean
+  /** Every subscriber has handled every message published before this call (see `Subscriber.caughtUp`). */
+  caughtUp: (budgetMs: number) => Promise<boolean>
   close: () => void
 }
 
@@ -131,6 +133,11 @@ function clusterBus ({ config, redis, channel, log, onMessage, onUp, onDown }: B
       let held = subscribers.size > 0
       for (const subscriber of subscribers.values()) held = subscriber.leased(now) && held
       return held
+    },
+    async caughtUp (budgetMs: number): Promise<boolean> {
+      if (subscribers.size === 0) return false
+      const each = await Promise.all([...subscribers.values()].map((subscriber) => subscriber.caughtUp(budgetMs)))
+      return each.every(Boolean)
     },
     close (): void {
       closed = true

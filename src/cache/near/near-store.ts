@@ -28,6 +28,12 @@ export function createNearStore ({ maxBytes, ttlMs, onBytes }: { maxBytes: numbe
   return {
     get size (): number { return entries.size },
 
+    /** Whether `key` is held and not expired, without touching its place in the eviction order. */
+    has (key: string): boolean {
+      const entry = entries.get(key)
+      return entry !== undefined && entry.expiresAt > Date.now()
+    },
+
     get (key: string): CachedResponse | undefined {
       const entry = entries.get(key)
       if (!entry) return undefined

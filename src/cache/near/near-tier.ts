@@ -28,7 +28,10 @@ import { createNearStore } from './near-store.js'
  * - A near hit is served only within the lease of the bus (CACHE_NEAR_LEASE_MS after a PING
  *   answered behind every earlier message: subscriber.ts), and a write whose message reached a
  *   near tier answers only once that lease has run out for every PING sent before its script
- *   (write-settle.ts). Otherwise the read goes to Redis.
+ *   (write-settle.ts). Past the lease, a read of what is held here waits for a PING sent
+ *   after it arrived (`caughtUp`, shared by every read waiting then), and is then served from
+ *   here: every message published before it arrived has been handled, so every write
+ *   acknowledged before has dropped what it replaced. Otherwise the read goes to Redis.
  *
  * What can be stale: nothing a read sent after an acknowledgement gets, on any instance,
  * whatever the load (the lease bounds it by the clock, not by the message's delivery). An entry
@@ -40,8 +43,18 @@ export interface NearTier {
   state: () => 'on' | 'lost' | 'off'
   /** Noted before a Redis read; `store` refuses if a drop happened since. */
   epoch: () => number
-  /** The response held for `key`, while the tier is on; undefined otherwise. */
-  get: (key: string) => CachedResponse | undefined
+  /**
+   * The response held for `key`, while the tier is on and its lease holds, or right after
+   * `caughtUp` resolved true for this read; undefined otherwise.
+   */
+  get: (key: string, caughtUp?: boolean) => CachedResponse | undefined
+  /** Whether one of `keys` is held, and only the lease keeps it from being served now. */
+  heldPastLease: (keys: readonly string[]) => boolean
+  /**
+   * Waits (at most CACHE_REDIS_TIMEOUT_MS) until the bus has handled every message published
+   * before this call: true when it has, and a read that asked before may be served what is held.
+   */
+  caughtUp: () => Promise<boolean>
   store: (key: string, response: CachedResponse, notedEpoch: number, isListPage: boolean) => void
   /** This instance's own mutation: drop before answering, without waiting for the message. */
   dropForMutation: (entityKeys: readonly string[]) => void
@@ -53,6 +66,8 @@ const nearTierOff: NearTier = {
   state: () => 'off',
   epoch: () => 0,
   get: () => undefined,
+  heldPastLease: () => false,
+  caughtUp: async () => false,
   store: () => {},
   dropForMutation: () => {},
   close: () => {}
@@ -102,7 +117,9 @@ export function createNearTier ({ config, redis, metrics, log, channel, copySuff
   return {
     state: () => bus.alive() ? 'on' : 'lost',
     epoch: () => epoch,
-    get: (key) => bus.alive() && bus.leased(performance.now()) ? store.get(key) : undefined,
+    get: (key, caughtUp = false) => bus.alive() && (caughtUp || bus.leased(performance.now())) ? store.get(key) : undefined,
+    heldPastLease: (keys) => bus.alive() && !bus.leased(performance.now()) && keys.some((key) => store.has(key)),
+    caughtUp: () => bus.caughtUp(config.CACHE_REDIS_TIMEOUT_MS),
     store (key, response, notedEpoch, isListPage) {
       if (notedEpoch === epoch && bus.alive()) store.set(key, response, isListPage)
     },

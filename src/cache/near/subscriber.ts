@@ -14,6 +14,12 @@ export interface Subscriber {
    * the lease ago is known to have been handled here (see `subscribe`). Asking keeps it renewed.
    */
   leased: (now: number) => boolean
+  /**
+   * Resolves true once a PING sent after this call has been answered: every message published
+   * before the call has then been handled here, whatever the lease. False when that has not
+   * happened within `budgetMs`, or the connection is not known to be alive.
+   */
+  caughtUp: (budgetMs: number) => Promise<boolean>
   close: () => void
 }
 
@@ -31,7 +37,8 @@ export interface Subscriber {
  * may serve near hits until s + leaseMs. A write whose invalidation reached a subscriber
  * answers no sooner than leaseMs after its script ran (src/cache/near/write-settle.ts): by then
  * every instance has either dropped the old bytes or let its lease run out. A busy or stalled
- * event loop, a slow Redis or a message held anywhere only make near reads fall back to Redis.
+ * event loop, a slow Redis or a message held anywhere only make near reads fall back to Redis,
+ * or wait for a PING of their own (`caughtUp`): one PING answers every read that came before it.
  */
 export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp, onDown }: {
   connection: RedisClient
@@ -46,6 +53,15 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
   let alive = false
   let pingSentAt: number | undefined
   let leaseUntil = 0
+  // Reads waiting for a PING sent after they asked (`caughtUp`), oldest first.
+  let waiters: Array<{ at: number, resolve: (caughtUp: boolean) => void }> = []
+
+  function settleWaiters (caughtUp: boolean, sentBy = Infinity): void {
+    if (waiters.length === 0) return
+    const done = waiters.filter((w) => w.at <= sentBy)
+    waiters = waiters.filter((w) => w.at > sentBy)
+    for (const w of done) w.resolve(caughtUp)
+  }
 
   function lost (why: string): void {
     const wasAlive = subscribed && alive
@@ -53,6 +69,7 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
     alive = false
     pingSentAt = undefined
     leaseUntil = 0
+    settleWaiters(false)
     onDown(why)
     if (wasAlive) log.warn({ why }, 'near cache off until its invalidation connection is back')
   }
@@ -71,6 +88,9 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
         onUp()
         log.info('near cache on again: its invalidation connection answers')
       }
+      settleWaiters(true, sentAt)
+      // Reads that asked after this PING went out wait for the next one.
+      if (waiters.length > 0) ping()
     }, () => { /* the connection is failing: 'close' follows */ })
   }
 
@@ -94,6 +114,7 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
       if (performance.now() - pingSentAt > HEARTBEAT_TIMEOUT_MS && alive) {
         alive = false
         leaseUntil = 0
+        settleWaiters(false)
         onDown('invalidation connection did not answer its heartbeat')
         log.warn('near cache off: its invalidation connection does not answer')
       }
@@ -111,7 +132,23 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
       if (now >= leaseUntil - leaseMs / 2) ping()
       return now < leaseUntil
     },
+    caughtUp (budgetMs: number): Promise<boolean> {
+      if (!subscribed || !alive) return Promise.resolve(false)
+      return new Promise((resolve) => {
+        const waiter = { at: performance.now(), resolve }
+        waiters.push(waiter)
+        // Late: this read goes to Redis instead (a PING that long unanswered is the heartbeat's concern).
+        setTimeout(() => {
+          const at = waiters.indexOf(waiter)
+          if (at === -1) return
+          waiters.splice(at, 1)
+          resolve(false)
+        }, budgetMs).unref()
+        ping()
+      })
+    },
     close (): void {
+      settleWaiters(false)
       clearInterval(heartbeat)
       connection.disconnect()
     }
