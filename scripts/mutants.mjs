@@ -58,7 +58,7 @@ const MUTANTS = [
   },
   {
     name: 'a read past the near lease served the near copy without waiting for a PING of its own',
-    edits: [['src/cache/near/subscriber.ts', "      if (!subscribed || !alive) return Promise.resolve(false)\n", "      if (!subscribed || !alive) return Promise.resolve(false)\n      if (leaseMs > 0) return Promise.resolve(true)\n"]],
+    edits: [['src/cache/near/subscriber.ts', '      if (!subscribed || !alive) return Promise.resolve(false)\n', '      if (!subscribed || !alive) return Promise.resolve(false)\n      if (leaseMs > 0) return Promise.resolve(true)\n']],
     tests: ['test/cache/near-lease.test.ts']
   },
   {
