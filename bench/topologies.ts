@@ -31,17 +31,22 @@ const NOT_PER_REQUEST = new Set(['ping', 'info', 'cluster|slots', 'cluster|nodes
 const log = (message: string) => console.log(`[topologies] ${message}`)
 
 interface Contender { name: string, service: Running, redisPorts: number[] }
-interface Round { requestsPerSecond: number, serverMicros: number, redisCommands: number, hits: number, requests: number }
+interface Round { requestsPerSecond: number, serverMicros: number, redisCommands: number, pings: number, hits: number, requests: number }
 
-async function commandCalls (ports: number[]): Promise<number> {
+/** Every master's commands that requests cause, and apart from them its PINGs (the near tier's heartbeats, lease renewals and catch-ups). */
+async function commandCalls (ports: number[]): Promise<{ calls: number, pings: number }> {
   let calls = 0
+  let pings = 0
   for (const port of ports) {
     const redis = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 })
     const stats = await redis.info('commandstats')
     redis.disconnect()
-    for (const [, command, n] of stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) if (!NOT_PER_REQUEST.has(command as string)) calls += Number(n)
+    for (const [, command, n] of stats.matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
+      if (command === 'ping') pings += Number(n)
+      else if (!NOT_PER_REQUEST.has(command as string)) calls += Number(n)
+    }
   }
-  return calls
+  return { calls, pings }
 }
 
 async function measure (contender: Contender, cpuRedisUrl: string): Promise<Round> {
@@ -51,11 +56,12 @@ async function measure (contender: Contender, cpuRedisUrl: string): Promise<Roun
   const result = await load({ url: contender.service.url, connections: CONNECTIONS, seconds: SECONDS, nextRequest: () => ({ method: 'GET', path: PATH }) })
   const cpu = await stop(result.requests)
   meter.close()
-  const commands = await commandCalls(contender.redisPorts) - commandsBefore
+  const commandsAfter = await commandCalls(contender.redisPorts)
   return {
     requestsPerSecond: result.requestsPerSecond,
     serverMicros: cpu.server ?? NaN,
-    redisCommands: commands / Math.max(result.requests, 1),
+    redisCommands: (commandsAfter.calls - commandsBefore.calls) / Math.max(result.requests, 1),
+    pings: (commandsAfter.pings - commandsBefore.pings) / Math.max(result.requests, 1),
     hits: result.xCache.HIT ?? 0,
     requests: result.requests
   }
@@ -92,7 +98,7 @@ async function main (): Promise<void> {
       for (const contender of order) {
         const measured = await measure(contender, stores.redisUrl)
         rounds.get(contender.name)?.push(measured)
-        log(`round ${round} ${contender.name}: ${fixed(measured.requestsPerSecond, 0)} req/s, ${fixed(measured.serverMicros, 1)} µs server CPU, ${fixed(measured.redisCommands, 3)} Redis commands per request, ${measured.hits} of ${measured.requests} HIT`)
+        log(`round ${round} ${contender.name}: ${fixed(measured.requestsPerSecond, 0)} req/s, ${fixed(measured.serverMicros, 1)} µs server CPU, ${fixed(measured.redisCommands, 3)} Redis commands per request (and ${fixed(measured.pings, 4)} PINGs), ${measured.hits} of ${measured.requests} HIT`)
       }
     }
     await writeFile(join(ROOT, 'bench/TOPOLOGIES.md'), report(contenders, rounds))
@@ -108,15 +114,15 @@ function report (contenders: Contender[], rounds: Map<string, Round[]>): string 
   const median = (name: string, pick: (r: Round) => number) => medianOf(of(name).map(pick))
   const perRound = (a: string, b: string, pick: (r: Round) => number) => medianOf(of(a).map((r, i) => pick(r) / pick(of(b)[i] as Round)))
   const rows = contenders.map(({ name }) =>
-    `| ${name} | ${fixed(median(name, (r) => r.requestsPerSecond), 0)} | ${fixed(median(name, (r) => r.serverMicros), 1)} | ${fixed(median(name, (r) => r.redisCommands), 3)} | ${of(name).reduce((n, r) => n + r.hits, 0)} of ${of(name).reduce((n, r) => n + r.requests, 0)} |`)
+    `| ${name} | ${fixed(median(name, (r) => r.requestsPerSecond), 0)} | ${fixed(median(name, (r) => r.serverMicros), 1)} | ${fixed(median(name, (r) => r.redisCommands), 3)} | ${fixed(median(name, (r) => r.pings), 4)} | ${of(name).reduce((n, r) => n + r.hits, 0)} of ${of(name).reduce((n, r) => n + r.requests, 0)} |`)
   const ratio = (a: string, b: string) => `| ${a} vs ${b} | ${fixed(perRound(a, b, (r) => r.serverMicros))}x | ${fixed(perRound(a, b, (r) => r.requestsPerSecond))}x |`
   return [
     '# The same hit on every topology',
     '',
-    `Written by \`npm run bench:topologies\` on ${new Date().toISOString()}. A cache hit of list page 1 (limit 10, identity), ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} interleaved rounds (the order alternating), ${ORDERS} orders. Each service is its own process (\`node dist/src/server.js\`, LOG_LEVEL=warn); the load generator is autocannon in the benchmark's process. Standalone: one redis-server; Cluster: 3 masters + 3 replicas on loopback, started by the benchmark. Redis commands per request are every master's commandstats over the run, less heartbeats, slot refreshes and the measurement's own INFO. Medians over rounds; ratios are medians of the rounds' ratios.`,
+    `Written by \`npm run bench:topologies\` on ${new Date().toISOString()}. A cache hit of list page 1 (limit 10, identity), ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} interleaved rounds (the order alternating), ${ORDERS} orders. Each service is its own process (\`node dist/src/server.js\`, LOG_LEVEL=warn); the load generator is autocannon in the benchmark's process. Standalone: one redis-server; Cluster: 3 masters + 3 replicas on loopback, started by the benchmark. Redis commands per request are every master's commandstats over the run, less slot refreshes and the measurement's own INFO; PINGs are counted apart (every PING on the masters: the near tier's heartbeats and lease renewals, one per subscriber at most every 5 ms, and its catch-ups, one per subscriber shared by every read that found the lease run out meanwhile, src/cache/near/subscriber.ts). Medians over rounds; ratios are medians of the rounds' ratios.`,
     '',
-    '| contender | requests/s | server CPU per hit, µs | Redis commands per hit | X-Cache HIT |',
-    '|---|---|---|---|---|',
+    '| contender | requests/s | server CPU per hit, µs | Redis commands per hit | PINGs per hit | X-Cache HIT |',
+    '|---|---|---|---|---|---|',
     ...rows,
     '',
     '| comparison | server CPU per hit | requests/s |',
