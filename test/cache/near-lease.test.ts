@@ -11,6 +11,8 @@ import { whileNearStaysOn } from '../near-cache-helpers.js'
 // (src/cache/near/subscriber.ts, src/cache/near/write-settle.ts). So a read sent after another
 // instance acknowledged a write never gets the old bytes from a near copy, however late its
 // invalidation message is: here it is held in a relay on the reader's Redis connections.
+// Past the lease, a read of a near copy waits for a PING sent after it arrived (its catch-up)
+// rather than reading Redis: the last two tests, at a 1 ms lease.
 
 const NEAR_DEFAULT_LEASE = { CACHE_NEAR_MAX_BYTES: String(1024 * 1024) }
 const versionOf = (body: string) => (JSON.parse(body) as { version: number }).version
