@@ -9,17 +9,25 @@ import type { Config } from './config.js'
  *
  * JSON lines go to stdout asynchronously: pino's default destination writes each line with its
  * own blocking write(2), two per request at LOG_LEVEL=info, which measured as the largest cost of a
- * cache hit (bench/REPORT.md). An asynchronous destination writes what has accumulated while the
- * previous write was under way in one call, so under load lines are batched and when idle each is
- * written at once. Nothing is held back for long: pino flushes the rest synchronously when the
- * process exits (close-with-grace's exit after draining, or a fatal error).
+ * cache hit (bench/REPORT.md). An asynchronous destination hands the writes to libuv's thread
+ * pool; each hand-over costs too, so lines are gathered until LOG_BUFFER_BYTES have accumulated
+ * or LOG_FLUSH_MS have passed, whichever comes first: under load one write carries some fifteen
+ * lines, and an idle service's line is out within LOG_FLUSH_MS. Measured at LOG_LEVEL=info,
+ * interleaved against the same build with neither (four rounds of cache hits at saturation):
+ * about 3 µs less server CPU per hit (37.4 to 34.5 µs), 8% more hits per second. Nothing is lost
+ * on a clean or fatal exit: pino flushes the rest synchronously then (close-with-grace's exit
+ * after draining, or a fatal error). A SIGKILL loses what was gathered, at most LOG_FLUSH_MS'
+ * worth, as it loses a write the thread pool had not made yet.
  */
+const LOG_BUFFER_BYTES = 4096
+const LOG_FLUSH_MS = 100
+
 export function loggerOptions ({ config, prettyLogs = false }: { config: Pick<Config, 'LOG_LEVEL'>, prettyLogs?: boolean }) {
   return {
     level: config.LOG_LEVEL,
     redact: ['req.headers.authorization'],
     ...(prettyLogs
       ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
-      : { stream: pino.destination({ dest: 1, sync: false }) })
+      : { stream: pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }) })
   }
 }
