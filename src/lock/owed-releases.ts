@@ -36,11 +36,14 @@ export function createOwedReleases ({ redis, timeoutMs, lockTtlMs, log }: {
   const recent = new Map<string, Release>()
   const idOf = (key: string, token: string) => `${key}\n${token}`
   let timer: NodeJS.Timeout | undefined
-  let trying = false
 
+  // Every tick sends each owed release again, whether or not the earlier ones have answered or
+  // given up (each waits up to the command deadline): once the client reaches the lock's master
+  // (a Cluster's slot map catching up after a failover, say), a release follows within a tick,
+  // not only after the slowest of the last round's attempts gave up. Sent again, late, the
+  // owner-only release is harmless.
   async function retry (): Promise<void> {
-    if (trying || redis.status !== 'ready') return
-    trying = true
+    if (redis.status !== 'ready') return
     try {
       await Promise.all([...owed].map(async ([id, { key, token, until }]) => {
         if (Date.now() > until) return owed.delete(id)
@@ -51,7 +54,6 @@ export function createOwedReleases ({ redis, timeoutMs, lockTtlMs, log }: {
         } catch { /* still owed: tried again on the next tick */ }
       }))
     } finally {
-      trying = false
       if (owed.size === 0) stop()
     }
   }
