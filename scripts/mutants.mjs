@@ -64,7 +64,7 @@ const MUTANTS = [
   {
     name: 'the writer does not wait out the near lease after a message near tiers received',
     edits: [['src/cache/near/write-settle.ts', 'if (wait > 0) await sleep(wait)', 'if (wait > 0) void sleep']],
-    tests: ['test/cache/near-lease.test.ts']
+    tests: ['test/cache/write-settle.test.ts', 'test/cache/near-lease.test.ts']
   },
   {
     name: 'a Cluster lookup written straight to a master that answers with a redirection is not sent again through the Cluster client',
@@ -99,7 +99,7 @@ const MUTANTS = [
   {
     name: 'an entity filled while a change of it is under way (its change marker ignored)',
     edits: [['src/cache/scripts/fill-if-generation.ts', "  if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end\n", '']],
-    tests: ['test/faults/cross-instance-freeze.test.ts', 'test/topologies/redis-cluster-staleness.test.ts']
+    tests: ['test/cache/change-marker.test.ts']
   },
   {
     name: 'reliability oracle: a first list page missing a newer acknowledged order is not judged',

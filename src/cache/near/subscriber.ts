@@ -134,6 +134,8 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
     },
     caughtUp (budgetMs: number): Promise<boolean> {
       if (!subscribed || !alive) return Promise.resolve(false)
+      // A PING out longer than the budget already: the connection is stalled (a frozen Redis, say), do not wait on it.
+      if (pingSentAt !== undefined && performance.now() - pingSentAt > budgetMs) return Promise.resolve(false)
       return new Promise((resolve) => {
         const waiter = { at: performance.now(), resolve }
         waiters.push(waiter)
