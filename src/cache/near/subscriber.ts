@@ -54,13 +54,16 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
   let pingSentAt: number | undefined
   let leaseUntil = 0
   // Reads waiting for a PING sent after they asked (`caughtUp`), oldest first.
-  let waiters: Array<{ at: number, resolve: (caughtUp: boolean) => void }> = []
+  let waiters: Array<{ at: number, resolve: (caughtUp: boolean) => void, late: NodeJS.Timeout }> = []
 
   function settleWaiters (caughtUp: boolean, sentBy = Infinity): void {
     if (waiters.length === 0) return
     const done = waiters.filter((w) => w.at <= sentBy)
     waiters = waiters.filter((w) => w.at > sentBy)
-    for (const w of done) w.resolve(caughtUp)
+    for (const w of done) {
+      clearTimeout(w.late)
+      w.resolve(caughtUp)
+    }
   }
 
   function lost (why: string): void {
@@ -137,15 +140,13 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
       // A PING out longer than the budget already: the connection is stalled (a frozen Redis, say), do not wait on it.
       if (pingSentAt !== undefined && performance.now() - pingSentAt > budgetMs) return Promise.resolve(false)
       return new Promise((resolve) => {
-        const waiter = { at: performance.now(), resolve }
-        waiters.push(waiter)
         // Late: this read goes to Redis instead (a PING that long unanswered is the heartbeat's concern).
-        setTimeout(() => {
-          const at = waiters.indexOf(waiter)
-          if (at === -1) return
-          waiters.splice(at, 1)
+        const late = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== waiter)
           resolve(false)
         }, budgetMs).unref()
+        const waiter = { at: performance.now(), resolve, late }
+        waiters.push(waiter)
         ping()
       })
     },
