@@ -26,28 +26,39 @@ async function warmNear (app: TestApp, url: string): Promise<void> {
   })
 }
 
-/** A writer (near cache off) and a reader with the near cache at the default lease, whose Redis connections go through a relay. */
-async function writerAndRelayedReader (t: Test) {
+/** A writer (near cache off) and a reader with the near cache (at the default lease unless `readerEnv` says), whose Redis connections go through a relay. */
+async function writerAndRelayedReader (t: Test, readerEnv: Record<string, string> = NEAR_DEFAULT_LEASE) {
   const redisUrl = await isolatedRedisUrl(t)
   const writer = await build(t, { env: { REDIS_URL: redisUrl } })
   const { relay, url: relayedRedis } = await throughRelay(t, redisUrl)
-  const reader = await build(t, { env: { ...NEAR_DEFAULT_LEASE, MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis } })
+  const reader = await build(t, { env: { ...readerEnv, MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis } })
   return { writer, reader, relay }
 }
 
+/**
+ * With `url` near on the reader, the writer PUTs the order while the reader's relay holds the
+ * PUT's invalidation message (and everything after it on that connection). Resolves, once the
+ * PUT is acknowledged and the message held, to the version the reader had.
+ */
+async function putWithMessageHeld (t: Test, { writer, reader, relay }: Awaited<ReturnType<typeof writerAndRelayedReader>>, url: string, customer: string): Promise<number> {
+  await warmNear(reader, url)
+  const version = versionOf((await reader.inject(url)).body)
+  const held = relay.holdNextReply('cache:invalidations')
+  const put = await writer.inject({ method: 'PUT', url, payload: { customer } })
+  t.equal(put.statusCode, 200, 'the writer acknowledged the PUT')
+  await held
+  return version
+}
+
 t.test('a read sent after another instance acknowledged a write is not served the old near copy, its message held', async (t) => {
-  const { writer, reader, relay } = await writerAndRelayedReader(t)
+  const instances = await writerAndRelayedReader(t)
+  const { writer, reader, relay } = instances
   t.equal(reader.config.CACHE_NEAR_LEASE_MS, 10, 'the reader runs the default lease')
   const order = await createOrder(writer)
   const url = `/orders/${order._id}`
 
   await whileNearStaysOn(t, reader, async (round) => {
-    await warmNear(reader, url)
-    const version = versionOf((await reader.inject(url)).body)
-    const held = relay.holdNextReply('cache:invalidations')
-    const put = await writer.inject({ method: 'PUT', url, payload: { customer: `Written In Round ${round}` } })
-    t.equal(put.statusCode, 200, 'the writer acknowledged the PUT')
-    await held
+    const version = await putWithMessageHeld(t, instances, url, `Written In Round ${round}`)
     const read = await reader.inject(url)
     const exercised = reader.cache.status().near === 'on'
     relay.release()
@@ -133,20 +144,13 @@ t.test('past its lease, a near copy is served after one PING of the read\'s own,
 })
 
 t.test('a read that catches up behind a held invalidation message gets the write, not the near copy', async (t) => {
-  const redisUrl = await isolatedRedisUrl(t)
-  const writer = await build(t, { env: { REDIS_URL: redisUrl } })
-  const { relay, url: relayedRedis } = await throughRelay(t, redisUrl)
-  const reader = await build(t, { env: { CACHE_NEAR_MAX_BYTES: String(1024 * 1024), CACHE_NEAR_LEASE_MS: '1', CACHE_REDIS_TIMEOUT_MS: '2000', MONGODB_URL: writer.config.MONGODB_URL, REDIS_URL: relayedRedis } })
+  const instances = await writerAndRelayedReader(t, { CACHE_NEAR_MAX_BYTES: String(1024 * 1024), CACHE_NEAR_LEASE_MS: '1', CACHE_REDIS_TIMEOUT_MS: '2000' })
+  const { writer, reader, relay } = instances
   const order = await createOrder(writer)
   const url = `/orders/${order._id}`
 
   await whileNearStaysOn(t, reader, async (round) => {
-    await warmNear(reader, url)
-    const version = versionOf((await reader.inject(url)).body)
-    const held = relay.holdNextReply('cache:invalidations')
-    const put = await writer.inject({ method: 'PUT', url, payload: { customer: `Caught Up In Round ${round}` } })
-    t.equal(put.statusCode, 200, 'the writer acknowledged the PUT')
-    await held
+    const version = await putWithMessageHeld(t, instances, url, `Caught Up In Round ${round}`)
     const catchUps = await scrape(reader, 'cache_near_catch_ups_total')
     const reading = reader.inject(url)
     // The read waits for its PING, whose answer the relay holds behind the message.
