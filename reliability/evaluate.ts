@@ -144,8 +144,14 @@ export async function evaluate (options: Options, log: RequestLog, timeline: Tim
     ...(clusterRecovery ? [{ name: 'Redis Cluster, master killed', phases: clusterPhases }] : []),
     { name: 'soak', phases: [SOAK] }
   ], (read) => inOptimisticWindow(read) || measuredNear(read)))
-  const hangs = faults.filter((f) => f.dependency === 'redis' && f.hangs === true)
-    .map((f) => timeline.get(outage(f))).filter((phase) => phase !== undefined).map(({ start, end }) => ({ start, end }))
+  // Times when a lock's release could land nowhere: a frozen Redis, and a Cluster master killed
+  // until its replica was promoted (a lock set on it before, copied to the replica, can only be
+  // released once the replica is master). The bound runs from their end: 1 s beyond.
+  const clusterFailover = timeline.get(CLUSTER_FAILOVER)
+  const hangs = [
+    ...faults.filter((f) => f.dependency === 'redis' && f.hangs === true).map((f) => timeline.get(outage(f))),
+    clusterFailover
+  ].filter((phase) => phase !== undefined).map(({ start, end }) => ({ start, end }))
   checks.push(...lockedOutChecks(entries, crashes, options.lockTtlSeconds * 1000, hangs))
   checks.push(...lockChecks(watch, options.lockTtlSeconds))
   if (soak) checks.push(...soakChecks(soak))

@@ -9,7 +9,9 @@ import { check, examples, type Check } from './check.js'
 // spec's own design (SET NX EX): a write in flight on an instance when it was SIGKILLed holds
 // its lock until the lock's TTL, since nothing is left to release it. And while Redis hangs
 // (SIGSTOP), a write's SET NX waits in Redis's socket and runs when it thaws, whenever its client
-// gave up: a write in flight during such a hang counts as a holder until the hang's end.
+// gave up; while a Cluster master is dead until its replica is promoted, a lock set on it (and
+// copied to the replica) can be released nowhere: a write in flight during such a time counts as
+// a holder until its end, and the bound is 1 s beyond the failover, as the issue states it.
 
 export const ORPHAN_SLACK_MS = 1000
 
@@ -17,7 +19,7 @@ const lockedOut = (e: LogEntry) => e.status === 409 && e.code === 'ORDER_LOCKED'
 const isWrite = (e: LogEntry) => e.method === 'PUT' || e.method === 'DELETE'
 
 export interface Crash { instance: number, at: number }
-/** A time when Redis held commands without running them (frozen), from start to end. */
+/** A time when a lock's release could land nowhere (Redis frozen; a Cluster master dead until its replica is promoted), from start to end. */
 export interface Hang { start: number, end: number }
 
 export function lockedOutChecks (entries: LogEntry[], crashes: Crash[], lockTtlMs: number, hangs: Hang[] = []): Check[] {
