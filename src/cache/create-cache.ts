@@ -7,7 +7,7 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
 import { createChanges } from './changes.js'
 import { createCircuitBreaker } from './circuit-breaker.js'
-import { COPY_SUFFIXES, copySuffix, createCompressedCopies } from './compressed-copies.js'
+import { COPY_SUFFIXES, createCompressedCopies } from './compressed-copies.js'
 import { createEntryReader } from './entry-reader.js'
 import type { Invalidation } from './invalidation.js'
 import { createInvalidator } from './invalidator.js'
@@ -82,8 +82,11 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
   const core = createReadThrough({ redis, entries, breaker, near, hitsAllowed: invalidator.hitsAllowed, servesInGrace, metrics, log, config, generationTtlSeconds })
   const copies = createCompressedCopies({ redis, core, near, metrics })
 
+  /** The near tier is on, and reads are not held back by the breaker or an owed invalidation. */
+  const nearServes = (): boolean => near.state() === 'on' && core.usable()
+
   function nearHit (target: CacheTarget, coding: ContentCoding | undefined, caughtUp = false): CachedResponse | undefined {
-    if (near.state() !== 'on' || !core.usable()) return undefined
+    if (!nearServes()) return undefined
     const held = coding ? copies.nearHit(target, coding, caughtUp) : near.get(target.key, caughtUp)
     if (!held) return undefined
     metrics.cache.nearHits.inc()
@@ -93,8 +96,8 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
 
   /** Whether the near tier holds the response, and only its lease keeps it from being served. */
   function heldNearPastLease (target: CacheTarget, coding: ContentCoding | undefined): boolean {
-    if (near.state() !== 'on' || !core.usable()) return false
-    return near.heldPastLease(coding ? [target.key, target.key + copySuffix(coding)] : [target.key])
+    if (!nearServes()) return false
+    return coding ? copies.heldNearPastLease(target, coding) : near.heldPastLease([target.key])
   }
 
   function readThrough (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
