@@ -20,9 +20,23 @@ const UNAVAILABLE = [
 // connection; a pool closed under a request fails it.
 const POOL_ERROR_NAMES: ReadonlySet<string> = new Set(['MongoWaitQueueTimeoutError', 'MongoPoolClosedError'])
 
+// Server errors that say "not now, here": the server is shutting down, or is not (or no longer)
+// the primary. MongoDB answers them during a shutdown or a replica set's election; the driver
+// retries such a command once, and what reaches us is the retry's failure. A bug of ours never
+// causes them. Refused before doing anything: ShutdownInProgress (91), NotWritablePrimary
+// (10107), NotPrimaryNoSecondaryOk (13435), NotPrimaryOrSecondary (13436), PrimarySteppedDown
+// (189). Interrupted part-way: InterruptedAtShutdown (11600), InterruptedDueToReplStateChange
+// (11602), whose write may or may not have been applied.
+const REFUSED_CODES: ReadonlySet<number> = new Set([91, 10107, 13435, 13436, 189])
+const INTERRUPTED_CODES: ReadonlySet<number> = new Set([11600, 11602])
+
+function isServerUnavailable (err: MongoError): boolean {
+  return err instanceof MongoServerError && (REFUSED_CODES.has(Number(err.code)) || INTERRUPTED_CODES.has(Number(err.code)))
+}
+
 export function isDatabaseUnavailable (err: unknown): boolean {
   if (!(err instanceof MongoError)) return false
-  return UNAVAILABLE.some((type) => err instanceof type) || POOL_ERROR_NAMES.has(err.name)
+  return UNAVAILABLE.some((type) => err instanceof type) || POOL_ERROR_NAMES.has(err.name) || isServerUnavailable(err)
 }
 
 // The errors the driver raises before a command is written to any connection (mongodb v7):
@@ -71,6 +85,8 @@ export class WriteOutcomeUnknownError extends Error {
 export function writeFailure (err: unknown, operation: 'insert' | 'update', orderId: string | undefined, attemptSent: boolean): unknown {
   // Applied on the primary, not confirmed by the write concern: it may survive or roll back.
   if (err instanceof MongoWriteConcernError) return new WriteOutcomeUnknownError(operation, orderId, { cause: err })
+  // Interrupted by a shutdown or an election: the write may or may not have been applied.
+  if (err instanceof MongoServerError && INTERRUPTED_CODES.has(Number(err.code))) return new WriteOutcomeUnknownError(operation, orderId, { cause: err })
   // The server answered with an error: it did not apply the write.
   if (err instanceof MongoServerError || !(err instanceof MongoError)) return err
   if (failedBeforeSending(err) && !attemptSent) return err

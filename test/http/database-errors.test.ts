@@ -62,6 +62,13 @@ t.test('writeFailure: not applied only when certainly not sent', async (t) => {
     ['connection closed waiting for the reply', new MongoNetworkError('connection 1 to 127.0.0.1:1 closed'), false, 'WRITE_OUTCOME_UNKNOWN'],
     ['write concern not confirmed', concern, false, 'WRITE_OUTCOME_UNKNOWN'],
     ['the server refused the write', new MongoServerError({ message: 'E11000 duplicate key', code: 11000 }), false, 'other'],
+    // A MongoDB shutting down or losing its primary role answers these; a bug never causes them.
+    ['the server is shutting down (ShutdownInProgress)', new MongoServerError({ message: 'shutdown in progress', code: 91 }), false, 'DATABASE_UNAVAILABLE'],
+    ['not the primary (NotWritablePrimary)', new MongoServerError({ message: 'not primary', code: 10107 }), false, 'DATABASE_UNAVAILABLE'],
+    ['the primary stepped down (PrimarySteppedDown)', new MongoServerError({ message: 'primary stepped down', code: 189 }), false, 'DATABASE_UNAVAILABLE'],
+    ['interrupted at shutdown (InterruptedAtShutdown)', new MongoServerError({ message: 'interrupted at shutdown', code: 11600 }), false, 'WRITE_OUTCOME_UNKNOWN'],
+    ['interrupted by an election (InterruptedDueToReplStateChange)', new MongoServerError({ message: 'operation was interrupted', code: 11602 }), false, 'WRITE_OUTCOME_UNKNOWN'],
+    ['a server error of ours (InternalError) stays a bug', new MongoServerError({ message: 'internal', code: 1 }), false, 'other'],
     ['not a driver error', new TypeError('a bug'), false, 'other']
   ]
   for (const [name, err, attemptSent, expected] of cases) {
