@@ -1,4 +1,4 @@
-import { Agent, request } from 'node:http'
+import { Agent, get, request } from 'node:http'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { now, type LogEntry, type Kind, type OrderSnapshot } from './request-log.js'
 
@@ -32,6 +32,21 @@ function agentFor (baseUrl: string): Agent {
     agents.set(baseUrl, agent)
   }
   return agent
+}
+
+/**
+ * Whether `url`/health answers 200, on a connection of its own that closes with the answer.
+ * fetch() would keep its connection in undici's pool for as long as the server's Keep-Alive hint
+ * allows (72 s): one more HTTP client than the soak's connection bound counts.
+ */
+export async function answersHealth (url: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    get(`${url}/health`, { agent: false }, (response) => {
+      response.resume()
+      response.on('end', () => resolve(response.statusCode === 200))
+      response.on('error', () => resolve(false))
+    }).on('error', () => resolve(false))
+  })
 }
 
 export function closeAgents (): void {

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/free-port.js'
 import { LoadDriver } from './driver.js'
 import type { Options } from './options.js'
+import { answersHealth } from './http-client.js'
 import { spawnLogged, stopProcess } from './processes.js'
 import type { RequestLog } from './request-log.js'
 import { PROFILES, startService, type ServiceEnv, type ServiceInstance } from './services.js'
@@ -50,11 +51,7 @@ function nginxConfig (dir: string, ports: number[], listen: number): string {
 async function untilAnswering (url: string): Promise<void> {
   const deadline = Date.now() + 30_000
   for (;;) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) return
-    } catch {
-      // not listening yet
-    }
+    if (await answersHealth(url)) return
     if (Date.now() > deadline) throw new Error(`${url} did not answer within 30 s`)
     await delay(50)
   }

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import { freePort } from '../test/free-port.js'
+import { answersHealth } from './http-client.js'
 import { spawnLogged, stopProcess } from './processes.js'
 
 // Service instances: the built server (dist/src/server.js) in its own process, configured by
@@ -54,11 +55,7 @@ async function untilAnswering (url: string, child: ChildProcess): Promise<void> 
   const deadline = Date.now() + 60_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${url}: service exited with ${child.exitCode}`)
-    try {
-      if ((await fetch(`${url}/health`)).ok) return
-    } catch {
-      // not listening yet
-    }
+    if (await answersHealth(url)) return
     if (Date.now() > deadline) throw new Error(`${url} did not answer within 60 s`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
