@@ -82,6 +82,11 @@ const MUTANTS = [
     tests: ['test/plugins/lock.test.ts']
   },
   {
+    name: 'a landed lock release not sent again when the Cluster\'s nodes change (a master died with it)',
+    edits: [['src/lock/owed-releases.ts', "  redis.on('+node', reReleaseRecent)\n  redis.on('-node', reReleaseRecent)\n", '']],
+    tests: ['test/topologies/redis-cluster-orphan-lock.test.ts']
+  },
+  {
     name: 'the fence removed: the update no longer requires the version the writer read',
     edits: [['src/orders/repository.ts', '{ _id: new ObjectId(id), version: expectedVersion },', '{ _id: new ObjectId(id) },']],
     tests: ['test/plugins/lock.test.ts']
