@@ -84,7 +84,12 @@ const MUTANTS = [
   {
     name: 'a landed lock release not sent again when the Cluster\'s nodes change (a master died with it)',
     edits: [['src/lock/owed-releases.ts', "  redis.on('+node', reReleaseRecent)\n  redis.on('-node', reReleaseRecent)\n", '']],
-    tests: ['test/topologies/redis-cluster-orphan-lock.test.ts']
+    tests: ['test/topologies/orphan-lock.test.ts']
+  },
+  {
+    name: 'a landed lock release not sent again when the client reconnects (Sentinel: to the promoted master)',
+    edits: [['src/lock/owed-releases.ts', "  redis.on('ready', reReleaseRecent)\n", '']],
+    tests: ['test/topologies/orphan-lock.test.ts']
   },
   {
     name: 'the fence removed: the update no longer requires the version the writer read',
