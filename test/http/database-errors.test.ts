@@ -53,6 +53,10 @@ t.test('writeFailure: not applied only when certainly not sent', async (t) => {
     err.addErrorLabel(MongoErrorLabel.SystemOverloadedError)
     return err
   }
+  const noWrites = (err: MongoServerError) => {
+    err.addErrorLabel(MongoErrorLabel.NoWritesPerformed)
+    return err
+  }
   const concern = new MongoWriteConcernError({ writeConcernError: { code: 64, errmsg: 'waiting for replication timed out' }, ok: 1 })
   const cases: Array<[string, unknown, boolean, 'DATABASE_UNAVAILABLE' | 'WRITE_OUTCOME_UNKNOWN' | 'other']> = [
     ['server selection failed, nothing sent', selection(), false, 'DATABASE_UNAVAILABLE'],
@@ -68,6 +72,8 @@ t.test('writeFailure: not applied only when certainly not sent', async (t) => {
     ['the primary stepped down (PrimarySteppedDown)', new MongoServerError({ message: 'primary stepped down', code: 189 }), false, 'DATABASE_UNAVAILABLE'],
     ['interrupted at shutdown (InterruptedAtShutdown)', new MongoServerError({ message: 'interrupted at shutdown', code: 11600 }), false, 'WRITE_OUTCOME_UNKNOWN'],
     ['interrupted by an election (InterruptedDueToReplStateChange)', new MongoServerError({ message: 'operation was interrupted', code: 11602 }), false, 'WRITE_OUTCOME_UNKNOWN'],
+    ['refused after an attempt was sent: the retry\'s refusal, the first attempt unknown', new MongoServerError({ message: 'not primary', code: 10107 }), true, 'WRITE_OUTCOME_UNKNOWN'],
+    ['refused, labelled NoWritesPerformed by the driver\'s retry', noWrites(new MongoServerError({ message: 'not primary', code: 10107 })), true, 'DATABASE_UNAVAILABLE'],
     ['a server error of ours (InternalError) stays a bug', new MongoServerError({ message: 'internal', code: 1 }), false, 'other'],
     ['not a driver error', new TypeError('a bug'), false, 'other']
   ]
