@@ -39,12 +39,14 @@ function agentFor (baseUrl: string): Agent {
  * fetch() would keep its connection in undici's pool for as long as the server's Keep-Alive hint
  * allows (72 s): one more HTTP client than the soak's connection bound counts.
  */
-export async function answersHealth (url: string): Promise<boolean> {
+export async function answersHealth (url: string, timeoutMs = 2000): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
-    get(`${url}/health`, { agent: false }, (response) => {
+    // Bounded: a server that accepts and never answers (frozen, or still starting) must not
+    // hold the caller's polling loop, whose deadline is checked between probes.
+    get(`${url}/health`, { agent: false, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
       response.resume()
       response.on('end', () => resolve(response.statusCode === 200))
-      response.on('error', () => resolve(false))
+      response.on('close', () => resolve(false)) // after 'end', a no-op: the first settle wins
     }).on('error', () => resolve(false))
   })
 }
