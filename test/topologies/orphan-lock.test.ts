@@ -22,8 +22,10 @@ import { redisKeys } from '../../src/cache/keys.js'
 // - Cluster: ioredis drops the dead master's connection at once ('-node'). Until the promotion
 //   each attempt fails, or is redirected (MOVED) to the dead master, and a redirection makes
 //   ioredis ask for the slot map again: an attempt soon after the promotion reaches the new one.
-// - Sentinel: the client reconnects to the promoted master when the sentinels announce it
-//   (+switch-master), and owes every recent release again on 'ready'.
+// - Sentinel: the client's connection died with the master (its failover detector with it), so
+//   it finds the promoted master by retrying: each attempt asks the sentinels where the master
+//   is, at most 500 ms apart (src/redis/create-redis-client.ts). On 'ready' it owes every recent
+//   release again.
 //
 // The choreography, every step on real processes: the writer's PUT is held at its database
 // update (a relay holds findAndModify) once its lock has reached the replica; the replica is
@@ -127,11 +129,13 @@ t.test('Sentinel: a lock whose release died with its master answers 409 for at m
   const watcher = new Redis({ port: (sentinels.sentinels[0] as { port: number }).port, host: '127.0.0.1' })
   t.teardown(() => { watcher.disconnect() })
   await watcher.subscribe('+switch-master')
+  // Listened for from now on: the message must not come before anyone waits for it.
+  const switched = once(watcher, 'message', { signal: AbortSignal.timeout(60_000) })
   await releaseLostInFailover(t, writer, relay, other, order._id, {
     master: sentinels.master,
     replica: sentinels.replica,
     promote: async () => {
-      const [, message] = await once(watcher, 'message') as [string, string]
+      const [, message] = await switched as [string, string]
       t.match(message, new RegExp(`^${MASTER_NAME} .* ${sentinels.replica.port}$`), 'the sentinels switched to the replica')
     }
   })
