@@ -5,10 +5,9 @@ import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/free-port.js'
 import { LoadDriver } from './driver.js'
 import type { Options } from './options.js'
-import { answersHealth } from './http-client.js'
 import { spawnLogged, stopProcess } from './processes.js'
 import type { RequestLog } from './request-log.js'
-import { PROFILES, startService, type ServiceEnv, type ServiceInstance } from './services.js'
+import { PROFILES, startService, untilAnswering, type ServiceEnv, type ServiceInstance } from './services.js'
 import type { Timeline } from './timeline.js'
 import type { Workload } from './workload.js'
 
@@ -48,15 +47,6 @@ function nginxConfig (dir: string, ports: number[], listen: number): string {
   return main
 }
 
-async function untilAnswering (url: string): Promise<void> {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (await answersHealth(url)) return
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within 30 s`)
-    await delay(50)
-  }
-}
-
 export async function runRollingRestart (options: Options, env: ServiceEnv, logDir: string, workload: Workload, log: RequestLog,
   timeline: Timeline, say: (line: string) => void): Promise<{ skipped: number }> {
   const dir = join(logDir, 'nginx')
@@ -68,7 +58,7 @@ export async function runRollingRestart (options: Options, env: ServiceEnv, logD
   const url = `http://127.0.0.1:${listen}`
   const driver = new LoadDriver({ urls: [url], rate: options.rate, maxInFlight: options.maxInFlight, timeoutMs: options.clientTimeoutMs }, workload, log)
   try {
-    await untilAnswering(url)
+    await untilAnswering(url, { child: nginx, withinSeconds: 30 })
     say(`rolling restart: ${instances.length} instances behind nginx (deploy/nginx/scale.conf) at ${url}`)
     driver.start()
     timeline.enter(ROLLING_BASELINE)

@@ -49,14 +49,14 @@ export interface ServiceEnv {
 
 /**
  * Polls /health until it answers (the server prints nothing at LOG_LEVEL=warn, and info would
- * log every request): bounded, and failing at once if the process exits.
+ * log every request): bounded, and failing at once if `child` (the process behind `url`) exits.
  */
-async function untilAnswering (url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 60_000
+export async function untilAnswering (url: string, { child, withinSeconds = 60 }: { child?: ChildProcess, withinSeconds?: number } = {}): Promise<void> {
+  const deadline = Date.now() + withinSeconds * 1000
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${url}: service exited with ${child.exitCode}`)
+    if (child && child.exitCode !== null) throw new Error(`${url}: process exited with ${child.exitCode}`)
     if (await answersHealth(url)) return
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within 60 s`)
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${withinSeconds} s`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
@@ -75,6 +75,6 @@ export async function startService (name: string, env: ServiceEnv | (ServiceEnv 
     logDir
   })
   const url = `http://127.0.0.1:${listenOn}`
-  await untilAnswering(url, child)
+  await untilAnswering(url, { child })
   return { name, url, child, stop: (signal?: NodeJS.Signals) => stopProcess(child, signal) }
 }

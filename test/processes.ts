@@ -59,17 +59,7 @@ abstract class OwnedServer {
    * machine a multi-threaded server could otherwise still answer the next request.
    */
   async freeze (): Promise<void> {
-    const child = this.child
-    if (!child?.pid) return
-    child.kill('SIGSTOP')
-    const stat = `/proc/${child.pid}/stat`
-    if (!existsSync(stat)) return // not Linux: nothing to read
-    const deadline = Date.now() + 5000
-    // The state is the field after the parenthesised command name; 'T' is stopped.
-    while (!/\) T /.test(readFileSync(stat, 'utf8'))) {
-      if (Date.now() > deadline) throw new Error(`process ${child.pid} did not stop within 5 s`)
-      await new Promise((resolve) => setImmediate(resolve))
-    }
+    if (this.child) await freezeProcess(this.child)
   }
 
   thaw (): void {
@@ -133,6 +123,24 @@ export async function ownMongo (t: Test): Promise<OwnedMongo> {
     mongo.removeData()
   })
   return mongo
+}
+
+/**
+ * SIGSTOP `child`, resolved once the kernel reports it stopped: a signal is delivered
+ * asynchronously, and on a loaded machine a multi-threaded server could otherwise still answer
+ * the next request.
+ */
+export async function freezeProcess (child: ChildProcess): Promise<void> {
+  if (!child.pid) return
+  child.kill('SIGSTOP')
+  const stat = `/proc/${child.pid}/stat`
+  if (!existsSync(stat)) return // not Linux: nothing to read
+  const deadline = Date.now() + 5000
+  // The state is the field after the parenthesised command name; 'T' is stopped.
+  while (!/\) T /.test(readFileSync(stat, 'utf8'))) {
+    if (Date.now() > deadline) throw new Error(`process ${child.pid} did not stop within 5 s`)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
 }
 
 /** Awaits `work` and says how long it took: the outage tests bound failure latency with it. */

@@ -21,15 +21,14 @@ const UNAVAILABLE = [
 const POOL_ERROR_NAMES: ReadonlySet<string> = new Set(['MongoWaitQueueTimeoutError', 'MongoPoolClosedError'])
 
 // Server errors that say "not now, here": the server is shutting down, or is not (or no longer)
-// the primary. MongoDB answers them during a shutdown or a replica set's election; where the
-// driver retries (replica sets, sharded clusters), what reaches us may be the retry's failure,
-// after a first attempt whose outcome is unknown. A bug of ours never causes them. Refused before doing anything: ShutdownInProgress (91), NotWritablePrimary
-// (10107), NotPrimaryNoSecondaryOk (13435), NotPrimaryOrSecondary (13436), PrimarySteppedDown
-// (189). Interrupted part-way: InterruptedAtShutdown (11600), InterruptedDueToReplStateChange
-// (11602), whose write may or may not have been applied.
+// the primary. MongoDB answers them during a shutdown or a replica set's election, and a bug of
+// ours never causes them.
+// - Refused before doing anything: ShutdownInProgress (91), NotWritablePrimary (10107),
+//   NotPrimaryNoSecondaryOk (13435), NotPrimaryOrSecondary (13436), PrimarySteppedDown (189).
+// - Interrupted part-way: InterruptedAtShutdown (11600), InterruptedDueToReplStateChange
+//   (11602); a write so interrupted may or may not have been applied.
 const REFUSED_CODES: ReadonlySet<number> = new Set([91, 10107, 13435, 13436, 189])
 const INTERRUPTED_CODES: ReadonlySet<number> = new Set([11600, 11602])
-
 function isServerUnavailable (err: MongoError): boolean {
   return err instanceof MongoServerError && (REFUSED_CODES.has(Number(err.code)) || INTERRUPTED_CODES.has(Number(err.code)))
 }
@@ -85,13 +84,16 @@ export class WriteOutcomeUnknownError extends Error {
 export function writeFailure (err: unknown, operation: 'insert' | 'update', orderId: string | undefined, attemptSent: boolean): unknown {
   // Applied on the primary, not confirmed by the write concern: it may survive or roll back.
   if (err instanceof MongoWriteConcernError) return new WriteOutcomeUnknownError(operation, orderId, { cause: err })
-  // Interrupted by a shutdown or an election: the write may or may not have been applied. A
-  // refusal after an attempt was sent may be the driver's retry refused, the first attempt's
-  // outcome unknown (the driver raises the first attempt's error instead only when the retry
-  // says NoWritesPerformed).
-  if (err instanceof MongoServerError && isServerUnavailable(err)) {
-    const refusedUnsent = REFUSED_CODES.has(Number(err.code)) && (!attemptSent || err.hasErrorLabel(MongoErrorLabel.NoWritesPerformed))
-    if (!refusedUnsent) return new WriteOutcomeUnknownError(operation, orderId, { cause: err })
+  if (err instanceof MongoServerError) {
+    const code = Number(err.code)
+    // Interrupted by a shutdown or an election: the write may or may not have been applied.
+    if (INTERRUPTED_CODES.has(code)) return new WriteOutcomeUnknownError(operation, orderId, { cause: err })
+    // Where the driver retries writes (replica sets, sharded clusters), a refusal after an
+    // attempt was sent may be the retry's, the first attempt's outcome unknown (the driver
+    // raises the first attempt's error instead when the retry says NoWritesPerformed).
+    if (REFUSED_CODES.has(code) && attemptSent && !err.hasErrorLabel(MongoErrorLabel.NoWritesPerformed)) {
+      return new WriteOutcomeUnknownError(operation, orderId, { cause: err })
+    }
   }
   // The server answered with an error: it did not apply the write.
   if (err instanceof MongoServerError || !(err instanceof MongoError)) return err

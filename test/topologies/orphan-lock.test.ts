@@ -1,15 +1,14 @@
 import t from 'tap'
 import type { ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import type { Test } from 'tap'
 import { Redis } from 'ioredis'
 import { createOrder, type TestApp } from '../helper.js'
 import { ownRedisCluster, type ClusterNode } from '../redis-cluster.js'
 import { ownRedisSentinels, SENTINEL_ENV, MASTER_NAME } from '../redis-sentinel.js'
 import { instances, mongoRelayed } from '../instances.js'
-import { eventually } from '../processes.js'
-import { ask } from '../redis-admin.js'
+import { eventually, freezeProcess } from '../processes.js'
+import { ask, killNow } from '../redis-admin.js'
 import { redisKeys } from '../../src/cache/keys.js'
 
 // Issue 22, item 3, on a real Redis Cluster and under a real Sentinel: a lock whose release went
@@ -35,12 +34,6 @@ import { redisKeys } from '../../src/cache/keys.js'
 const BOUND_MS = 1000
 const onLinux = { skip: process.platform !== 'linux' ? 'reads /proc to see a process stopped' : false }
 
-/** SIGSTOP, resolved once the kernel says the process is stopped. */
-async function freeze (child: ChildProcess): Promise<void> {
-  child.kill('SIGSTOP')
-  await eventually(() => /\) T /.test(readFileSync(`/proc/${child.pid ?? 0}/stat`, 'utf8')))
-}
-
 interface Failover {
   master: { port: number, child: ChildProcess }
   replica: { port: number, child: ChildProcess }
@@ -62,16 +55,14 @@ async function releaseLostInFailover (t: Test, writer: TestApp, relay: Awaited<R
     () => writer.inject({ method: 'PUT', url: `/orders/${orderId}`, payload: { customer: 'Before The Failover' } }),
     async () => {
       await eventually(async () => await replicaHolds() === 1)
-      await freeze(replica.child)
+      await freezeProcess(replica.child)
       // Its link closed too: what the master sends from now on cannot wait in the frozen
       // replica's socket buffer, to be read once it thaws.
       await ask(master.port, (redis) => redis.call('CLIENT', 'KILL', 'TYPE', 'replica'))
     })
   t.equal(put.statusCode, 200, 'the writer\'s PUT is acknowledged: its release was applied by the master alone')
 
-  const exited = once(master.child, 'exit')
-  master.child.kill('SIGKILL')
-  await exited
+  await killNow(master.child)
   replica.child.kill('SIGCONT')
   // Asked before the promotion: once the replica is master, the holder's re-release may free
   // the lock within milliseconds.
