@@ -8,14 +8,14 @@ import { readFileSync, writeFileSync } from 'node:fs'
 
 const MUTANTS = [
   {
-    name: 'no cache hit while an invalidation is owed: hitsAllowed() removed from the read path',
-    edits: [['src/cache/read-through.ts', 'config.CACHE_ENABLED && hitsAllowed() && ', 'config.CACHE_ENABLED && ']],
+    name: 'no cache hit while an invalidation is owed: the owed check removed from the read path',
+    edits: [['src/cache/read-through.ts', 'config.CACHE_ENABLED && !invalidations.owed && ', 'config.CACHE_ENABLED && ']],
     tests: ['test/faults/redis-outage.test.ts', 'test/faults/cross-instance-freeze.test.ts']
   },
   {
     name: 'an entity invalidation queued while Redis is down is dropped (only a list bump kept)',
-    edits: [['src/cache/invalidator.ts', "      if (redis.status !== 'ready') {\n        owed = true",
-      "      if (redis.status !== 'ready') {\n        ordersPending.clear(); tokensPending.clear(); listsPending = true\n        owed = true"]],
+    edits: [['src/cache/invalidator.ts', "      if (redis.status !== 'ready') {\n        delivery.owed = true",
+      "      if (redis.status !== 'ready') {\n        ordersPending.clear(); tokensPending.clear(); listsPending = true\n        delivery.owed = true"]],
     tests: ['test/faults/lock-fallback.test.ts']
   },
   {

@@ -7,8 +7,7 @@ import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '.
 import { redisTopology } from '../../src/redis/create-redis-client.js'
 import { mayHaveWritten } from '../../src/http/errors.js'
 import { asArray } from '../../src/http/as-array.js'
-import { negotiateCoding } from '../../src/http/compression.js'
-import { contentTag, noneMatchHolds, tagInCoding } from '../../src/http/etag.js'
+import { contentTag, negotiateCoding, noneMatchHolds, tagInCoding } from '../../src/http/representations.js'
 import { isDatabaseUnavailable } from '../../src/http/database-errors.js'
 
 /** What a route declares in `config.cache`: a cached GET says where it lives, a write what it invalidates. */

@@ -1,9 +1,8 @@
 import fp from 'fastify-plugin'
 import compress from '@fastify/compress'
 import type { DoneFuncWithErrOrRes, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
-import { COMPRESSION_THRESHOLD_BYTES, CONTENT_CODINGS, STREAM_BROTLI_QUALITY, negotiateCoding } from '../../src/http/compression.js'
+import { COMPRESSION_THRESHOLD_BYTES, CONTENT_CODINGS, STREAM_BROTLI_QUALITY, negotiateCoding, tagInCoding } from '../../src/http/representations.js'
 import { constants } from 'node:zlib'
-import { tagInCoding } from '../../src/http/etag.js'
 import { asArray } from '../../src/http/as-array.js'
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { OrderNotFoundError } from '../../src/http/errors.js'
 import { errorResponses } from '../../src/http/error-schema.js'
-import { etagOf } from '../../src/http/etag.js'
+import { etagOf } from '../../src/http/representations.js'
 import { oneOrder, orderListPage, ordersOnPage } from '../../src/orders/cache-policies.js'
 import {
   IdParamsSchema, IfNoneMatchHeadersSchema, NotModifiedSchema, orderIdOf, OrderListSchema, OrderSchema, PaginationQuerySchema

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { errorResponses } from '../../src/http/error-schema.js'
-import { etagOf } from '../../src/http/etag.js'
+import { etagOf } from '../../src/http/representations.js'
 import { aNewOrder, theOrderAndPagesHoldingIt } from '../../src/orders/cache-policies.js'
 import { prepareChanges, prepareNewOrder, type OrderChanges } from '../../src/orders/rules.js'
 import {

@@ -1,4 +1,4 @@
-import type { ContentCoding } from '../http/compression.js'
+import type { ContentCoding } from '../http/representations.js'
 import type { HitSlot } from './hit-slot.js'
 
 /** A cacheable response: the exact bytes sent, and the ETag sent with them. */

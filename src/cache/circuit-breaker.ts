@@ -1,3 +1,7 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { ServiceMetrics } from '../metrics/service-metrics.js'
+import { withDeadline } from '../redis/deadline.js'
+
 type BreakerState = 'closed' | 'open' | 'half-open'
 
 /** A call the breaker refused: it is open, or its one half-open probe is out. */
@@ -75,3 +79,26 @@ export function createCircuitBreaker ({ threshold, cooldownMs, now = Date.now }:
 }
 
 export type CircuitBreaker = ReturnType<typeof createCircuitBreaker>
+
+/**
+ * How the read path calls Redis: under the breaker and the read deadline
+ * (CACHE_REDIS_TIMEOUT_MS). A call that fails, times out or is refused by the open breaker
+ * resolves to undefined, and the read goes on without Redis (fail open).
+ */
+export function readPathCall ({ breaker, timeoutMs, metrics, log }: {
+  breaker: CircuitBreaker
+  timeoutMs: number
+  metrics: ServiceMetrics
+  log: FastifyBaseLogger
+}) {
+  return async function redisCall<T> (what: string, call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await breaker.call(() => withDeadline(call(), timeoutMs, `cache ${what}`))
+    } catch (err) {
+      if (err instanceof BreakerOpenError) return undefined
+      metrics.redisErrors.inc({ component: 'cache' })
+      log.debug({ err }, `cache ${what}: redis call failed`)
+      return undefined
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { RedisClient } from '../redis/create-redis-client.js'
-import { COMPRESSION_THRESHOLD_BYTES, compressBody, CONTENT_CODINGS, type ContentCoding } from '../http/compression.js'
+import { COMPRESSION_THRESHOLD_BYTES, compressBody, CONTENT_CODINGS, type ContentCoding } from '../http/representations.js'
 import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
 import type { CacheTarget } from './keys.js'
 import type { NearTier } from './near/near-tier.js'

@@ -1,7 +1,7 @@
 import { once } from 'node:events'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
-import type { ContentCoding } from '../http/compression.js'
+import type { ContentCoding } from '../http/representations.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { RedisClient } from '../redis/create-redis-client.js'
 import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
@@ -79,11 +79,11 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
   })
   const entries = createEntryReader({ config, fallback: redis, metrics, log: log.child({ layer: 'entries' }) })
   const near = createNearTier({ config, redis, metrics, log: log.child({ layer: 'near' }), channel: redisKeys.invalidationChannel, copySuffixes: COPY_SUFFIXES })
-  const core = createReadThrough({ redis, entries, breaker, near, hitsAllowed: invalidator.hitsAllowed, servesInGrace, metrics, log, config, generationTtlSeconds })
+  const core = createReadThrough({ redis, entries, breaker, near, invalidations: invalidator.delivery, servesInGrace, metrics, log, config, generationTtlSeconds })
   const copies = createCompressedCopies({ redis, core, near, metrics })
 
   /** The near tier is on, and reads are not held back by the breaker or an owed invalidation. */
-  const nearServes = (): boolean => near.state() === 'on' && core.usable()
+  const nearServes = (): boolean => near.enabled && near.state() === 'on' && core.usable()
 
   function nearHit (target: CacheTarget, coding: ContentCoding | undefined, caughtUp = false): CachedResponse | undefined {
     if (!nearServes()) return undefined
@@ -149,12 +149,12 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
     invalidate (invalidation: Invalidation): Promise<void> {
       // This instance's near copies go now, whatever Redis does, and again once the script
       // has landed: a lookup between the two may have read the old bytes and stored them.
-      const entityKeys = invalidation.changed.map(({ id }) => keys.entity(id).key)
-      near.dropForMutation(entityKeys)
+      const entityKeys = near.enabled ? invalidation.changed.map(({ id }) => keys.entity(id).key) : []
+      if (near.enabled) near.dropForMutation(entityKeys)
       // Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
       // mutation from invalidating for the other instances. It has its own deadline.
       return invalidator.invalidate(invalidation).then(() => {
-        near.dropForMutation(entityKeys)
+        if (near.enabled) near.dropForMutation(entityKeys)
         return settle.settled()
       })
     },
@@ -169,7 +169,7 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
       return {
         enabled: config.CACHE_ENABLED,
         breaker: breaker.state(),
-        invalidationPending: !invalidator.hitsAllowed(),
+        invalidationPending: invalidator.delivery.owed,
         near: near.state()
       }
     },

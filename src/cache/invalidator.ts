@@ -29,7 +29,7 @@ const hasWork = (call: InvalidationCall) => call.listGenerations.length > 0 || c
  * next one. A failed delivery is not dropped: its work stays pending and is redelivered with
  * capped exponential backoff, the only retries there are. From that failure until everything
  * owed has landed, the invalidation is "owed": this instance serves no cache hit (the cache
- * checks `hitsAllowed`), and later mutations queue their work behind it without waiting for
+ * reads `delivery.owed`), and later mutations queue their work behind it without waiting for
  * a Redis that just failed them.
  */
 export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retryMs, entityGenerationTtlSeconds, channel, copySuffixes, settle }: {
@@ -53,7 +53,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   const ordersPending = new Map<string, Rewrite | null>()
   // Per changed entity, the token of the announced change its invalidation ends (the latest).
   const tokensPending = new Map<string, string>()
-  let owed = false
+  const delivery = { owed: false } // a field the read path reads on every read, not a call
   let sending: Promise<boolean> | undefined
   let nextSending: Promise<boolean> | undefined
   let retryTimer: NodeJS.Timeout | undefined
@@ -107,14 +107,14 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       for (const [id, rewrite] of rewrites) ordersPending.set(id, rewrite)
       for (const [id, rewrite] of arrived) ordersPending.set(id, ordersPending.has(id) ? chainRewrites(ordersPending.get(id) ?? null, rewrite) : rewrite)
       for (const [id, token] of tokens) if (!tokensPending.has(id)) tokensPending.set(id, token)
-      if (!owed) log.warn({ err }, 'cache invalidation failed; redelivering in the background, no cache hits until it lands')
-      owed = true
+      if (!delivery.owed) log.warn({ err }, 'cache invalidation failed; redelivering in the background, no cache hits until it lands')
+      delivery.owed = true
       scheduleRetry()
       return false
     }
     retryDelay = retryMs
-    if (owed && !isPending()) {
-      owed = false
+    if (delivery.owed && !isPending()) {
+      delivery.owed = false
       log.info('owed cache invalidations delivered')
     }
     return true
@@ -136,7 +136,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     sending = send().finally(() => { sending = undefined })
     // Work queued without waiting while the invalidation was owed goes out right behind.
     return sending.then((delivered) => {
-      if (delivered && owed && isPending() && !closed) deliver()
+      if (delivered && delivery.owed && isPending() && !closed) deliver()
       return delivered
     })
   }
@@ -154,8 +154,8 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   }
 
   return {
-    /** False while a mutation was answered before its invalidation reached Redis. */
-    hitsAllowed: (): boolean => !owed,
+    /** `owed` is true while a mutation was answered before its invalidation reached Redis: no cache hit then. */
+    delivery: delivery as { readonly owed: boolean },
 
     /**
      * Redis was out of reach for longer than a write's invalidation may take (src/cache/redis-watch.ts):
@@ -166,8 +166,8 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     suspect (): void {
       if (closed) return
       listsPending = true
-      if (!owed) log.warn('redis was out of reach: no cache hits until every list page is invalidated')
-      owed = true
+      if (!delivery.owed) log.warn('redis was out of reach: no cache hits until every list page is invalidated')
+      delivery.owed = true
       scheduleRetry()
     },
 
@@ -197,7 +197,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       // owed: a write answered before its invalidation landed must have waited the whole
       // deadline, long enough for every instance's watch to have seen the outage.
       if (redis.status !== 'ready') {
-        owed = true
+        delivery.owed = true
         scheduleRetry()
         return
       }

@@ -3,9 +3,8 @@ import type { Config } from '../config.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { RedisClient } from '../redis/create-redis-client.js'
 import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
-import type { CircuitBreaker } from './circuit-breaker.js'
-import { readPathCall } from './read-path-call.js'
-import type { EntryRead, EntryReader } from './entry-reader.js'
+import { readPathCall, type CircuitBreaker } from './circuit-breaker.js'
+import { decodeEntry, entryAge, entryPayload, type EntryRead, type EntryReader } from './entry-reader.js'
 import type { CacheTarget } from './keys.js'
 import type { NearTier } from './near/near-tier.js'
 import { fillIfGeneration } from './scripts/fill-if-generation.js'
@@ -14,7 +13,6 @@ import { createBypassReads } from './bypass-reads.js'
 import { createMissLease } from './miss-lease.js'
 import { createRefreshAhead } from './refresh-ahead.js'
 import { createGrace } from './grace.js'
-import { decodeEntry, entryAge, entryPayload } from './entry-format.js'
 
 /**
  * Noted before loading: the generation ('' when the key has none yet) and, for a list page,
@@ -38,13 +36,13 @@ type Lookup =
  * frozen, erroring, breaker open, an invalidation owed) is BYPASS and the caller is served
  * from MongoDB. Every Redis call goes through `redisCall`: the breaker and its deadline.
  */
-export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed, servesInGrace, metrics, log, config, generationTtlSeconds }: {
+export function createReadThrough ({ redis, entries, breaker, near, invalidations, servesInGrace, metrics, log, config, generationTtlSeconds }: {
   redis: RedisClient
   entries: EntryReader
   breaker: CircuitBreaker
   near: NearTier
-  /** False while this instance owes an invalidation (src/cache/invalidator.ts): no hit then. */
-  hitsAllowed: () => boolean
+  /** `owed` while this instance owes an invalidation (src/cache/invalidator.ts): no hit then. */
+  invalidations: { readonly owed: boolean }
   /** Whether a load's error is the database failing, when an entry in grace answers instead (src/cache/grace.ts). */
   servesInGrace: (err: unknown) => boolean
   metrics: ServiceMetrics
@@ -89,12 +87,12 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
   }
 
   /** Whether the read path may use Redis now. Only looks: takes nothing from the breaker. */
-  const usable = (): boolean => config.CACHE_ENABLED && hitsAllowed() && redis.status === 'ready' && !breaker.isOpen()
+  const usable = (): boolean => config.CACHE_ENABLED && !invalidations.owed && redis.status === 'ready' && !breaker.isOpen()
 
   /** One round trip: the current generation and the entry together (and a list's change clock). */
   async function lookup (target: CacheTarget): Promise<Lookup> {
     if (!usable()) return { status: 'BYPASS' }
-    const nearEpoch = near.epoch()
+    const nearEpoch = near.enabled ? near.epoch() : 0
     let reading: Promise<EntryRead> | undefined
     const read = await redisCall('lookup', () => {
       reading = entries.read(target.tracking
@@ -114,8 +112,8 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
       const ageMs = entryAge(filled)
       // Without grace an entry is never past its TTL: Redis expires it (whatever the clocks say).
       const status = config.CACHE_GRACE_SECONDS > 0 && ageMs !== undefined && ageMs >= ttlMs ? 'PAST_TTL' : 'HIT'
-      // Kept near as a copy of its own: a slot is reused once this response has gone.
-      if (near.state() === 'on' && status === 'HIT') near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
+      // Kept near (where the tier is on: `store` checks) as a copy of its own: a slot is reused once this response has gone.
+      if (near.enabled && status === 'HIT') near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
       return { status, response: read.slot ? { ...entry, slot: read.slot } : entry, stored, noted, ageMs }
     }
     read.slot?.release()
@@ -145,7 +143,7 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
       return
     }
     metrics.cache.fills.inc()
-    if (near.state() === 'on') near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, target.isListPage)
+    if (near.enabled) near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, target.isListPage)
   }
 
   /**
@@ -168,6 +166,7 @@ export function createReadThrough ({ redis, entries, breaker, near, hitsAllowed,
   }
 
   function refreshIfDue (target: CacheTarget, noted: Noted, ageMs: number | undefined, load: Load): void {
+    if (ageMs === undefined || ageMs < refreshAhead.dueFromAgeMs) return
     refreshAhead.startIfDue(target, noted, ageMs, async () => { await fill(target, noted, await load()) })
   }
 

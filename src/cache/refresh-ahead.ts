@@ -24,12 +24,19 @@ export function createRefreshAhead ({ redis, redisCall, config, metrics, log }: 
   const ttlMs = config.CACHE_TTL_SECONDS * 1000
   // The last part of the TTL in which a hit starts a refresh; 0: never.
   const windowMs = Math.floor(ttlMs * config.CACHE_REFRESH_AHEAD_PERCENT / 100)
+  const dueFromAgeMs = windowMs === 0 ? Infinity : ttlMs - windowMs
   const refreshing = new Set<string>()
 
   return {
+    /**
+     * The age from which a hit's entry is due a refresh (Infinity: never). A field, compared on
+     * every hit before anything here is called: most hits are not due.
+     */
+    dueFromAgeMs,
+
     /** Starts a refresh of the entry a hit of this age found, if it is due and nobody refreshes it yet. */
     startIfDue (target: CacheTarget, noted: { generation: string, changeClock: string }, ageMs: number | undefined, reload: () => Promise<void>): void {
-      if (windowMs === 0 || ageMs === undefined || ageMs < ttlMs - windowMs || refreshing.has(target.key)) return
+      if (ageMs === undefined || ageMs < dueFromAgeMs || refreshing.has(target.key)) return
       refreshing.add(target.key)
       const lease = `${target.key}:refresh:${noted.generation}:${noted.changeClock}`
       redisCall('refresh lease', () => redis.set(lease, '1', 'PX', windowMs, 'NX'))

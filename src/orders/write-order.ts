@@ -1,5 +1,5 @@
 import { LockUnavailableError, NoCurrentRepresentationError, OrderNotFoundError, VersionConflictError } from '../http/errors.js'
-import { assertIfMatch } from '../http/etag.js'
+import { assertIfMatch } from '../http/representations.js'
 import type { Lock } from '../lock/create-lock.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { OrdersRepository } from './repository.js'

@@ -8,7 +8,7 @@ import { build, createOrder, redisFor, validOrder, type TestApp } from '../helpe
 import { copySuffix } from '../../src/cache/compressed-copies.js'
 import { redisKeys } from '../../src/cache/keys.js'
 import { fillCompressedCopy } from '../../src/cache/scripts/fill-compressed-copy.js'
-import { compressBody, negotiateCoding } from '../../src/http/compression.js'
+import { compressBody, negotiateCoding } from '../../src/http/representations.js'
 import { scrape } from '../scrape.js'
 
 // Compressed responses: a cache hit for a client that accepts br or gzip sends a compressed

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
-import { COMPRESSION_THRESHOLD_BYTES } from '../../src/http/compression.js'
+import { COMPRESSION_THRESHOLD_BYTES } from '../../src/http/representations.js'
 import { build, validOrder } from '../helper.js'
 
 // Responses that are not cache hits are compressed by @fastify/compress, which alone would take

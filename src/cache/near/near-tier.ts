@@ -39,6 +39,11 @@ import { createNearStore } from './near-store.js'
  * invalidate live twice that, so they outlive every near copy.
  */
 export interface NearTier {
+  /**
+   * Whether the tier is configured at all (a plain field, fixed at start): the read path tests it
+   * before calling into the tier, so a service without a near cache spends nothing on it.
+   */
+  readonly enabled: boolean
   /** 'off' when not configured; 'lost' while its bus is not known to be alive. */
   state: () => 'on' | 'lost' | 'off'
   /** Noted before a Redis read; `store` refuses if a drop happened since. */
@@ -63,6 +68,7 @@ export interface NearTier {
 
 /** The tier when CACHE_NEAR_MAX_BYTES is 0: holds nothing, stores nothing. */
 const nearTierOff: NearTier = {
+  enabled: false,
   state: () => 'off',
   epoch: () => 0,
   get: () => undefined,
@@ -115,6 +121,7 @@ export function createNearTier ({ config, redis, metrics, log, channel, copySuff
   })
 
   return {
+    enabled: true,
     state: () => bus.alive() ? 'on' : 'lost',
     epoch: () => epoch,
     get: (key, caughtUp = false) => bus.alive() && (caughtUp || bus.leased(performance.now())) ? store.get(key) : undefined,

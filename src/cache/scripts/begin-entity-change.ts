@@ -1,6 +1,6 @@
 import type { Cluster, Redis, Result } from 'ioredis'
 import type { LuaScript } from '../../redis/lua-script.js'
-import { announcedOf, RETURN_ONLINE_REPLICAS, type Announced } from './online-replicas.js'
+import { RETURN_ONLINE_REPLICAS, type Announced } from './online-replicas.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -38,6 +38,7 @@ export async function beginEntityChange (redis: Redis | Cluster, change: {
   channel: string
   copySuffixes: readonly string[]
 }): Promise<Announced> {
-  return announcedOf(await redis.beginEntityChange(3, change.generationKey, change.entryKey, change.markerKey, change.token,
-    change.markerTtlSeconds, change.generationTtlSeconds, change.channel, change.copySuffixes.length, ...change.copySuffixes))
+  const [replicas, receivers] = await redis.beginEntityChange(3, change.generationKey, change.entryKey, change.markerKey, change.token,
+    change.markerTtlSeconds, change.generationTtlSeconds, change.channel, change.copySuffixes.length, ...change.copySuffixes)
+  return { replicas, receivers }
 }

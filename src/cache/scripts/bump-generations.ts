@@ -3,7 +3,7 @@ import type { LuaScript } from '../../redis/lua-script.js'
 import type { Rewrite } from '../invalidation.js'
 import type { InvalidationCall } from '../keys.js'
 import { PARKED_SUFFIX } from './park-pages.js'
-import { CONTENT_TAG_DIGITS } from '../../http/etag.js'
+import { CONTENT_TAG_DIGITS } from '../../http/representations.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -53,7 +53,7 @@ end
 local function dropCompressedCopies (key)
   for s = 1, suffixCount do redis.call('DEL', key .. ARGV[5 + s]) end
 end
--- A page rewritten in place gets the tag of its new bytes, computed as src/http/etag.ts's
+-- A page rewritten in place gets the tag of its new bytes, computed as src/http/representations.ts's
 -- contentTag does: a client's copy of the old page must not be answered 304.
 local function retagged (entry, first, last, to)
   local g = string.find(entry, '\\n', 1, true)

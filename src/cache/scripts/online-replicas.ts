@@ -9,13 +9,10 @@ for _ in string.gmatch(redis.call('INFO', 'replication'), 'state=online') do onl
 return { online, receivers }
 `
 
-/** What an announcement script returns. */
+/** What an announcement script returns, named (each script's function names its reply's two numbers). */
 export interface Announced {
   /** Replicas online on the master that ran it: the caller WAITs for them. */
   replicas: number
   /** Subscribers on that master that received its message (src/cache/near/write-settle.ts). */
   receivers: number
 }
-
-/** The script's reply, named. */
-export const announcedOf = ([replicas, receivers]: [number, number]): Announced => ({ replicas, receivers })

@@ -1,6 +1,6 @@
 import type { Cluster, Redis, Result } from 'ioredis'
 import type { LuaScript } from '../../redis/lua-script.js'
-import { announcedOf, RETURN_ONLINE_REPLICAS, type Announced } from './online-replicas.js'
+import { RETURN_ONLINE_REPLICAS, type Announced } from './online-replicas.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -54,5 +54,6 @@ export async function parkPages (redis: Redis | Cluster, park: {
   copySuffixes: readonly string[]
 }): Promise<Announced> {
   const keys = [park.changeClock, ...park.entities.flatMap((e) => [e.changedAt, e.pagesHolding])]
-  return announcedOf(await redis.parkPages(keys.length, ...keys, park.stampTtlSeconds, park.channel, park.copySuffixes.length, ...park.copySuffixes))
+  const [replicas, receivers] = await redis.parkPages(keys.length, ...keys, park.stampTtlSeconds, park.channel, park.copySuffixes.length, ...park.copySuffixes)
+  return { replicas, receivers }
 }
