@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 const MUTANTS = [
   {
     name: 'no cache hit while an invalidation is owed: the owed check removed from the read path',
-    edits: [['src/cache/read-through.ts', 'config.CACHE_ENABLED && !invalidations.owed && ', 'config.CACHE_ENABLED && ']],
+    edits: [['src/cache/read-through.ts', 'config.CACHE_ENABLED && !delivery.owed && ', 'config.CACHE_ENABLED && ']],
     tests: ['test/faults/redis-outage.test.ts', 'test/faults/cross-instance-freeze.test.ts']
   },
   {

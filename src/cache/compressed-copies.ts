@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { RedisClient } from '../redis/create-redis-client.js'
-import { COMPRESSION_THRESHOLD_BYTES, compressBody, CONTENT_CODINGS, type ContentCoding } from '../http/representations.js'
+import { COMPRESSION_THRESHOLD_BYTES, compressBody, CONTENT_CODINGS, isContentCoding, type ContentCoding } from '../http/representations.js'
 import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
 import type { CacheTarget } from './keys.js'
 import type { NearTier } from './near/near-tier.js'
@@ -14,7 +14,7 @@ import { fillCompressedCopy } from './scripts/fill-compressed-copy.js'
 // is stored, as an identity client is sent the entry. Every script that deletes or rewrites an
 // entry deletes its copies (it is given COPY_SUFFIXES), and the near tier drops them with it.
 
-/** The codings a copy may be kept in: the one list. Adding a coding here is all it takes. */
+/** The codings a copy may be kept in: CONTENT_CODINGS, the one list (src/http/representations.ts says what adding one takes). */
 const COPY_CODINGS: readonly string[] = CONTENT_CODINGS
 
 /** The suffix of a copy's key, after its entry's key. */
@@ -39,7 +39,7 @@ function decodeCopy (copy: CachedResponse): CachedResponse {
   const coding = copy.etag.slice(0, space)
   const etag = copy.etag.slice(space + 1)
   const slot = copy.slot ? { slot: copy.slot } : {}
-  return coding === 'br' || coding === 'gzip' ? { body: copy.body, etag, coding, ...slot } : { body: copy.body, etag, ...slot }
+  return isContentCoding(coding) ? { body: copy.body, etag, coding, ...slot } : { body: copy.body, etag, ...slot }
 }
 
 const asBuffer = (body: Buffer | string) => Buffer.isBuffer(body) ? body : Buffer.from(body)

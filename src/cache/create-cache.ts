@@ -79,7 +79,7 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
   })
   const entries = createEntryReader({ config, fallback: redis, metrics, log: log.child({ layer: 'entries' }) })
   const near = createNearTier({ config, redis, metrics, log: log.child({ layer: 'near' }), channel: redisKeys.invalidationChannel, copySuffixes: COPY_SUFFIXES })
-  const core = createReadThrough({ redis, entries, breaker, near, invalidations: invalidator.delivery, servesInGrace, metrics, log, config, generationTtlSeconds })
+  const core = createReadThrough({ redis, entries, breaker, near, delivery: invalidator.delivery, servesInGrace, metrics, log, config, generationTtlSeconds })
   const copies = createCompressedCopies({ redis, core, near, metrics })
 
   /** The near tier is on, and reads are not held back by the breaker or an owed invalidation. */
@@ -147,14 +147,15 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
      * near tiers that received its messages can no longer serve what it replaced (write-settle.ts).
      */
     invalidate (invalidation: Invalidation): Promise<void> {
-      // This instance's near copies go now, whatever Redis does, and again once the script
-      // has landed: a lookup between the two may have read the old bytes and stored them.
-      const entityKeys = near.enabled ? invalidation.changed.map(({ id }) => keys.entity(id).key) : []
-      if (near.enabled) near.dropForMutation(entityKeys)
       // Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
       // mutation from invalidating for the other instances. It has its own deadline.
+      if (!near.enabled) return invalidator.invalidate(invalidation).then(() => settle.settled())
+      // This instance's near copies go now, whatever Redis does, and again once the script
+      // has landed: a lookup between the two may have read the old bytes and stored them.
+      const entityKeys = invalidation.changed.map(({ id }) => keys.entity(id).key)
+      near.dropForMutation(entityKeys)
       return invalidator.invalidate(invalidation).then(() => {
-        if (near.enabled) near.dropForMutation(entityKeys)
+        near.dropForMutation(entityKeys)
         return settle.settled()
       })
     },

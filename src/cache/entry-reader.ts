@@ -20,7 +20,8 @@ export interface EntryRead {
 
 /**
  * The cache's read of entries and their compressed copies (an MGET of the generation, the
- * entry and, for a list page, its change clock). Without TLS it goes on a connection of its own
+ * entry and, for a list page, its change clock). The entries' format, which the core decodes and
+ * the fill script writes, is at the end of this file. Without TLS it goes on a connection of its own
  * that reads into reused buffers (src/redis/reused-read-buffer.ts, where the reason is): on a
  * Cluster, one per node (a Cluster of them), and under Sentinel, one to the master. Its
  * replies are views valid only until the next read, so each value is copied in the first

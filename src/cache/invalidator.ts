@@ -53,7 +53,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   const ordersPending = new Map<string, Rewrite | null>()
   // Per changed entity, the token of the announced change its invalidation ends (the latest).
   const tokensPending = new Map<string, string>()
-  const delivery = { owed: false } // a field the read path reads on every read, not a call
+  const delivery = { owed: false } // read on every cache read (a field, not a call); written only here
   let sending: Promise<boolean> | undefined
   let nextSending: Promise<boolean> | undefined
   let retryTimer: NodeJS.Timeout | undefined

@@ -36,13 +36,13 @@ type Lookup =
  * frozen, erroring, breaker open, an invalidation owed) is BYPASS and the caller is served
  * from MongoDB. Every Redis call goes through `redisCall`: the breaker and its deadline.
  */
-export function createReadThrough ({ redis, entries, breaker, near, invalidations, servesInGrace, metrics, log, config, generationTtlSeconds }: {
+export function createReadThrough ({ redis, entries, breaker, near, delivery, servesInGrace, metrics, log, config, generationTtlSeconds }: {
   redis: RedisClient
   entries: EntryReader
   breaker: CircuitBreaker
   near: NearTier
-  /** `owed` while this instance owes an invalidation (src/cache/invalidator.ts): no hit then. */
-  invalidations: { readonly owed: boolean }
+  /** The invalidator's delivery: `owed` while this instance owes an invalidation (src/cache/invalidator.ts), no hit then. */
+  delivery: { readonly owed: boolean }
   /** Whether a load's error is the database failing, when an entry in grace answers instead (src/cache/grace.ts). */
   servesInGrace: (err: unknown) => boolean
   metrics: ServiceMetrics
@@ -87,7 +87,7 @@ export function createReadThrough ({ redis, entries, breaker, near, invalidation
   }
 
   /** Whether the read path may use Redis now. Only looks: takes nothing from the breaker. */
-  const usable = (): boolean => config.CACHE_ENABLED && !invalidations.owed && redis.status === 'ready' && !breaker.isOpen()
+  const usable = (): boolean => config.CACHE_ENABLED && !delivery.owed && redis.status === 'ready' && !breaker.isOpen()
 
   /** One round trip: the current generation and the entry together (and a list's change clock). */
   async function lookup (target: CacheTarget): Promise<Lookup> {
@@ -112,8 +112,8 @@ export function createReadThrough ({ redis, entries, breaker, near, invalidation
       const ageMs = entryAge(filled)
       // Without grace an entry is never past its TTL: Redis expires it (whatever the clocks say).
       const status = config.CACHE_GRACE_SECONDS > 0 && ageMs !== undefined && ageMs >= ttlMs ? 'PAST_TTL' : 'HIT'
-      // Kept near (where the tier is on: `store` checks) as a copy of its own: a slot is reused once this response has gone.
-      if (near.enabled && status === 'HIT') near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
+      // Kept near as a copy of its own: a slot is reused once this response has gone.
+      if (near.enabled && near.state() === 'on' && status === 'HIT') near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
       return { status, response: read.slot ? { ...entry, slot: read.slot } : entry, stored, noted, ageMs }
     }
     read.slot?.release()
@@ -143,7 +143,7 @@ export function createReadThrough ({ redis, entries, breaker, near, invalidation
       return
     }
     metrics.cache.fills.inc()
-    if (near.enabled) near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, target.isListPage)
+    if (near.enabled && near.state() === 'on') near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, target.isListPage)
   }
 
   /**

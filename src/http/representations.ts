@@ -3,18 +3,23 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
 import { PreconditionFailedError } from './errors.js'
 
 // A response's representations (RFC 9110 8.8.3): the content codings a client is sent, and the
-// entity tag of each. One module, because a coding is part of its representation's tag: adding
-// a coding to CONTENT_CODINGS is the one line that gives it a tag and If-Match acceptance too.
+// entity tag of each. One module, because a coding is part of its representation's tag. A coding
+// is added in CONTENT_CODINGS; that line gives it its tags (and If-Match's acceptance of them),
+// its copy keys, which every invalidation script drops (src/cache/compressed-copies.ts), and a
+// place in @fastify/compress's list; the compiler then asks for its compressor in COMPRESSORS.
 //
 // Response compression is shared by the two places that compress: @fastify/compress for
 // responses that are not cache hits (plugins/external/compress.ts), and the cache's compressed
 // copies of cached responses (src/cache/compressed-copies.ts), so both pick the same encoding for
 // the same request and skip the same small bodies.
 
-export type ContentCoding = 'br' | 'gzip'
-
 /** Preferred first when the client accepts both: smaller for the same CPU on JSON. */
-export const CONTENT_CODINGS: readonly ContentCoding[] = ['br', 'gzip']
+export const CONTENT_CODINGS = ['br', 'gzip'] as const
+
+export type ContentCoding = typeof CONTENT_CODINGS[number]
+
+/** Whether a string names one of CONTENT_CODINGS. */
+export const isContentCoding = (name: string): name is ContentCoding => (CONTENT_CODINGS as readonly string[]).includes(name)
 
 /** Below this many bytes a compressed body saves less than it costs. */
 export const COMPRESSION_THRESHOLD_BYTES = 1024
@@ -54,11 +59,15 @@ function parseAcceptEncoding (header: string): ContentCoding | undefined {
   return CONTENT_CODINGS.find((coding) => (q.get(coding) ?? wildcard) > 0)
 }
 
+/** Each coding's compressor for a stored copy: a Record, so a coding without one does not compile. */
+const COMPRESSORS: Record<ContentCoding, (body: Buffer) => Buffer> = {
+  br: (body) => brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: STORED_BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } }),
+  gzip: (body) => gzipSync(body)
+}
+
 /** The body in the given coding, for a stored copy (synchronous: done once per stored page). */
 export function compressBody (body: Buffer, coding: ContentCoding): Buffer {
-  return coding === 'br'
-    ? brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: STORED_BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } })
-    : gzipSync(body)
+  return COMPRESSORS[coding](body)
 }
 
 // Entity tags (RFC 9110 8.8.3). An order's tag is its version, "3"; a list page's is a digest of
