@@ -31,7 +31,13 @@ async function relayTo (t: Test, target: { host: string, port: number }) {
     })
   }
 
+  let refusing = false
   const server = createServer((client) => {
+    // As a stopped server would: the connection is reset at once.
+    if (refusing) {
+      client.resetAndDestroy()
+      return
+    }
     const upstream = connect(target.port, target.host)
     sockets.add(client).add(upstream)
     client.pause()
@@ -84,7 +90,11 @@ async function relayTo (t: Test, target: { host: string, port: number }) {
       return new Promise((resolve) => { onHeld = resolve })
     },
     /** Lets the held message, and everything after it, through. */
-    release: releaseHeld
+    release: releaseHeld,
+    /** While on, every new connection is reset (the server seems gone); those open go on. */
+    refuseNew (on: boolean): void {
+      refusing = on
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { MongoClient } from 'mongodb'
+import { setTimeout as sleep } from 'node:timers/promises'
 
 // The MongoDB driver finds its way back to a server that was gone through its monitor: a
 // heartbeat (hello) every heartbeatFrequencyMS, and at once when an operation cannot select a
@@ -13,6 +14,10 @@ import type { MongoClient } from 'mongodb'
 // connecting it again does, and the handles made from it (db, collections) go on working.
 // So: a heartbeat that has neither succeeded nor failed after `stuckAfterMs` (well past the
 // driver's own bound) restarts the client. Operations in flight then fail, as they would have.
+// A restart's connect fails while the database is still gone, and a failed connect leaves the
+// client's topology closed for good: the driver does not try again, and every operation fails
+// with "Topology is closed" (a full reliability run saw a worker answer 503 so, for the rest of
+// the run, after the database was back). So the watchdog connects again until it succeeds.
 
 export interface MonitorWatchdog {
   stop: () => void
@@ -24,6 +29,9 @@ export interface MonitorWatchdog {
 export function heartbeatStuck (startedAt: number | undefined, now: number, stuckAfterMs: number): boolean {
   return startedAt !== undefined && now - startedAt > stuckAfterMs
 }
+
+/** The longest wait between two connects of a restart that keep failing (the database is still gone). */
+const MAX_RECONNECT_DELAY_MS = 2000
 
 export function watchMonitor (client: MongoClient, { stuckAfterMs, log, checkEveryMs = 1000 }: {
   stuckAfterMs: number
@@ -46,10 +54,25 @@ export function watchMonitor (client: MongoClient, { stuckAfterMs, log, checkEve
     log.error({ stuckForMs: Math.round(performance.now() - (startedAt as number)) }, 'MongoDB server monitor stuck in a heartbeat: restarting the client')
     startedAt = undefined
     client.close()
-      .then(() => stopped ? undefined : client.connect())
-      .then(() => log.warn('MongoDB client restarted'), (err: unknown) => log.error({ err }, 'MongoDB client restart failed; the driver goes on trying'))
+      .then(reconnect)
+      .catch((err: unknown) => log.error({ err }, 'MongoDB client close failed'))
       .finally(() => { restarting = false })
   }, checkEveryMs)
+
+  /** Connects the closed client again, as many times as it takes (see above), until stopped. */
+  async function reconnect (): Promise<void> {
+    for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, MAX_RECONNECT_DELAY_MS)) {
+      if (stopped) return // stop() is called from outside, between two attempts
+      try {
+        await client.connect()
+        log.warn('MongoDB client restarted')
+        return
+      } catch (err) {
+        log.error({ err, retryInMs: delayMs }, 'MongoDB client restart failed; connecting again')
+      }
+      await sleep(delayMs, undefined, { ref: false })
+    }
+  }
   timer.unref()
   return {
     stop () {

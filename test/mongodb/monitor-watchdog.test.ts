@@ -31,6 +31,41 @@ t.test('a heartbeat that never ends restarts the client; queries work again', as
   t.equal(await orders.countDocuments(), 1, 'a handle made before the restart reads again')
 })
 
+t.test('a restart while the database is still gone connects again until it is back; queries work again', async (t) => {
+  const { relay, url } = await throughRelay(t, isolatedMongoUrl())
+  const client = new MongoClient(url, { connectTimeoutMS: 0, heartbeatFrequencyMS: 500, serverSelectionTimeoutMS: 500 })
+  await client.connect()
+  t.teardown(() => client.close())
+  const orders = client.db().collection('watchdog_gone')
+  await orders.insertOne({ n: 1 })
+  // The watchdog's own log says when a restart's connect has failed.
+  const failedConnects: string[] = []
+  let onFailedConnect: () => void = () => {}
+  const log = pino({ level: 'error' }, { write: (line: string) => { if (line.includes('restart failed')) { failedConnects.push(line); onFailedConnect() } } })
+  const watchdog = watchMonitor(client, { stuckAfterMs: 1000, checkEveryMs: 100, log })
+  t.teardown(() => watchdog.stop())
+
+  // A stuck heartbeat, and the server gone for every new connection: the restart's connect fails.
+  await relay.holdNext('hello')
+  relay.refuseNew(true)
+  await new Promise<void>((resolve) => { onFailedConnect = resolve })
+  t.equal(watchdog.restarts(), 1, 'the client was restarted')
+  t.ok(failedConnects.length >= 1, 'its connect failed while the server was gone')
+  await t.rejects(orders.countDocuments(), 'no query is served while it is gone')
+
+  // The server is back: the watchdog's next connect reaches it, and the handle works again.
+  relay.refuseNew(false)
+  const backAt = performance.now()
+  let count: number | undefined
+  // Bounded: the longest wait between two connects (2 s) and one connect, with margin.
+  while (count === undefined && performance.now() - backAt < 10_000) {
+    count = await orders.countDocuments().catch(() => undefined)
+    if (count === undefined) await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  t.equal(count, 1, 'a handle made before the restart reads again once the server is back')
+  t.equal(watchdog.restarts(), 1, 'by connecting again, not by another restart')
+})
+
 t.test('stuck means started, not ended, and past the bound', async (t) => {
   t.equal(heartbeatStuck(undefined, 10_000, 1000), false, 'no heartbeat under way')
   t.equal(heartbeatStuck(9500, 10_000, 1000), false, 'under way within the bound')
