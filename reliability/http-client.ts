@@ -123,6 +123,7 @@ export function send (call: Call, seq: number, timeoutMs: number): Promise<LogEn
         finish()
       })
     })
+    req.on('socket', () => { entry.writtenAt = now() })
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
     req.on('error', (err) => finish(err.message))
     req.end(payload)

@@ -25,6 +25,11 @@ export interface LogEntry {
   /** Wall-clock milliseconds (fractional) when the request was sent and its answer complete. */
   sentAt: number
   doneAt: number
+  /**
+   * When the request got its socket and was written: later than `sentAt` when all the agent's
+   * sockets to that instance were busy (the wait is the load driver's, not the service's).
+   */
+  writtenAt?: number
   /** 0: no answer (connection error or client timeout, see `error`). */
   status: number
   error?: string

@@ -69,21 +69,30 @@ export function crashChecks (fault: string, entries: LogEntry[], crashed: number
 /** A PUT/DELETE on an order whose lock another request holds is answered from Redis alone. */
 const lockedOut = (e: LogEntry) => e.status === 409 && e.code === 'ORDER_LOCKED'
 
+/**
+ * How long the service took to answer: from the request's write on its socket, not from when the
+ * load driver issued it. While the database is gone every instance holds requests for seconds,
+ * the load driver's 48 sockets to it fill, and the next requests wait in its agent (cache hits
+ * included); that wait says nothing of the service.
+ */
+const answerMs = (e: LogEntry) => e.doneAt - (e.writtenAt ?? e.sentAt)
+
 export function databaseOutageChecks (fault: string, entries: LogEntry[], backAt: number, boundMs: number): Check[] {
   const hits = entries.filter((e) => e.status === 200 && e.cache === 'HIT')
   const rest = entries.filter((e) => !hits.includes(e))
   const not503 = rest.filter((e) => e.status !== 503 && !lockedOut(e) && e.doneAt < backAt)
-  const slow = rest.filter((e) => e.status === 503 && e.doneAt - e.sentAt > boundMs)
+  const slow = rest.filter((e) => e.status === 503 && answerMs(e) > boundMs)
   const straddling = rest.filter((e) => e.doneAt >= backAt).length
-  const slowest = Math.round(maxOf(rest.map((e) => e.doneAt - e.sentAt)))
+  const slowest = Math.round(maxOf(rest.map(answerMs)))
+  const slowestIssued = Math.round(maxOf(rest.map((e) => e.doneAt - e.sentAt)))
   return [
     check(`${fault}: cached pages still served`, hits.length > 0,
       `${hits.length} of ${entries.filter((e) => e.method === 'GET').length} GETs answered 200 from the cache`),
     check(`${fault}: everything else 503 (or 409 ORDER_LOCKED, answered from Redis)`, not503.length === 0 && rest.length > 0,
       `${rest.length - straddling} other requests answered during the outage (${straddling} more answered after it), ` +
       `${rest.filter(lockedOut).length} of them 409 ORDER_LOCKED; ${not503.length} neither${describe(not503)}`),
-    check(`${fault}: each 503 within ${boundMs} ms`, slow.length === 0,
-      `slowest ${slowest} ms; ${slow.length} slower than ${boundMs} ms${describe(slow)}`)
+    check(`${fault}: each 503 within ${boundMs} ms of its write`, slow.length === 0,
+      `slowest ${slowest} ms from its write (${slowestIssued} ms from being issued, the load driver's socket wait included); ${slow.length} slower than ${boundMs} ms${describe(slow)}`)
   ]
 }
 

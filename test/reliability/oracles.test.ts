@@ -1,5 +1,6 @@
 import t from 'tap'
 import { lockedOutChecks } from '../../reliability/checks/locked-out.js'
+import { databaseOutageChecks } from '../../reliability/checks/outage.js'
 import { rollingRestartChecks } from '../../reliability/checks/rolling-restart.js'
 import { missingFromFirstPage, staleReads } from '../../reliability/checks/stale-reads.js'
 import { nearBoundOf } from '../../reliability/near-bound.js'
@@ -75,4 +76,14 @@ t.test('near-cache bound: the window runs from the acknowledgement to the last s
   const bound = nearBoundOf(log)
   t.match(bound, { writes: 2, readsAfterWrites: 5, staleReads: 2 }, 'reads on the writer itself do not count')
   t.equal(bound.windowMaxMs, 4, 'the last stale answer came 4 ms after the acknowledgement')
+})
+
+t.test('database outage: a 503 is timed from its write, so a wait for one of the load driver\'s sockets is not the service\'s', async (t) => {
+  const unavailable = (sentAt: number, writtenAt: number, doneAt: number) =>
+    entry({ kind: 'get', method: 'GET', path: '/orders/x', orderId: 'x', sentAt, writtenAt, doneAt, status: 503, code: 'DATABASE_UNAVAILABLE' })
+  const hit = entry({ kind: 'get', method: 'GET', path: '/orders/y', orderId: 'y', sentAt: 0, doneAt: 5, status: 200, cache: 'HIT' })
+  const bound = (log: LogEntry[]) => databaseOutageChecks('database stopped', log, 100_000, 6000).find((c) => c.name.includes('each 503'))
+  t.equal(bound([hit, unavailable(0, 3000, 8000)])?.passed, true, '8 s from being issued, 5 s from its write: within 6 s')
+  t.equal(bound([hit, unavailable(0, 1000, 8000)])?.passed, false, '7 s from its write: over')
+  t.match(bound([hit, unavailable(0, 1000, 8000)])?.detail, /slowest 7000 ms from its write \(8000 ms from being issued/)
 })
