@@ -1,4 +1,5 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
+import type { FastifyBaseLogger } from 'fastify'
 import { MongoClient } from 'mongodb'
 import pino from 'pino'
 import { isolatedMongoUrl } from '../helper.js'
@@ -11,15 +12,24 @@ import { heartbeatStuck, watchMonitor } from '../../src/mongodb/monitor-watchdog
 // nor fails, as the reliability suite saw one do. The watchdog restarts the client, whose new
 // monitor reaches the server, and the collection handle made before goes on working.
 
-t.test('a heartbeat that never ends restarts the client; queries work again', async (t) => {
+/**
+ * A real client through a relay, with one order stored, watched by a watchdog with a 1 s bound:
+ * connectTimeoutMS 0, so a held hello is a heartbeat that never ends.
+ */
+async function watchedThroughRelay (t: Test, collection: string, serverSelectionTimeoutMS: number, log: FastifyBaseLogger) {
   const { relay, url } = await throughRelay(t, isolatedMongoUrl())
-  const client = new MongoClient(url, { connectTimeoutMS: 0, heartbeatFrequencyMS: 500, serverSelectionTimeoutMS: 5000 })
+  const client = new MongoClient(url, { connectTimeoutMS: 0, heartbeatFrequencyMS: 500, serverSelectionTimeoutMS })
   await client.connect()
   t.teardown(() => client.close())
-  const orders = client.db().collection('watchdog')
+  const orders = client.db().collection(collection)
   await orders.insertOne({ n: 1 })
-  const watchdog = watchMonitor(client, { stuckAfterMs: 1000, checkEveryMs: 100, log: pino({ level: 'silent' }) })
+  const watchdog = watchMonitor(client, { stuckAfterMs: 1000, checkEveryMs: 100, log })
   t.teardown(() => watchdog.stop())
+  return { relay, orders, watchdog }
+}
+
+t.test('a heartbeat that never ends restarts the client; queries work again', async (t) => {
+  const { relay, orders, watchdog } = await watchedThroughRelay(t, 'watchdog', 5000, pino({ level: 'silent' }))
 
   // The monitor's next heartbeat: a `hello` on its own connection (no operation is in flight, so
   // no new pool connection's handshake can be the one held).
@@ -32,18 +42,11 @@ t.test('a heartbeat that never ends restarts the client; queries work again', as
 })
 
 t.test('a restart while the database is still gone connects again until it is back; queries work again', async (t) => {
-  const { relay, url } = await throughRelay(t, isolatedMongoUrl())
-  const client = new MongoClient(url, { connectTimeoutMS: 0, heartbeatFrequencyMS: 500, serverSelectionTimeoutMS: 500 })
-  await client.connect()
-  t.teardown(() => client.close())
-  const orders = client.db().collection('watchdog_gone')
-  await orders.insertOne({ n: 1 })
   // The watchdog's own log says when a restart's connect has failed.
   const failedConnects: string[] = []
   let onFailedConnect: () => void = () => {}
   const log = pino({ level: 'error' }, { write: (line: string) => { if (line.includes('restart failed')) { failedConnects.push(line); onFailedConnect() } } })
-  const watchdog = watchMonitor(client, { stuckAfterMs: 1000, checkEveryMs: 100, log })
-  t.teardown(() => watchdog.stop())
+  const { relay, orders, watchdog } = await watchedThroughRelay(t, 'watchdog_gone', 500, log)
 
   // A stuck heartbeat, and the server gone for every new connection: the restart's connect fails.
   await relay.holdNext('hello')
