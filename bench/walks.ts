@@ -40,13 +40,14 @@ const projectFile = (url: string): string | undefined => {
 }
 
 /** The project files and functions one request runs. */
-async function walk (request: string | InjectOptions): Promise<{ files: Set<string>, functions: number, status: number }> {
+async function walk (request: string | InjectOptions): Promise<{ files: Set<string>, functions: number, status: number, names: string[] }> {
   await session.post('Profiler.takePreciseCoverage') // resets the counters
   const response = await app.inject(request)
   await new Promise((resolve) => setTimeout(resolve, 20)) // what runs after the response (onResponse, a slot's release)
   const { result } = await session.post('Profiler.takePreciseCoverage')
   const files = new Set<string>()
   let functions = 0
+  const names: string[] = []
   for (const script of result) {
     const file = projectFile(script.url)
     if (!file) continue
@@ -54,8 +55,9 @@ async function walk (request: string | InjectOptions): Promise<{ files: Set<stri
     if (called.length === 0) continue
     files.add(file)
     functions += called.length
+    for (const fn of called) names.push(`${file}: ${fn.functionName || '(anonymous)'} x${fn.ranges[0]?.count ?? 0}`)
   }
-  return { files, functions, status: response.statusCode }
+  return { files, functions, status: response.statusCode, names }
 }
 
 const order = (await app.inject({ method: 'POST', url: '/orders', payload: { customer: 'Walker', address: '1 Walk Road', items: [{ sku: 'W', qty: 1, price: 1 }] } })).json<{ _id: string }>()
@@ -79,9 +81,11 @@ const walks = {
 }
 console.log(`build: ${distRoot}`)
 console.log(`every request (GET /health): ${everyRequest.size} files: ${[...everyRequest].sort().join(', ')}`)
-for (const [name, { files, functions, status }] of Object.entries(walks)) {
+for (const [name, { files, functions, status, names }] of Object.entries(walks)) {
   const own = [...files].filter((file) => !everyRequest.has(file)).sort()
   console.log(`${name} (${status}): ${files.size} files, ${functions} functions; ${own.length} beyond every request's: ${own.join(', ')}`)
+  // WALKS_DETAIL=1 lists the functions each walk called, file by file (what a merge would save).
+  if (process.env.WALKS_DETAIL) for (const line of names.filter((entry) => !everyRequest.has(entry.split(':')[0] as string)).sort()) console.log(`  ${line}`)
 }
 await app.mongo.db?.dropDatabase()
 await app.close()

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { createCache, type Cache } from '../../src/cache/create-cache.js'
-import type { CachedResponse } from '../../src/cache/cached-response.js'
+import type { CachedResponse, CacheStatus } from '../../src/cache/cached-response.js'
 import type { Invalidation } from '../../src/cache/invalidation.js'
 import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/cache/keys.js'
 import { redisTopology } from '../../src/redis/create-redis-client.js'
@@ -63,8 +63,8 @@ function varyWithAcceptEncoding (): (current: unknown) => string {
 
 /**
  * Decorates `cache` and carries out what routes declare in `config.cache`, one hook each:
- * - `at`: a preHandler answers the request from the near tier (cache.nearHit) or through
- *   cache.read; on a miss it runs the route's handler as the load, and every concurrent miss
+ * - `at`: a preHandler answers the request from the near tier (cache.nearHit, when there is
+ *   one) or through cache.read (cache.readCopy, in a content coding); on a miss it runs the route's handler as the load, and every concurrent miss
  *   shares its outcome;
  * - `invalidates`: an onSend hook sends the invalidation and holds the response until it has
  *   landed (or failed and is owed), so the client that wrote reads its write.
@@ -119,9 +119,11 @@ export default fp(async function cachePlugin (app) {
       // The answer depends on Accept-Encoding whichever coding it ends up in.
       reply.header('vary', varyOf(reply.getHeader('vary')))
       const coding = negotiateCoding(request.headers['accept-encoding'])
-      const near = cache.nearHit(target, coding)
+      const near = cache.nearHit?.(target, coding)
       if (near) return send(request, reply.header('x-cache', 'HIT'), near)
-      return send(request, reply, await cache.read(target, coding, () => render(request, reply, holds), (status) => reply.header('x-cache', status)))
+      const load = () => render(request, reply, holds)
+      const onStatus = (status: CacheStatus) => reply.header('x-cache', status)
+      return send(request, reply, await (coding ? cache.readCopy(target, coding, load, onStatus) : cache.read(target, load, onStatus)))
     }
   }
 

@@ -20,3 +20,19 @@ export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'GRACE'
 
 /** A route's load: its handler run and serialised (plugins/app/cache.ts), on a miss or a bypass. */
 export type Load = () => Promise<CachedResponse>
+
+/**
+ * Noted before loading: the generation ('' when the key has none yet) and, for a list page,
+ * the change clock ('' when no entity has changed yet); and the near tier's epoch. A fill is
+ * refused unless they are still current (scripts/fill-if-generation.ts).
+ */
+export interface Noted { generation: string, changeClock: string, nearEpoch: number }
+
+/** What a lookup found (src/cache/read-through.ts). */
+export type Lookup =
+  // `stored`: the entry as Redis holds it (in the response's slot, if it has one). `ageMs`: how
+  // long ago it was filled (undefined when its fill time is not known). PAST_TTL: a current
+  // entry kept past its TTL for grace (CACHE_GRACE_SECONDS), never served as a hit.
+  | { status: 'HIT' | 'PAST_TTL', response: CachedResponse, stored: Buffer, noted: Noted, ageMs: number | undefined }
+  | ({ status: 'MISS' } & Noted)
+  | { status: 'BYPASS' }

@@ -17,6 +17,9 @@ import { createWriteSettle } from './near/write-settle.js'
 import { createReadThrough } from './read-through.js'
 import { watchRedis } from './redis-watch.js'
 
+/** Told HIT, MISS, BYPASS or GRACE as soon as the read path knows which. */
+type OnStatus = (status: CacheStatus) => void
+
 /**
  * The cache, as plugins see it: a facade over a small stack.
  *
@@ -83,7 +86,7 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
   const copies = createCompressedCopies({ redis, core, near, metrics })
 
   /** The near tier is on, and reads are not held back by the breaker or an owed invalidation. */
-  const nearServes = (): boolean => near.enabled && near.state() === 'on' && core.usable()
+  const nearServes = (): boolean => near.state() === 'on' && core.usable()
 
   function nearHit (target: CacheTarget, coding: ContentCoding | undefined, caughtUp = false): CachedResponse | undefined {
     if (!nearServes()) return undefined
@@ -100,8 +103,8 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
     return coding ? copies.heldNearPastLease(target, coding) : near.heldPastLease([target.key])
   }
 
-  function readThrough (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
-    return coding ? copies.readThrough(target, coding, load, onStatus) : core.readThrough(target, load, onStatus).then((read) => read.response)
+  function readThrough (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: OnStatus): Promise<CachedResponse> {
+    return coding ? copies.readThrough(target, coding, load, onStatus) : core.read(target, load, onStatus)
   }
 
   /**
@@ -109,7 +112,7 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
    * PING sent after it arrived, shared by every read waiting then, proves what is held current,
    * at the cost of no Redis read (src/cache/near/near-tier.ts). Late, it reads through Redis.
    */
-  async function readCaughtUp (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
+  async function readCaughtUp (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: OnStatus): Promise<CachedResponse> {
     metrics.cache.nearCatchUps.inc()
     const held = await near.caughtUp() ? nearHit(target, coding, true) : undefined
     if (!held) return await readThrough(target, coding, load, onStatus)
@@ -117,23 +120,42 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
     return held
   }
 
+  function readNearFirst (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: OnStatus): Promise<CachedResponse> {
+    if (heldNearPastLease(target, coding)) return readCaughtUp(target, coding, load, onStatus)
+    return readThrough(target, coding, load, onStatus)
+  }
+
+  // The reads plugins make. Without a near tier the facade only wires them: a read goes to the
+  // core (identity) or the copies as it is, and no near check runs anywhere on it.
+  const reads: {
+    nearHit: ((target: CacheTarget, coding: ContentCoding | undefined) => CachedResponse | undefined) | undefined
+    read: (target: CacheTarget, load: Load, onStatus: OnStatus) => Promise<CachedResponse>
+    readCopy: (target: CacheTarget, coding: ContentCoding, load: Load, onStatus: OnStatus) => Promise<CachedResponse>
+  } = near.enabled
+    ? {
+        nearHit: (target, coding) => nearHit(target, coding),
+        read: (target, load, onStatus) => readNearFirst(target, undefined, load, onStatus),
+        readCopy: (target, coding, load, onStatus) => readNearFirst(target, coding, load, onStatus)
+      }
+    : { nearHit: undefined, read: core.read, readCopy: copies.readThrough }
+
   return {
     /**
-     * The first step of a read, synchronous (no promise, no Redis): the response in the coding
-     * asked for, when the near tier is on and holds it; otherwise undefined, and the caller goes
-     * on to `read`. The fast path of the hottest requests, so it is kept free of awaits.
+     * The first step of a read, synchronous (no promise, no Redis), present only with a near
+     * tier: the response in the coding asked for, when the near tier is on and holds it;
+     * otherwise undefined, and the caller goes on to `read` or `readCopy`. The fast path of the
+     * hottest requests, so it is kept free of awaits.
      */
-    nearHit: (target: CacheTarget, coding: ContentCoding | undefined): CachedResponse | undefined => nearHit(target, coding),
+    nearHit: reads.nearHit,
 
     /**
      * Reads through Redis: a hit, else the route's load (shared by concurrent misses, and
-     * filled). For a client that accepts `coding`, the entry's compressed copy. `onStatus`
-     * learns HIT, MISS or BYPASS as soon as it is known.
+     * filled). `onStatus` learns HIT, MISS or BYPASS as soon as it is known.
      */
-    read (target: CacheTarget, coding: ContentCoding | undefined, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
-      if (heldNearPastLease(target, coding)) return readCaughtUp(target, coding, load, onStatus)
-      return readThrough(target, coding, load, onStatus)
-    },
+    read: reads.read,
+
+    /** `read` for a client that accepts `coding`: the entry's compressed copy (src/cache/compressed-copies.ts). */
+    readCopy: reads.readCopy,
 
     /**
      * Announces a change of an entity before it is written (src/cache/changes.ts): resolves to

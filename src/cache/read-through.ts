@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { RedisClient } from '../redis/create-redis-client.js'
-import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
+import type { CachedResponse, CacheStatus, Load, Lookup, Noted } from './cached-response.js'
 import { readPathCall, type CircuitBreaker } from './circuit-breaker.js'
 import { decodeEntry, entryAge, entryPayload, type EntryRead, type EntryReader } from './entry-reader.js'
 import type { CacheTarget } from './keys.js'
@@ -13,21 +13,6 @@ import { createBypassReads } from './bypass-reads.js'
 import { createMissLease } from './miss-lease.js'
 import { createRefreshAhead } from './refresh-ahead.js'
 import { createGrace } from './grace.js'
-
-/**
- * Noted before loading: the generation ('' when the key has none yet) and, for a list page,
- * the change clock ('' when no entity has changed yet); and the near tier's epoch. A fill is
- * refused unless they are still current (scripts/fill-if-generation.ts).
- */
-export interface Noted { generation: string, changeClock: string, nearEpoch: number }
-
-type Lookup =
-  // `stored`: the entry as Redis holds it (in the response's slot, if it has one). `ageMs`: how
-  // long ago it was filled (undefined when its fill time is not known). PAST_TTL: a current
-  // entry kept past its TTL for grace (CACHE_GRACE_SECONDS), never served as a hit.
-  | { status: 'HIT' | 'PAST_TTL', response: CachedResponse, stored: Buffer, noted: Noted, ageMs: number | undefined }
-  | ({ status: 'MISS' } & Noted)
-  | { status: 'BYPASS' }
 
 /**
  * The read-through core: lookup (one MGET of the generation and the entry), fill
@@ -88,6 +73,8 @@ export function createReadThrough ({ redis, entries, breaker, near, delivery, se
 
   /** Whether the read path may use Redis now. Only looks: takes nothing from the breaker. */
   const usable = (): boolean => config.CACHE_ENABLED && !delivery.owed && redis.status === 'ready' && !breaker.isOpen()
+  /** Whether what Redis answers is kept near too: the field first, so a service without a near cache calls nothing. */
+  const keepsNear = (): boolean => near.enabled && near.state() === 'on'
 
   /** One round trip: the current generation and the entry together (and a list's change clock). */
   async function lookup (target: CacheTarget): Promise<Lookup> {
@@ -113,7 +100,7 @@ export function createReadThrough ({ redis, entries, breaker, near, delivery, se
       // Without grace an entry is never past its TTL: Redis expires it (whatever the clocks say).
       const status = config.CACHE_GRACE_SECONDS > 0 && ageMs !== undefined && ageMs >= ttlMs ? 'PAST_TTL' : 'HIT'
       // Kept near as a copy of its own: a slot is reused once this response has gone.
-      if (near.enabled && near.state() === 'on' && status === 'HIT') near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
+      if (status === 'HIT' && keepsNear()) near.store(target.key, read.slot ? { body: Buffer.from(entry.body), etag: entry.etag } : entry, nearEpoch, target.isListPage)
       return { status, response: read.slot ? { ...entry, slot: read.slot } : entry, stored, noted, ageMs }
     }
     read.slot?.release()
@@ -143,7 +130,7 @@ export function createReadThrough ({ redis, entries, breaker, near, delivery, se
       return
     }
     metrics.cache.fills.inc()
-    if (near.enabled && near.state() === 'on') near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, target.isListPage)
+    if (keepsNear()) near.store(target.key, { body: Buffer.from(response.body), etag: response.etag }, noted.nearEpoch, target.isListPage)
   }
 
   /**
@@ -165,9 +152,44 @@ export function createReadThrough ({ redis, entries, breaker, near, delivery, se
     }, () => metrics.cache.dedupedMisses.inc())
   }
 
+  /** A hit in the last part of its entry's TTL: reload and fill it in the background (src/cache/refresh-ahead.ts). */
   function refreshIfDue (target: CacheTarget, noted: Noted, ageMs: number | undefined, load: Load): void {
     if (ageMs === undefined || ageMs < refreshAhead.dueFromAgeMs) return
-    refreshAhead.startIfDue(target, noted, ageMs, async () => { await fill(target, noted, await load()) })
+    refreshAhead.start(target, noted, async () => { await fill(target, noted, await load()) })
+  }
+
+  /**
+   * The read path, whole: look up; a hit is served (and refreshed in the background when due);
+   * on a miss join the load in flight for this key and generation or lead it (loadAndFill), and
+   * every request that joined gets the leader's outcome, a response or the error it failed with.
+   * An entry past its TTL, kept for grace, is reloaded as on a miss and served (GRACE, with its
+   * age) only when the reload fails for the database or is slower than the soft timeout.
+   * `onStatus` learns HIT, MISS, BYPASS or GRACE as soon as it is known, even if the load fails.
+   */
+  async function readThrough (target: CacheTarget, load: Load, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
+    const found = await lookup(target)
+    if (found.status === 'HIT') {
+      onStatus('HIT')
+      metrics.cache.hits.inc()
+      refreshIfDue(target, found.noted, found.ageMs, load)
+      return found
+    }
+    if (found.status === 'BYPASS') {
+      onStatus('BYPASS')
+      return { response: await bypass(target, load) }
+    }
+    onStatus('MISS')
+    metrics.cache.misses.inc()
+    if (found.status === 'MISS') return { response: await loadAndFill(target, found, load) }
+    // Past its TTL, kept for grace: reloaded as on a miss, and served if the reload cannot be had.
+    const reloaded = await grace.reloadOrGrace(loadAndFill(target, found.noted, load))
+    if (reloaded) {
+      found.response.slot?.release()
+      return { response: reloaded.loaded }
+    }
+    onStatus('GRACE')
+    metrics.cache.graceHits.inc()
+    return { response: { ...found.response, ageSeconds: Math.floor((found.ageMs ?? 0) / 1000) }, stored: found.stored }
   }
 
   return {
@@ -175,44 +197,11 @@ export function createReadThrough ({ redis, entries, breaker, near, delivery, se
     redisCall,
     lookup,
     bypass,
-
-    /**
-     * The read path, whole: look up; a hit is served (and refreshed in the background when due);
-     * on a miss join the load in flight for this key and generation or lead it (loadAndFill),
-     * and every request that joined gets the leader's outcome, a response or the error it failed
-     * with. An entry past its TTL, kept for grace, is reloaded as on a miss and served (GRACE,
-     * with its age) only when the reload fails for the database or is slower than the soft
-     * timeout. `onStatus` learns HIT, MISS, BYPASS or GRACE as soon as it is known, also when the
-     * load fails.
-     */
-    async readThrough (target: CacheTarget, load: Load, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
-      const found = await lookup(target)
-      if (found.status === 'HIT') {
-        onStatus('HIT')
-        metrics.cache.hits.inc()
-        refreshIfDue(target, found.noted, found.ageMs, load)
-        return found
-      }
-      if (found.status === 'BYPASS') {
-        onStatus('BYPASS')
-        return { response: await bypass(target, load) }
-      }
-      onStatus('MISS')
-      metrics.cache.misses.inc()
-      if (found.status === 'MISS') return { response: await loadAndFill(target, found, load) }
-      // Past its TTL, kept for grace: reloaded as on a miss, and served if the reload cannot be had.
-      const reloaded = await grace.reloadOrGrace(loadAndFill(target, found.noted, load))
-      if (reloaded) {
-        found.response.slot?.release()
-        return { response: reloaded.loaded }
-      }
-      onStatus('GRACE')
-      metrics.cache.graceHits.inc()
-      return { response: { ...found.response, ageSeconds: Math.floor((found.ageMs ?? 0) / 1000) }, stored: found.stored }
-    },
-
-    /** A hit in the last part of its entry's TTL: reload and fill it in the background (src/cache/refresh-ahead.ts). */
-    refreshIfDue
+    refreshIfDue,
+    /** The read path with the `stored` bytes of a hit, which the compressed copies are made from. */
+    readThrough,
+    /** The read path for the identity response: what a facade without a near tier hands the plugin as it is. */
+    read: async (target: CacheTarget, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> => (await readThrough(target, load, onStatus)).response
   }
 }
 

@@ -29,14 +29,14 @@ export function createRefreshAhead ({ redis, redisCall, config, metrics, log }: 
 
   return {
     /**
-     * The age from which a hit's entry is due a refresh (Infinity: never). A field, compared on
-     * every hit before anything here is called: most hits are not due.
+     * The age from which a hit's entry is due a refresh (Infinity: never). A field, compared by
+     * the caller on every hit before anything here is called: most hits are not due.
      */
     dueFromAgeMs,
 
-    /** Starts a refresh of the entry a hit of this age found, if it is due and nobody refreshes it yet. */
-    startIfDue (target: CacheTarget, noted: { generation: string, changeClock: string }, ageMs: number | undefined, reload: () => Promise<void>): void {
-      if (ageMs === undefined || ageMs < dueFromAgeMs || refreshing.has(target.key)) return
+    /** Starts a refresh of an entry a hit found due (its age at least `dueFromAgeMs`), unless this process refreshes it already. */
+    start (target: CacheTarget, noted: { generation: string, changeClock: string }, reload: () => Promise<void>): void {
+      if (refreshing.has(target.key)) return
       refreshing.add(target.key)
       const lease = `${target.key}:refresh:${noted.generation}:${noted.changeClock}`
       redisCall('refresh lease', () => redis.set(lease, '1', 'PX', windowMs, 'NX'))
