@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { withDeadline } from '../src/redis/deadline.js'
+import { withDeadline } from '../src/redis/call-guards.js'
 import { ErrorSchema, retryAfterOf } from '../src/http/errors.js'
 import { errorResponses } from '../src/http/error-schema.js'
 

@@ -1,9 +1,9 @@
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
-import { DeadlineExceededError, withDeadline } from '../src/redis/deadline.js'
+import { DeadlineExceededError, withDeadline } from '../src/redis/call-guards.js'
 import { TEST_REDIS_URL } from './helper.js'
 
-// src/deadline.ts: the per-call deadline of the cache's Redis calls.
+// withDeadline (src/redis/call-guards.ts): the per-call deadline of the cache's Redis calls.
 
 /** Keeps this process busy, as a long GC pause or a saturated CPU would. */
 function stallFor (ms: number): void {

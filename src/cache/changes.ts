@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { RedisClient } from '../redis/create-redis-client.js'
-import { withDeadline } from '../redis/deadline.js'
+import { withDeadline } from '../redis/call-guards.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { KeyLayout } from './keys.js'
 import type { WriteSettle } from './near/write-settle.js'

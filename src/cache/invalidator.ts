@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
-import { withDeadline } from '../redis/deadline.js'
+import { withDeadline } from '../redis/call-guards.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { Invalidation, Rewrite } from './invalidation.js'
 import type { InvalidationCall, KeyLayout } from './keys.js'

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { Cluster, type Redis } from 'ioredis'
 import type { RedisClient } from '../redis/create-redis-client.js'
-import { DeadlineExceededError, withDeadline } from '../redis/deadline.js'
+import { DeadlineExceededError, withDeadline } from '../redis/call-guards.js'
 
 /**
  * Watches whether Redis answers, on its own clock, whatever the traffic: a PING to every master

@@ -6,7 +6,7 @@ import type { Config } from '../config.js'
 import { redisKeys } from '../cache/keys.js'
 import { createOwedReleases } from './owed-releases.js'
 import { releaseIfOwner } from './release-if-owner.js'
-import { withDeadline } from '../redis/deadline.js'
+import { withDeadline } from '../redis/call-guards.js'
 import { LockUnavailableError, OrderLockedError } from '../http/errors.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 

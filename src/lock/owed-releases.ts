@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { RedisClient } from '../redis/create-redis-client.js'
-import { withDeadline } from '../redis/deadline.js'
+import { withDeadline } from '../redis/call-guards.js'
 import { releaseIfOwner } from './release-if-owner.js'
 
 /** How often owed releases are tried again while there are any. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { BreakerOpenError, createCircuitBreaker } from '../../src/cache/circuit-breaker.js'
+import { BreakerOpenError, createCircuitBreaker } from '../../src/redis/call-guards.js'
 
 // The breaker's contract, on a clock the test moves: asking (isOpen) takes nothing, and the
 // half-open probe can only be taken by a call, which settles it whatever the call does.

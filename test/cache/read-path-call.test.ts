@@ -1,9 +1,9 @@
 import t from 'tap'
 import { build } from '../helper.js'
 import { scrape } from '../scrape.js'
-import { createCircuitBreaker, readPathCall } from '../../src/cache/circuit-breaker.js'
+import { createCircuitBreaker, readPathCall } from '../../src/redis/call-guards.js'
 
-// How the read path calls Redis (`readPathCall` in src/cache/circuit-breaker.ts): a call's value, or undefined
+// How the read path calls Redis (`readPathCall` in src/redis/call-guards.ts): a call's value, or undefined
 // when it fails, outlasts the read deadline or is refused by the open breaker; each failure is
 // counted. The calls here are plain functions standing for Redis calls: what is tested is the
 // wrapper's contract (the outages themselves are tested on real servers in test/faults/).
