@@ -64,8 +64,8 @@ function varyWithAcceptEncoding (): (current: unknown) => string {
 /**
  * Decorates `cache` and carries out what routes declare in `config.cache`, one hook each:
  * - `at`: a preHandler answers the request from the near tier (cache.nearHit, when there is
- *   one) or through cache.read (cache.readCopy, in a content coding); on a miss it runs the route's handler as the load, and every concurrent miss
- *   shares its outcome;
+ *   one) or through cache.read (cache.readCopy, in a content coding); on a miss it runs the
+ *   route's handler as the load, and every concurrent miss shares its outcome;
  * - `invalidates`: an onSend hook sends the invalidation and holds the response until it has
  *   landed (or failed and is owed), so the client that wrote reads its write.
  */

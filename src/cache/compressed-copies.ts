@@ -74,14 +74,14 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
   }
 
   return {
+    /** Whether the near tier holds what `nearHit` would serve, and only its lease keeps it from serving it now. */
+    heldNearPastLease: (target: CacheTarget, coding: ContentCoding): boolean => near.heldPastLease([target.key + copySuffix(coding), target.key]),
+
     /**
      * From the near tier, synchronously: the copy held near, else the identity entry held near
      * compressed now and kept near beside it (a near entry has no Redis bytes to check a stored
      * copy against; made in the tick the entry was read, so it is as current).
      */
-    /** Whether the near tier holds what `nearHit` would serve, and only its lease keeps it from serving it now. */
-    heldNearPastLease: (target: CacheTarget, coding: ContentCoding): boolean => near.heldPastLease([target.key + copySuffix(coding), target.key]),
-
     nearHit (target: CacheTarget, coding: ContentCoding, caughtUp = false): CachedResponse | undefined {
       const copyKey = target.key + copySuffix(coding)
       const heldCopy = near.get(copyKey, caughtUp)

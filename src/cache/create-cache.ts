@@ -25,7 +25,7 @@ type OnStatus = (status: CacheStatus) => void
  *
  *   near tier (near/)       -> in this process, coherent through Redis Pub/Sub; a do-nothing object when off
  *   compressed copies       -> a client that takes br or gzip is sent a stored copy
- *   read-through core       -> lookup, fill, single-flight; the breaker and deadlines (read-through.ts)
+ *   read-through core       -> lookup, fill, single-flight (read-through.ts), under the breaker and deadlines (src/redis/call-guards.ts)
  *   invalidator             -> what writes owe Redis, delivered or retried (invalidator.ts)
  *
  * Reads fail open (BYPASS), writes' invalidations are owed and retried until they land, and
@@ -150,7 +150,7 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
 
     /**
      * Reads through Redis: a hit, else the route's load (shared by concurrent misses, and
-     * filled). `onStatus` learns HIT, MISS or BYPASS as soon as it is known.
+     * filled). `onStatus` learns HIT, MISS, BYPASS or GRACE as soon as it is known.
      */
     read: reads.read,
 
