@@ -4,6 +4,7 @@ import { redisKeys } from '../../src/cache/keys.js'
 import { createRedisClient } from '../../src/redis/create-redis-client.js'
 import { RateLimitedError } from '../../src/http/errors.js'
 import { OPERATIONAL_ROUTES } from '../../src/http/operational-routes.js'
+import { reconnectWhenEnded } from '../../src/redis/reconnect-when-ended.js'
 
 /**
  * Per-client-IP rate limiting with @fastify/rate-limit, counted in Redis so every instance
@@ -31,6 +32,8 @@ export default fp(async function rateLimit (app) {
   })
   // The service's own client already logs and counts Redis outages.
   limiterRedis.on('error', () => {})
+  // Ended by ioredis itself (a Sentinel failover), it would stay ended: every request skipped, no limit.
+  reconnectWhenEnded(limiterRedis)
   app.addHook('onClose', async () => { limiterRedis.disconnect() })
 
   await app.register(fastifyRateLimit, {

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { createRedisClient, type RedisClient } from '../../src/redis/create-redis-client.js'
 import { CACHE_SCRIPTS } from '../../src/cache/scripts/index.js'
 import { releaseIfOwnerScript } from '../../src/lock/release-if-owner.js'
+import { reconnectWhenEnded } from '../../src/redis/reconnect-when-ended.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -30,20 +31,11 @@ export default fp(async function redis (app) {
     healthy = false
   })
 
-  // ioredis can end a connection for good by itself (seen under Sentinel, in the middle of a
-  // failover: status 'end', no more reconnection, every PUT 503 for ever). Redis must never
-  // cost availability: unless the app is closing, connect again.
-  let closing = false
-  client.on('end', () => {
-    if (closing) return
-    app.log.warn('redis client ended by itself; connecting again')
-    setTimeout(() => { if (!closing) client.connect().catch(() => { /* 'end' or 'error' follows */ }) }, 1000).unref()
-  })
+  // ioredis can end a connection for good by itself (under Sentinel, in the middle of a
+  // failover): connect again unless the app is closing (src/redis/reconnect-when-ended.ts).
+  reconnectWhenEnded(client, { onEnded: () => app.log.warn('redis client ended by itself; connecting again') })
 
   app.decorate<RedisClient>('redis', client)
-  app.addHook('onClose', async () => {
-    closing = true
-    // disconnect(), not quit(): quit waits for a reply that a frozen Redis never sends.
-    client.disconnect()
-  })
+  // disconnect(), not quit(): quit waits for a reply that a frozen Redis never sends.
+  app.addHook('onClose', async () => { client.disconnect() })
 }, { name: 'redis-connection' })

@@ -4,6 +4,7 @@ import type { Config } from '../config.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import { Cluster, Redis } from 'ioredis'
 import { createEntryConnection, type RedisClient } from '../redis/create-redis-client.js'
+import { reconnectWhenEnded } from '../redis/reconnect-when-ended.js'
 import { slotOwners } from '../redis/slot-owners.js'
 import { copyIntoSlot, LARGEST_SLOT_BYTES, type HitSlot } from './hit-slot.js'
 
@@ -66,6 +67,8 @@ export function createEntryReader ({ config, fallback, metrics, log, connection 
     if (healthy) log.warn({ err }, 'cache entry connection unavailable; entries are read on the main connection')
     healthy = false
   })
+  // Ended by ioredis itself (a Sentinel failover): it would stay ended, every read on the fallback.
+  if (connection) reconnectWhenEnded(connection, { onEnded: () => log.warn('cache entry connection ended by itself; connecting again') })
 
   function copyOut (values: Array<Buffer | null>): EntryRead {
     let slot: HitSlot | undefined

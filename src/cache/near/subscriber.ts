@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type { FastifyBaseLogger } from 'fastify'
 import type { RedisClient } from '../../redis/create-redis-client.js'
+import { reconnectWhenEnded } from '../../redis/reconnect-when-ended.js'
 
 /** How often an invalidation connection is checked, and how late its answer may be. */
 const HEARTBEAT_MS = 100
@@ -110,6 +111,8 @@ export function subscribe ({ connection, channel, leaseMs, log, onMessage, onUp,
     }, (err: unknown) => lost(`subscribe failed: ${String(err)}`))
   })
   connection.on('error', () => { /* 'close' follows; the main client logs Redis outages */ })
+  // Ended by ioredis itself (a Sentinel failover): it would stay ended, the near cache off for good.
+  reconnectWhenEnded(connection)
 
   const heartbeat = setInterval(() => {
     if (!subscribed) return
