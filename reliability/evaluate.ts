@@ -15,7 +15,7 @@ import { recoveryOf, type Recovery } from './recovery.js'
 import type { RequestLog } from './request-log.js'
 import { INSTANCES } from './scenario.js'
 import { PROFILES } from './services.js'
-import { handlesBesidesConnections, rssOutsideHeap, rssSlopePerMinute, SOAK, TOLERANCE, type SoakResult } from './soak.js'
+import { handlesBesidesConnections, heapAfterFullGcHalves, rssOutsideHeap, rssSlopePerMinute, SOAK, TOLERANCE, type SoakResult } from './soak.js'
 import { figuresOf, maxOf, type Figures } from './stats.js'
 import type { Timeline } from './timeline.js'
 
@@ -32,6 +32,22 @@ export const NEAR_WINDOW_BOUND_MS = 10
 const pct = (from: number, to: number) => `${((to / from - 1) * 100).toFixed(1)}%`
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`
 
+/**
+ * The heap after full GCs: the lowest a full GC left in the first half of the soak's full GCs
+ * against the lowest in the second. Fewer than two full GCs in the soak is a failure, not a pass:
+ * nothing was measured.
+ */
+function heapAfterFullGcCheck (soak: SoakResult): Check {
+  const name = `soak: heap after full GCs flat (at most +${TOLERANCE.heapGrowth * 100}%)`
+  const halves = heapAfterFullGcHalves(soak.heapAfterFullGc)
+  const floor = `lowest heap-used sample in the first third ${mb(soak.heapFloor.start)}, in the last third ${mb(soak.heapFloor.end)}; ` +
+    `paused samples ${mb(soak.start.heapUsedBytes)} -> ${mb(soak.end.heapUsedBytes)}`
+  if (!halves) return check(name, false, `${soak.heapAfterFullGc.length} full GC during the soak: too few to judge (${floor})`)
+  return check(name, halves.end <= halves.start * (1 + TOLERANCE.heapGrowth),
+    `${soak.heapAfterFullGc.length} full GCs left ${soak.heapAfterFullGc.map(mb).join(', ')}: lowest ${mb(halves.start)} in the first half, ` +
+    `${mb(halves.end)} in the second (${pct(halves.start, halves.end)}); ${floor}`)
+}
+
 export function soakChecks (soak: SoakResult): Check[] {
   const { start, end } = soak
   // The samples under load: all but the three paused ones at each end.
@@ -44,9 +60,7 @@ export function soakChecks (soak: SoakResult): Check[] {
       `${mb(start.heapTotalBytes ?? 0)} -> ${mb(end.heapTotalBytes ?? 0)}; external ${mb(start.externalBytes ?? 0)} -> ${mb(end.externalBytes ?? 0)}; ` +
       `RSS under load ${mb(Math.min(...loaded.map((s) => s.rssBytes)))} to ${mb(Math.max(...loaded.map((s) => s.rssBytes)))}, ` +
       `least-squares slope ${mb(rssSlopePerMinute(loaded))}/min`),
-    check(`soak: heap floor flat (at most +${TOLERANCE.heapGrowth * 100}%)`, soak.heapFloor.end <= soak.heapFloor.start * (1 + TOLERANCE.heapGrowth),
-      `lowest heap used in the first third ${mb(soak.heapFloor.start)}, in the last third ${mb(soak.heapFloor.end)} ` +
-      `(${pct(soak.heapFloor.start, soak.heapFloor.end)}); paused samples ${mb(start.heapUsedBytes)} -> ${mb(end.heapUsedBytes)}`),
+    heapAfterFullGcCheck(soak),
     check(`soak: open handles besides connections flat (at most +${TOLERANCE.extraHandles})`,
       handlesBesidesConnections(end) <= handlesBesidesConnections(start) + TOLERANCE.extraHandles,
       `${handlesBesidesConnections(start)} -> ${handlesBesidesConnections(end)} (all handles ${start.activeHandles} -> ${end.activeHandles})`),

@@ -92,12 +92,13 @@ export function markdown (input: ReportInput): string {
         `${s.activeHandles} | ${s.sockets?.mongodb ?? '?'} | ${s.sockets?.redis ?? '?'} | ${s.sockets?.httpClients ?? '?'} |`
     }),
     '',
-    `Heap floor (lowest heap used under load): ${mb(soak.heapFloor.start)} MB in the first third, ${mb(soak.heapFloor.end)} MB in the last.`,
+    `Heap left by each full GC of the soak (V8's Mark-Compact, traced with --trace-gc): ${soak.heapAfterFullGc.map((bytes) => mb(bytes)).join(', ')} MB. ` +
+    `Lowest heap-used sample under load: ${mb(soak.heapFloor.start)} MB in the first third, ${mb(soak.heapFloor.end)} MB in the last (garbage included).`,
     '',
     `Tolerances: RSS outside the V8 heap +${TOLERANCE.nonHeapRssGrowth * 100}% (the heap's committed size moves by tens of MB with V8's own sizing, ` +
     'leak or not: a GC that gives pages back drops RSS by 30-40 MB and the heap grows back to its plateau; a native leak or a malloc arena ' +
-    `raises what is outside it), heap floor +${TOLERANCE.heapGrowth * 100}% (one sample holds whatever garbage the last GC left; ` +
-    `a leak raises the floor), handles besides connections +${TOLERANCE.extraHandles}. ` +
+    `raises what is outside it), heap after full GCs +${TOLERANCE.heapGrowth * 100}% (what a full GC leaves is what is live: ` +
+    `a leak raises it, garbage does not), handles besides connections +${TOLERANCE.extraHandles}. ` +
     'The MongoDB pool and the keep-alive HTTP connections grow to the peak concurrency and stay open, so they are bounded instead: ' +
     `the pool by maxPoolSize (${TOLERANCE.mongodbPool - 2}) plus the driver's monitor and round-trip pinger, the HTTP clients by the driver's ${TOLERANCE.httpClients - 1} sockets (+1 for the /metrics reader).`,
     '',

@@ -61,13 +61,16 @@ export async function untilAnswering (url: string, { child, withinSeconds = 60 }
   }
 }
 
-/** Starts an instance; `port` to start it again where its clients expect it (after a crash). */
-export async function startService (name: string, env: ServiceEnv | (ServiceEnv & Record<string, string>), logDir: string, port?: number): Promise<ServiceInstance> {
+/**
+ * Starts an instance; `port` to start it again where its clients expect it (after a crash);
+ * `nodeArgs` go to node before the server's script (the soak's `--trace-gc`).
+ */
+export async function startService (name: string, env: ServiceEnv | (ServiceEnv & Record<string, string>), logDir: string, port?: number, nodeArgs: string[] = []): Promise<ServiceInstance> {
   const listenOn = port ?? await freePort()
   const child = spawnLogged({
     name,
     command: process.execPath,
-    args: [SERVER],
+    args: [...nodeArgs, SERVER],
     // The MongoDB driver's own topology log (server monitoring: heartbeats, server description
     // changes) goes to the instance's log file: when an instance stays unable to reach a
     // database that is back, it shows what the driver's monitor was doing.

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { LoadDriver } from './driver.js'
 import { SOCKETS_PER_INSTANCE } from './http-client.js'
@@ -21,6 +23,13 @@ import type { Workload } from './workload.js'
 // back, RSS 126 -> 90 -> 126 MB, while RSS minus the heap stayed at 54-58 MB and external
 // memory at 20-21 MB). Raw RSS at start and end said "+38%" or "-15%" depending on which side
 // of such a shrink each fell; RSS outside the heap is what a native leak, or an arena, raises.
+//
+// The heap is judged by what is left after each full GC (V8's Mark-Compact), which the soak's
+// instance prints (--trace-gc): what is live then is all that is live, so a leak raises it,
+// and nothing else does. The lowest heap-used sample of each third (the measure before) holds
+// whatever garbage old space had gathered since its last full GC, and V8 lets that grow to
+// about 120 MB before collecting: one CI run judged a +33% "floor" (35 -> 47 MB) a leak, while a
+// run traced the same way showed every full GC of the soak leaving 31.4 to 32.8 MB.
 
 export const SOAK_WARMUP = 'soak: warm-up'
 export const SOAK = 'soak'
@@ -33,9 +42,11 @@ export interface SoakResult {
   seconds: number
   /**
    * The heap's floor: the lowest heap-used sample under load in the first and in the last third
-   * of the soak. One sample holds whatever garbage the last GC left; a leak raises the floor.
+   * of the soak (reported, not judged: a sample holds whatever garbage old space has gathered).
    */
   heapFloor: { start: number, end: number }
+  /** Bytes of heap left by each full GC during the soak, in order (heapAfterFullGcs). */
+  heapAfterFullGc: number[]
   /** Every sample, under load and paused. */
   samples: ProcessSample[]
   start: ProcessSample
@@ -91,8 +102,24 @@ function median (samples: ProcessSample[]): ProcessSample {
 
 const portOf = (url: string) => Number(new URL(url).port)
 
+/** A full GC's line in V8's --trace-gc output: `Mark-Compact 120.1 (153.2) -> 32.1 (139.2) MB, ...`. */
+const FULL_GC = /Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/g
+
+/** The heap (bytes) each full GC in a --trace-gc log left, in the order they ran. */
+export function heapAfterFullGcs (log: string): number[] {
+  return [...log.matchAll(FULL_GC)].map((match) => Number(match[1]) * 1024 * 1024)
+}
+
+/** The lowest of what the full GCs in each half of the soak left: a leak raises the second. */
+export function heapAfterFullGcHalves (afterGc: number[]): { start: number, end: number } | undefined {
+  if (afterGc.length < 2) return undefined
+  const half = Math.floor(afterGc.length / 2)
+  return { start: Math.min(...afterGc.slice(0, half)), end: Math.min(...afterGc.slice(-half)) }
+}
+
 export async function runSoak (options: Options, env: ServiceEnv, logDir: string, workload: Workload, log: RequestLog, timeline: Timeline): Promise<SoakResult> {
-  const instance = await startService('service-soak', env, logDir)
+  const instance = await startService('service-soak', env, logDir, undefined, ['--trace-gc'])
+  const fullGcsSoFar = () => heapAfterFullGcs(readFileSync(join(logDir, 'service-soak.log'), 'utf8'))
   const driver = new LoadDriver({ urls: [instance.url], rate: options.rate, maxInFlight: options.maxInFlight, timeoutMs: options.clientTimeoutMs }, workload, log)
   try {
     const samples: ProcessSample[] = []
@@ -117,6 +144,7 @@ export async function runSoak (options: Options, env: ServiceEnv, logDir: string
     await driver.stop()
     timeline.close()
     const start = await paused()
+    const beforeSoak = fullGcsSoFar().length
     timeline.enter(SOAK)
     driver.start()
     const every = Math.max(2, options.soakSeconds / 60)
@@ -131,7 +159,8 @@ export async function runSoak (options: Options, env: ServiceEnv, logDir: string
     const third = Math.max(1, Math.floor(loaded.length / 3))
     const floor = (list: ProcessSample[]) => Math.min(...list.map((s) => s.heapUsedBytes))
     const heapFloor = { start: floor(loaded.slice(0, third)), end: floor(loaded.slice(-third)) }
-    return { seconds: options.soakSeconds, samples, heapFloor, start, end: await paused(), skipped: driver.skipped }
+    const heapAfterFullGc = fullGcsSoFar().slice(beforeSoak)
+    return { seconds: options.soakSeconds, samples, heapFloor, heapAfterFullGc, start, end: await paused(), skipped: driver.skipped }
   } finally {
     await driver.stop()
     await instance.stop()

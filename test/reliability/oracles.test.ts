@@ -3,8 +3,10 @@ import { lockedOutChecks } from '../../reliability/checks/locked-out.js'
 import { databaseOutageChecks } from '../../reliability/checks/outage.js'
 import { rollingRestartChecks } from '../../reliability/checks/rolling-restart.js'
 import { missingFromFirstPage, staleReads } from '../../reliability/checks/stale-reads.js'
+import { soakChecks } from '../../reliability/evaluate.js'
 import { nearBoundOf } from '../../reliability/near-bound.js'
 import type { LogEntry, OrderSnapshot } from '../../reliability/request-log.js'
+import { heapAfterFullGcs, type SoakResult } from '../../reliability/soak.js'
 import { Timeline } from '../../reliability/timeline.js'
 
 // The reliability suite's oracles on hand-made request logs: each must flag the violation it
@@ -86,4 +88,24 @@ t.test('database outage: a 503 is timed from its write, so a wait for one of the
   t.equal(bound([hit, unavailable(0, 3000, 8000)])?.passed, true, '8 s from being issued, 5 s from its write: within 6 s')
   t.equal(bound([hit, unavailable(0, 1000, 8000)])?.passed, false, '7 s from its write: over')
   t.match(bound([hit, unavailable(0, 1000, 8000)])?.detail, /slowest 7000 ms from its write \(8000 ms from being issued/)
+})
+
+t.test('soak: the heap is judged by what full GCs leave, not by samples that hold garbage', async (t) => {
+  const trace = [
+    '[1650:0x2b63bc60]   431 ms: Scavenge 24.3 (52.0) -> 21.0 (56.0) MB, 3.27 / 0.06 ms  (average mu = 0.9)',
+    '[1650:0x2b63bc60]  7107 ms: Mark-Compact 80.7 (113.2) -> 31.5 (110.2) MB, 8.05 / 0.06 ms  (+ 19.2 ms in 41 steps)',
+    '{"level":40,"msg":"a log line between them"}',
+    '[1650:0x2b63bc60] 26889 ms: Mark-Compact (reduce) 117.9 (151.5) -> 32.3 (129.0) MB, 3.42 / 0.02 ms'
+  ].join('\n')
+  const MB = 1024 * 1024
+  t.same(heapAfterFullGcs(trace), [31.5 * MB, 32.3 * MB], 'each full GC\'s heap after it, scavenges left out')
+
+  const sample = { at: 0, rssBytes: 140 * MB, heapUsedBytes: 48 * MB, heapTotalBytes: 80 * MB, externalBytes: 20 * MB, activeHandles: 90 }
+  const soak = (heapAfterFullGc: number[]): SoakResult =>
+    // The floor of the samples grew by a third (garbage): no longer what is judged.
+    ({ seconds: 40, samples: [sample], heapFloor: { start: 35 * MB, end: 47 * MB }, heapAfterFullGc, start: sample, end: sample, skipped: 0 })
+  const verdict = (heapAfterFullGc: number[]) => soakChecks(soak(heapAfterFullGc)).find((c) => c.name.startsWith('soak: heap after full GCs'))
+  t.equal(verdict([31.5, 32.3, 31.4, 32.8].map((mb) => mb * MB))?.passed, true, 'a flat heap after full GCs passes, whatever the samples\' floor')
+  t.equal(verdict([31.5, 32.3, 45, 46].map((mb) => mb * MB))?.passed, false, 'a heap after full GCs that grew by 40% fails')
+  t.equal(verdict([31.5 * MB])?.passed, false, 'one full GC is too few to judge: a failure, not a pass')
 })
