@@ -4,7 +4,7 @@ import { errorResponses } from '../../src/http/error-schema.js'
 import { etagOf } from '../../src/http/representations.js'
 import { oneOrder, orderListPage, ordersOnPage } from '../../src/orders/cache-policies.js'
 import {
-  IdParamsSchema, IfNoneMatchHeadersSchema, NotModifiedSchema, orderIdOf, OrderListSchema, OrderSchema, PaginationQuerySchema
+  IdParamsSchema, IfNoneMatchHeadersSchema, NotModifiedSchema, OrderListSchema, OrderSchema, PaginationQuerySchema
 } from '../../src/orders/schemas.js'
 
 // Read-through cached (config.cache.at): on a hit the cache plugin answers from Redis and these
@@ -32,7 +32,7 @@ const readOrders: FastifyPluginAsyncTypebox = async (app) => {
     },
     config: { cache: { at: oneOrder } }
   }, async (request, reply) => {
-    const orderId = orderIdOf(request.params)
+    const orderId = request.params.id
     const order = await app.orders.findById(orderId)
     if (!order) throw new OrderNotFoundError(orderId)
     reply.header('etag', etagOf(order.version))

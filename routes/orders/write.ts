@@ -5,7 +5,7 @@ import { etagOf } from '../../src/http/representations.js'
 import { aNewOrder, theOrderAndPagesHoldingIt } from '../../src/orders/cache-policies.js'
 import { prepareChanges, prepareNewOrder, type OrderChanges } from '../../src/orders/rules.js'
 import {
-  CancelOrderResponseSchema, CreateOrderBodySchema, CreateOrderHeadersSchema, IdParamsSchema, IfMatchHeadersSchema, orderIdOf, OrderSchema,
+  CancelOrderResponseSchema, CreateOrderBodySchema, CreateOrderHeadersSchema, IdParamsSchema, IfMatchHeadersSchema, OrderSchema,
   type IdParams,
   UpdateOrderBodySchema
 } from '../../src/orders/schemas.js'
@@ -24,7 +24,7 @@ const writeOrders: FastifyPluginAsyncTypebox = async (app) => {
   async function changeOrder (request: FastifyRequest, params: IdParams, ifMatch: string | undefined, changes: OrderChanges) {
     const change: NonNullable<typeof request.orderChange> = request.orderChange = {}
     const { previous, order } = await writeOrder(deps, {
-      orderId: orderIdOf(params),
+      orderId: params.id,
       ifMatch,
       changes,
       announced: (token) => { change.announced = token }

@@ -1,4 +1,5 @@
 import { Ajv, type Options } from 'ajv'
+import ajvKeywords from 'ajv-keywords'
 import type { FastifySchemaCompiler, FastifySchemaValidationError } from 'fastify'
 import { IF_MATCH_PATTERN, trimmedAtLeast } from '../orders/schemas.js'
 
@@ -12,6 +13,9 @@ import { IF_MATCH_PATTERN, trimmedAtLeast } from '../orders/schemas.js'
 const shared: Options = { removeAdditional: false, useDefaults: true, allErrors: false, strict: false, multipleOfPrecision: 6 }
 const bodyAjv = new Ajv({ ...shared, coerceTypes: false })
 const textAjv = new Ajv({ ...shared, coerceTypes: 'array' })
+// `transform` (ajv-keywords): an order id in a path is lowered as it is validated (src/orders/schemas.ts).
+// A CommonJS module: under NodeNext its default import is the module, whose `default` is the plugin.
+ajvKeywords.default(textAjv, 'transform')
 
 /** The properties of an object schema that are integers. */
 function integerProperties (schema: object): string[] {

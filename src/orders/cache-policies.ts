@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Invalidation } from '../cache/invalidation.js'
 import type { CacheTarget, KeyLayout } from '../cache/keys.js'
-import { orderIdOf, OrderSchema, type IdParams, type OrderList, type PaginationQuery } from './schemas.js'
+import { OrderSchema, type IdParams, type OrderList, type PaginationQuery } from './schemas.js'
 
 // What the order routes declare in `config.cache`: where each cached GET lives in Redis, and
 // what each mutation invalidates, in the cache's neutral terms (list pages, entities by id).
@@ -13,7 +13,7 @@ export function orderListPage (request: FastifyRequest, keys: KeyLayout): CacheT
 }
 
 export function oneOrder (request: FastifyRequest, keys: KeyLayout): CacheTarget {
-  return keys.entity(orderIdOf(request.params as IdParams))
+  return keys.entity((request.params as IdParams).id)
 }
 
 /** The orders a cached list page holds: a PUT or DELETE of one of them invalidates the page. */
@@ -34,7 +34,7 @@ export const aNewOrder = (_request: FastifyRequest, _reply: FastifyReply, mayHav
  * is unknown (a 5xx) has no change to rewrite with: its pages are deleted.
  */
 export function theOrderAndPagesHoldingIt (request: FastifyRequest, reply: FastifyReply, mayHaveWritten: boolean): Invalidation | undefined {
-  const id = orderIdOf(request.params as IdParams)
+  const { id } = request.params as IdParams
   const { announced, previous, order } = request.orderChange ?? {}
   // An announced change is always ended, written or not (a 409 from the fence, say).
   if (!mayHaveWritten && !announced) return undefined

@@ -9,13 +9,15 @@ const ObjectIdSchema = Type.String({
   examples: ['665f1c2e8b3e4a0012345678']
 })
 
-export const IdParamsSchema = Type.Object({ id: ObjectIdSchema }, { additionalProperties: false })
+/**
+ * An order id in a path, in either case (an ObjectId's hex digits are case-blind), handed to the
+ * route in lower case: validation lowers it (ajv-keywords' `transform`, src/http/validation.ts),
+ * so the one spelling of an order is all a handler, a cache key, a lock or a query can see, and
+ * no route can forget to make it. (Two spellings of one order were two cache entries: a write
+ * through one would not have invalidated the other.)
+ */
+export const IdParamsSchema = Type.Object({ id: Type.String({ ...ObjectIdSchema, transform: ['toLowerCase'] }) }, { additionalProperties: false })
 export type IdParams = Static<typeof IdParamsSchema>
-
-/** The order id of a route's params, in one case: an ObjectId's hex digits are case-blind. */
-export function orderIdOf (params: IdParams): string {
-  return params.id.toLowerCase()
-}
 
 // RFC 9110's If-Match: "*" or a comma-separated list of entity tags, each an optionally weak
 // ("W/") quoted string of visible ASCII other than the quote. The list may be empty (an empty
