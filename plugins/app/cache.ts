@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { createCache, type Cache } from '../../src/cache/create-cache.js'
-import type { CachedResponse, CacheStatus } from '../../src/cache/cached-response.js'
+import type { CachedResponse, OnStatus } from '../../src/cache/cached-response.js'
 import type { Invalidation } from '../../src/cache/invalidation.js'
 import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/cache/keys.js'
 import { redisTopology } from '../../src/redis/create-redis-client.js'
@@ -122,7 +122,7 @@ export default fp(async function cachePlugin (app) {
       const near = cache.nearHit?.(target, coding)
       if (near) return send(request, reply.header('x-cache', 'HIT'), near)
       const load = () => render(request, reply, holds)
-      const onStatus = (status: CacheStatus) => reply.header('x-cache', status)
+      const onStatus: OnStatus = (status) => reply.header('x-cache', status)
       return send(request, reply, await (coding ? cache.readCopy(target, coding, load, onStatus) : cache.read(target, load, onStatus)))
     }
   }

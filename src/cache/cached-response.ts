@@ -18,6 +18,9 @@ export interface CachedResponse {
 /** What the read path says about a response (the X-Cache header); GRACE only with CACHE_GRACE_SECONDS. */
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'GRACE'
 
+/** Told the read's CacheStatus as soon as the read path knows it (the plugin sets X-Cache). */
+export type OnStatus = (status: CacheStatus) => void
+
 /** A route's load: its handler run and serialised (plugins/app/cache.ts), on a miss or a bypass. */
 export type Load = () => Promise<CachedResponse>
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { RedisClient } from '../redis/create-redis-client.js'
 import { COMPRESSION_THRESHOLD_BYTES, compressBody, CONTENT_CODINGS, isContentCoding, type ContentCoding } from '../http/representations.js'
-import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
+import type { CachedResponse, Load, OnStatus } from './cached-response.js'
 import type { CacheTarget } from './keys.js'
 import type { NearTier } from './near/near-tier.js'
 import type { ReadThrough } from './read-through.js'
@@ -104,7 +104,7 @@ export function createCompressedCopies ({ redis, core, near, metrics }: {
      * too, so that every answer of a cached route is in the coding its tag names. Without a
      * coding in the answer it is the identity bytes (a body too small to compress).
      */
-    async readThrough (target: CacheTarget, coding: ContentCoding, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> {
+    async readThrough (target: CacheTarget, coding: ContentCoding, load: Load, onStatus: OnStatus): Promise<CachedResponse> {
       const found = await core.lookup(copyOf(target, coding))
       if (found.status === 'HIT') {
         onStatus('HIT')

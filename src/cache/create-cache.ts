@@ -4,7 +4,7 @@ import type { Config } from '../config.js'
 import type { ContentCoding } from '../http/representations.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { RedisClient } from '../redis/create-redis-client.js'
-import type { CachedResponse, CacheStatus, Load } from './cached-response.js'
+import type { CachedResponse, Load, OnStatus } from './cached-response.js'
 import { createChanges } from './changes.js'
 import { createCircuitBreaker } from '../redis/call-guards.js'
 import { COPY_SUFFIXES, createCompressedCopies } from './compressed-copies.js'
@@ -16,9 +16,6 @@ import { createNearTier } from './near/near-tier.js'
 import { createWriteSettle } from './near/write-settle.js'
 import { createReadThrough } from './read-through.js'
 import { watchRedis } from './redis-watch.js'
-
-/** Told HIT, MISS, BYPASS or GRACE as soon as the read path knows which. */
-type OnStatus = (status: CacheStatus) => void
 
 /**
  * The cache, as plugins see it: a facade over a small stack.

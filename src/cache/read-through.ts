@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { RedisClient } from '../redis/create-redis-client.js'
-import type { CachedResponse, CacheStatus, Load, Lookup, Noted } from './cached-response.js'
+import type { CachedResponse, Load, Lookup, Noted, OnStatus } from './cached-response.js'
 import { readPathCall, type CircuitBreaker } from '../redis/call-guards.js'
 import { decodeEntry, entryAge, entryPayload, type EntryRead, type EntryReader } from './entry-reader.js'
 import type { CacheTarget } from './keys.js'
@@ -166,7 +166,7 @@ export function createReadThrough ({ redis, entries, breaker, near, delivery, se
    * age) only when the reload fails for the database or is slower than the soft timeout.
    * `onStatus` learns HIT, MISS, BYPASS or GRACE as soon as it is known, even if the load fails.
    */
-  async function readThrough (target: CacheTarget, load: Load, onStatus: (status: CacheStatus) => void): Promise<{ response: CachedResponse, stored?: Buffer }> {
+  async function readThrough (target: CacheTarget, load: Load, onStatus: OnStatus): Promise<{ response: CachedResponse, stored?: Buffer }> {
     const found = await lookup(target)
     if (found.status === 'HIT') {
       onStatus('HIT')
@@ -201,7 +201,7 @@ export function createReadThrough ({ redis, entries, breaker, near, delivery, se
     /** The read path with the `stored` bytes of a hit, which the compressed copies are made from. */
     readThrough,
     /** The read path for the identity response: what a facade without a near tier hands the plugin as it is. */
-    read: async (target: CacheTarget, load: Load, onStatus: (status: CacheStatus) => void): Promise<CachedResponse> => (await readThrough(target, load, onStatus)).response
+    read: async (target: CacheTarget, load: Load, onStatus: OnStatus): Promise<CachedResponse> => (await readThrough(target, load, onStatus)).response
   }
 }
 
