@@ -136,6 +136,19 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
       }
     : { nearHit: undefined, read: core.read, readCopy: copies.readThrough }
 
+  // The writes' invalidation. Without a near tier the facade only wires it to the invalidator.
+  // With one, this instance's near copies go now, whatever Redis does, and again once the
+  // script has landed: a lookup between the two may have read the old bytes and stored them.
+  const writes: { invalidate: (invalidation: Invalidation) => Promise<void> } = near.enabled
+    ? {
+        invalidate (invalidation) {
+          const entityKeys = invalidation.changed.map(({ id }) => keys.entity(id).key)
+          near.dropForMutation(entityKeys)
+          return invalidator.invalidate(invalidation).then(() => near.dropForMutation(entityKeys))
+        }
+      }
+    : { invalidate: invalidator.invalidate }
+
   return {
     /**
      * The first step of a read, synchronous (no promise, no Redis), present only with a near
@@ -159,25 +172,15 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
      * the token its invalidation carries; rejects (ChangeNotAnnouncedError) when the write must
      * not go ahead.
      */
-    beginChange: (id: string): Promise<string> => changes.begin(id),
+    beginChange: changes.begin,
 
     /**
      * Sends a write's invalidation; resolves once it landed, or failed and is owed, and the
      * near tiers that received its messages can no longer serve what it replaced (write-settle.ts).
+     * Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
+     * mutation from invalidating for the other instances. It has its own deadline.
      */
-    invalidate (invalidation: Invalidation): Promise<void> {
-      // Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
-      // mutation from invalidating for the other instances. It has its own deadline.
-      if (!near.enabled) return invalidator.invalidate(invalidation).then(() => settle.settled())
-      // This instance's near copies go now, whatever Redis does, and again once the script
-      // has landed: a lookup between the two may have read the old bytes and stored them.
-      const entityKeys = invalidation.changed.map(({ id }) => keys.entity(id).key)
-      near.dropForMutation(entityKeys)
-      return invalidator.invalidate(invalidation).then(() => {
-        near.dropForMutation(entityKeys)
-        return settle.settled()
-      })
-    },
+    invalidate: writes.invalidate,
 
     /** Resolves once both connections the cache reads on are ready, for whoever waits on Redis. */
     async connected (): Promise<void> {

@@ -183,7 +183,8 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
     /**
      * Records the invalidation of a mutation (every list page for a new order; the order's
      * entry and the pages holding it for a changed one) and resolves once it has landed or
-     * failed (then it is owed, and redelivered in the background).
+     * failed (then it is owed, and redelivered in the background), and near tiers that may
+     * have received the write's messages can no longer serve what it replaced (write-settle.ts).
      */
     async invalidate (mutation: Invalidation): Promise<void> {
       metrics.cache.invalidations.inc()
@@ -199,9 +200,8 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
       if (redis.status !== 'ready') {
         delivery.owed = true
         scheduleRetry()
-        return
-      }
-      await deliver()
+      } else await deliver()
+      await settle.settled()
     },
 
     /**
