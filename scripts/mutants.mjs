@@ -78,17 +78,17 @@ const MUTANTS = [
   },
   {
     name: 'the lock released by anyone: the compare-and-delete no longer compares the token',
-    edits: [['src/lock/release-if-owner.ts', "if redis.call('GET', KEYS[1]) == ARGV[1] then", "if redis.call('GET', KEYS[1]) then"]],
+    edits: [['src/lock/lock-release.ts', "if redis.call('GET', KEYS[1]) == ARGV[1] then", "if redis.call('GET', KEYS[1]) then"]],
     tests: ['test/plugins/lock.test.ts']
   },
   {
     name: 'a landed lock release not sent again when the Cluster\'s nodes change (a master died with it)',
-    edits: [['src/lock/owed-releases.ts', "  redis.on('+node', reReleaseRecent)\n  redis.on('-node', reReleaseRecent)\n", '']],
+    edits: [['src/lock/lock-release.ts', "  redis.on('+node', reReleaseRecent)\n  redis.on('-node', reReleaseRecent)\n", '']],
     tests: ['test/topologies/orphan-lock.test.ts']
   },
   {
     name: 'a landed lock release not sent again when the client reconnects (Sentinel: to the promoted master)',
-    edits: [['src/lock/owed-releases.ts', "  redis.on('ready', reReleaseRecent)\n", '']],
+    edits: [['src/lock/lock-release.ts', "  redis.on('ready', reReleaseRecent)\n", '']],
     tests: ['test/topologies/orphan-lock.test.ts']
   },
   {

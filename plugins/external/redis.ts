@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import { createRedisClient, type RedisClient } from '../../src/redis/create-redis-client.js'
 import { CACHE_SCRIPTS } from '../../src/cache/scripts/index.js'
-import { releaseIfOwnerScript } from '../../src/lock/release-if-owner.js'
+import { releaseIfOwnerScript } from '../../src/lock/lock-release.js'
 import { reconnectWhenEnded } from '../../src/redis/reconnect-when-ended.js'
 
 declare module 'fastify' {

@@ -4,27 +4,20 @@ import type { RedisClient } from '../redis/create-redis-client.js'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config.js'
 import { redisKeys } from '../cache/keys.js'
-import { createOwedReleases } from './owed-releases.js'
-import { releaseIfOwner } from './release-if-owner.js'
+import { createLockReleases, type HeldLock } from './lock-release.js'
 import { withDeadline } from '../redis/call-guards.js'
 import { LockUnavailableError, OrderLockedError } from '../http/errors.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 
 const MAX_RETRY_DELAY_MS = 1000
 
-interface HeldLock {
-  orderId: string
-  key: string
-  token: string
-  acquiredAt: number
-}
-
 /**
  * Per-order mutual exclusion across instances: `SET key <random token> NX EX ttl`, released
  * by an atomic compare-and-delete so a holder whose lock expired can never delete the next
- * holder's lock. Fail-closed: a held lock is 409 ORDER_LOCKED, an unreachable, frozen or
- * erroring Redis is 503 LOCK_UNAVAILABLE (told apart by what Redis answered, not by text),
- * unless LOCK_FALLBACK=optimistic lets the write go ahead fenced by the version alone.
+ * holder's lock (src/lock/lock-release.ts). Fail-closed: a held lock is 409 ORDER_LOCKED, an
+ * unreachable, frozen or erroring Redis is 503 LOCK_UNAVAILABLE (told apart by what Redis
+ * answered, not by text), unless LOCK_FALLBACK=optimistic lets the write go ahead fenced by
+ * the version alone.
  * The lock is an efficiency measure; safety against an expired lock comes from the version
  * check in the MongoDB update (fencing), see src/orders/repository.ts.
  */
@@ -35,27 +28,7 @@ export function createLock ({ redis, metrics, log, config }: {
   config: Config
 }) {
   const timeoutMs = config.REDIS_COMMAND_TIMEOUT_MS
-  let longestHeldMs = 0
-  const owedReleases = createOwedReleases({ redis, timeoutMs, lockTtlMs: config.LOCK_TTL_SECONDS * 1000, log })
-
-  async function release (lock: HeldLock): Promise<void> {
-    const heldMs = Date.now() - lock.acquiredAt
-    metrics.lock.holdSeconds.observe(heldMs / 1000)
-    if (heldMs > longestHeldMs) {
-      longestHeldMs = heldMs
-      metrics.lock.holdSecondsMax.set(heldMs / 1000)
-    }
-    try {
-      const released = await withDeadline(releaseIfOwner(redis, lock), timeoutMs, 'lock release')
-      owedReleases.landed(lock.key, lock.token)
-      if (released) metrics.lock.released.inc()
-      else log.warn({ orderId: lock.orderId, heldMs }, 'lock had expired before release; the version check fenced the write')
-    } catch (err) {
-      // The write itself already committed or failed; the release is owed until it lands.
-      log.warn({ err, orderId: lock.orderId }, 'lock release failed; retrying it until it lands or the lock expires')
-      owedReleases.owe(lock.key, lock.token)
-    }
-  }
+  const releases = createLockReleases({ redis, timeoutMs, lockTtlMs: config.LOCK_TTL_SECONDS * 1000, metrics, log })
 
   async function trySet (key: string, token: string): Promise<boolean> {
     const attempt = redis.set(key, token, 'EX', config.LOCK_TTL_SECONDS, 'NX')
@@ -67,7 +40,7 @@ export function createLock ({ redis, metrics, log, config }: {
       // The SET may still be applied: by a frozen Redis when it wakes (the release, sent at once,
       // queues right behind it on the same connection), or by a Cluster client that retries it
       // through a failover. Its owner-only release is owed until it frees the lock or the TTL has.
-      owedReleases.owe(key, token, true)
+      releases.owe(key, token, true)
       throw new LockUnavailableError({ cause: err })
     }
   }
@@ -118,12 +91,12 @@ export function createLock ({ redis, metrics, log, config }: {
       try {
         return await work(true)
       } finally {
-        await release(lock)
+        await releases.release(lock)
       }
     },
 
     /** Stops retrying owed releases (their locks expire by their TTL). */
-    close: (): void => owedReleases.close()
+    close: (): void => releases.close()
   }
 }
 

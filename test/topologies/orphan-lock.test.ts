@@ -15,7 +15,7 @@ import { redisKeys } from '../../src/cache/keys.js'
 // to a master that died before replicating it, while the lock itself had reached the replica
 // that takes over. Nobody holds that lock; without the holder's re-release it answers every PUT
 // of its order 409 ORDER_LOCKED for the rest of LOCK_TTL_SECONDS (10 s). The bound: at most 1 s
-// beyond the promotion. It rests on src/lock/owed-releases.ts: the holder keeps every landed
+// beyond the promotion. It rests on src/lock/lock-release.ts: the holder keeps every landed
 // release for the lock's TTL and owes them all again when its client's masters change, then
 // sends what it owes every 100 ms.
 // - Cluster: ioredis drops the dead master's connection at once ('-node'). Until the promotion

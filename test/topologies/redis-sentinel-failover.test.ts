@@ -14,7 +14,7 @@ import { redisKeys } from '../../src/cache/keys.js'
 // once the replica is promoted. One more answer is possible, and bounded: a lock whose release
 // never arrived (its holder released on the dead master, after replication had carried the
 // lock to the replica; or a SET NX applied while its reply was lost in the switch) is owed by its
-// holder and released as soon as the promoted master answers (src/lock/owed-releases.ts): that
+// holder and released as soon as the promoted master answers (src/lock/lock-release.ts): that
 // order answers 409 ORDER_LOCKED for at most about a second past the promotion, not the lock's TTL.
 
 // The default TTL: a lock left behind by a release that went to the dead master would answer 409
