@@ -5,7 +5,6 @@ import type { CachedResponse, OnStatus } from '../../src/cache/cached-response.j
 import type { Invalidation } from '../../src/cache/invalidation.js'
 import { clusterKeys, standaloneKeys, type CacheTarget, type KeyLayout } from '../../src/cache/keys.js'
 import { redisTopology } from '../../src/redis/create-redis-client.js'
-import { mayHaveWritten } from '../../src/http/errors.js'
 import { asArray } from '../../src/http/as-array.js'
 import { contentTag, negotiateCoding, noneMatchHolds, tagInCoding } from '../../src/http/representations.js'
 import { isDatabaseUnavailable } from '../../src/http/database-errors.js'
@@ -17,10 +16,11 @@ export interface CacheRouteConfig {
   /** For a cached list: the entity ids its handler's result holds (a change to one invalidates it). */
   holds?: (result: unknown) => string[]
   /**
-   * What a mutating route invalidates, sent before its response; `mayHaveWritten`: whether the
-   * answer may come from a write (2xx, or a 5xx whose outcome is unknown). Undefined: nothing.
+   * What a mutating route invalidates, sent before its response, given the response about to
+   * be sent (its status on `reply`, its serialised body as `payload`): the route knows which of
+   * its answers may come from a write. Undefined: nothing.
    */
-  invalidates?: (request: FastifyRequest, reply: FastifyReply, mayHaveWritten: boolean) => Invalidation | undefined
+  invalidates?: (request: FastifyRequest, reply: FastifyReply, payload: unknown) => Invalidation | undefined
 }
 
 declare module 'fastify' {
@@ -129,7 +129,7 @@ export default fp(async function cachePlugin (app) {
 
   function invalidateBeforeSend (invalidates: NonNullable<CacheRouteConfig['invalidates']>) {
     return async function invalidateBeforeSend (request: FastifyRequest, reply: FastifyReply, payload: unknown) {
-      const invalidation = invalidates(request, reply, mayHaveWritten(reply.statusCode, payload))
+      const invalidation = invalidates(request, reply, payload)
       if (invalidation) await cache.invalidate(invalidation)
       return payload
     }

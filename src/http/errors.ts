@@ -76,26 +76,6 @@ export function retryAfterOf (code: string): number | undefined {
   return RETRY_AFTER_SECONDS[code as ErrorCode]
 }
 
-// 503s answered before a mutation could write anything. (DATABASE_UNAVAILABLE also wrote
-// nothing; it still invalidates, as any other failure that reached the database.)
-const REFUSED_BEFORE_WRITING: ReadonlySet<string> = new Set<ErrorCode>(['LOCK_UNAVAILABLE', 'OVERLOADED', 'SHUTTING_DOWN'])
-
-/**
- * Whether a mutation's response says it may have written, and so owes an invalidation: a
- * success, or a 5xx other than a refusal up front (a lost reply can hide a committed write).
- * A 4xx wrote nothing.
- */
-export function mayHaveWritten (statusCode: number, body: unknown): boolean {
-  if (statusCode < 400) return true
-  if (statusCode < 500) return false
-  if (statusCode !== 503 || typeof body !== 'string') return true
-  try {
-    return !REFUSED_BEFORE_WRITING.has((JSON.parse(body) as ErrorBody).code)
-  } catch {
-    return true
-  }
-}
-
 /** The body of every error response: `{ statusCode, code, error, message }`. */
 export const ErrorSchema = Type.Object({
   statusCode: Type.Integer(),
