@@ -6,7 +6,7 @@ import { rollingRestartChecks } from './checks/rolling-restart.js'
 import { CLUSTER_BASELINE, CLUSTER_FAILOVER, CLUSTER_RECOVERY } from './cluster-scenario.js'
 import { NEAR_BOUND, type NearBound } from './near-bound.js'
 import { ROLLING_BASELINE, rollingPhase } from './rolling-restart.js'
-import { crashChecks, databaseOutageChecks, HITS_AGAIN_MS, recoveryChecks, redisOutageChecks, slowDependencyChecks } from './checks/outage.js'
+import { crashChecks, databaseOutageChecks, HITS_AGAIN_MS, quietPhaseChecks, recoveryChecks, redisOutageChecks, slowDependencyChecks } from './checks/outage.js'
 import { staleReadChecks, staleReads, type StaleRead } from './checks/stale-reads.js'
 import { BASELINE, entering, outage, recovery, type Fault } from './faults.js'
 import type { LockWatch } from './lock-watch.js'
@@ -89,6 +89,8 @@ export async function evaluate (options: Options, log: RequestLog, timeline: Tim
   const recoveryBoundMs = options.recoverySeconds * 500
   const optimistic = PROFILES.flatMap((p, i) => p.optimistic ? [i] : [])
   const crashes: Crash[] = []
+  const baselinePhase = timeline.get(BASELINE)
+  if (baselinePhase) checks.push(...quietPhaseChecks('baseline', timeline.entriesOf(entries, BASELINE), baselinePhase.end))
   for (const fault of faults) {
     const during = timeline.entriesOf(entries, outage(fault))
     const backAt = timeline.get(outage(fault))?.end ?? Number.POSITIVE_INFINITY

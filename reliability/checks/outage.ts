@@ -66,6 +66,23 @@ export function crashChecks (fault: string, entries: LogEntry[], crashed: number
   ]
 }
 
+/**
+ * A phase in which nothing fails (the baseline): no 5xx, nothing unanswered. A request sent near
+ * its end may be caught by the fault that follows (a PUT in flight when Redis is killed is rightly
+ * 503 LOCK_UNAVAILABLE), so only the requests answered before `endAt` are judged; the others
+ * are counted in the detail.
+ */
+export function quietPhaseChecks (phase: string, entries: LogEntry[], endAt: number): Check[] {
+  const answered = entries.filter((e) => e.doneAt < endAt)
+  const bad = answered.filter(isServerError)
+  const caught = entries.filter((e) => e.doneAt >= endAt && isServerError(e))
+  return [
+    check(`${phase}: zero 5xx, nothing unanswered, while nothing fails`, bad.length === 0 && answered.length > 0,
+      `${answered.length} requests answered within it; ${bad.length} 5xx or unanswered${describe(bad)}; ` +
+      `${entries.length - answered.length} answered after it ended, ${caught.length} of them failed (the next phase's fault)`)
+  ]
+}
+
 /** A PUT/DELETE on an order whose lock another request holds is answered from Redis alone. */
 const lockedOut = (e: LogEntry) => e.status === 409 && e.code === 'ORDER_LOCKED'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { lockedOutChecks } from '../../reliability/checks/locked-out.js'
-import { databaseOutageChecks } from '../../reliability/checks/outage.js'
+import { databaseOutageChecks, quietPhaseChecks } from '../../reliability/checks/outage.js'
 import { rollingRestartChecks } from '../../reliability/checks/rolling-restart.js'
 import { missingFromFirstPage, staleReads } from '../../reliability/checks/stale-reads.js'
 import { soakChecks } from '../../reliability/evaluate.js'
@@ -88,6 +88,18 @@ t.test('database outage: a 503 is timed from its write, so a wait for one of the
   t.equal(bound([hit, unavailable(0, 3000, 8000)])?.passed, true, '8 s from being issued, 5 s from its write: within 6 s')
   t.equal(bound([hit, unavailable(0, 1000, 8000)])?.passed, false, '7 s from its write: over')
   t.match(bound([hit, unavailable(0, 1000, 8000)])?.detail, /slowest 7000 ms from its write \(8000 ms from being issued/)
+})
+
+t.test('baseline: a 5xx answered while nothing failed fails; one caught by the next phase\'s fault does not', async (t) => {
+  const quiet = (log: LogEntry[]) => quietPhaseChecks('baseline', log, 1000)[0]
+  const unavailable = (doneAt: number) => put('q', 2, 900, doneAt, 0, 503)
+  t.equal(quiet([put('q', 2, 0, 10)])?.passed, true, 'every request answered 200')
+  t.equal(quiet([put('q', 2, 0, 10), unavailable(999)])?.passed, false, 'a 503 answered before the baseline ended')
+  t.equal(quiet([put('q', 2, 0, 10), entry({ kind: 'get', method: 'GET', path: '/orders/q', sentAt: 5, doneAt: 20, status: 0, error: 'timeout' })])?.passed,
+    false, 'an unanswered request')
+  t.equal(quiet([put('q', 2, 0, 10), unavailable(1200)])?.passed, true, 'a 503 answered after it ended: the next fault\'s')
+  t.match(quiet([put('q', 2, 0, 10), unavailable(1200)])?.detail, /1 answered after it ended, 1 of them failed/)
+  t.equal(quiet([])?.passed, false, 'nothing answered: nothing judged')
 })
 
 t.test('soak: the heap is judged by what full GCs leave, not by samples that hold garbage', async (t) => {
