@@ -115,6 +115,21 @@ const MUTANTS = [
     name: 'reliability oracle: a first list page missing a newer acknowledged order is not judged',
     edits: [['reliability/checks/stale-reads.ts', '      if (shown.has(post.order?._id as string)) continue', '      continue']],
     tests: ['test/reliability/oracles.test.ts']
+  },
+  {
+    name: 'a write\'s answer no longer waits for near tiers\' leases (the invalidator does not call the wait)',
+    edits: [['src/cache/invalidator.ts', '      await settle.settled()\n', '']],
+    tests: ['test/cache/write-settle.test.ts', 'test/cache/near-lease.test.ts']
+  },
+  {
+    name: 'a change made without the lock (not announced) is not invalidated though it wrote',
+    edits: [['src/orders/cache-policies.ts', 'if (!announced && !mayHaveWritten(reply.statusCode, payload)) return undefined', 'if (!announced) return undefined']],
+    tests: ['test/faults/lock-fallback.test.ts']
+  },
+  {
+    name: 'reliability oracle: a 5xx answered during the baseline is not judged',
+    edits: [['reliability/checks/outage.ts', '  const bad = answered.filter(isServerError)\n', '  const bad = answered.filter(() => false)\n']],
+    tests: ['test/reliability/oracles.test.ts']
   }
 ]
 
