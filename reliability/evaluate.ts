@@ -90,7 +90,7 @@ export async function evaluate (options: Options, log: RequestLog, timeline: Tim
   const optimistic = PROFILES.flatMap((p, i) => p.optimistic ? [i] : [])
   const crashes: Crash[] = []
   const baselinePhase = timeline.get(BASELINE)
-  if (baselinePhase) checks.push(...quietPhaseChecks('baseline', timeline.entriesOf(entries, BASELINE), baselinePhase.end))
+  if (baselinePhase) checks.push(...quietPhaseChecks('baseline', timeline.entriesOf(entries, BASELINE), baselinePhase.end, options.clientTimeoutMs))
   for (const fault of faults) {
     const during = timeline.entriesOf(entries, outage(fault))
     const backAt = timeline.get(outage(fault))?.end ?? Number.POSITIVE_INFINITY

@@ -69,17 +69,22 @@ export function crashChecks (fault: string, entries: LogEntry[], crashed: number
 /**
  * A phase in which nothing fails (the baseline): no 5xx, nothing unanswered. A request sent near
  * its end may be caught by the fault that follows (a PUT in flight when Redis is killed is rightly
- * 503 LOCK_UNAVAILABLE), so only the requests answered before `endAt` are judged; the others
- * are counted in the detail.
+ * 503 LOCK_UNAVAILABLE), so a request is judged when it went wrong before `endAt`: an answer by
+ * when it came, a client timeout by when the request went silent (`clientTimeoutMs` before it
+ * fired: a request that hangs in the phase is judged, though its timeout fires after it). The
+ * others are counted in the detail, with their codes.
  */
-export function quietPhaseChecks (phase: string, entries: LogEntry[], endAt: number): Check[] {
-  const answered = entries.filter((e) => e.doneAt < endAt)
-  const bad = answered.filter(isServerError)
-  const caught = entries.filter((e) => e.doneAt >= endAt && isServerError(e))
+export function quietPhaseChecks (phase: string, entries: LogEntry[], endAt: number, clientTimeoutMs: number): Check[] {
+  const timedOut = (e: LogEntry) => e.status === 0 && e.error === `no answer within ${clientTimeoutMs} ms`
+  const settledAt = (e: LogEntry) => timedOut(e) ? e.doneAt - clientTimeoutMs : e.doneAt
+  const judged = entries.filter((e) => settledAt(e) < endAt)
+  const bad = judged.filter(isServerError)
+  const caught = entries.filter((e) => settledAt(e) >= endAt && isServerError(e))
+  const codes = [...new Set(caught.map((e) => e.code ?? e.error ?? String(e.status)))].join(', ')
   return [
-    check(`${phase}: zero 5xx, nothing unanswered, while nothing fails`, bad.length === 0 && answered.length > 0,
-      `${answered.length} requests answered within it; ${bad.length} 5xx or unanswered${describe(bad)}; ` +
-      `${entries.length - answered.length} answered after it ended, ${caught.length} of them failed (the next phase's fault)`)
+    check(`${phase}: zero 5xx, nothing unanswered, while nothing fails`, bad.length === 0 && judged.length > 0,
+      `${judged.length} requests answered within it; ${bad.length} 5xx or unanswered${describe(bad)}; ` +
+      `${entries.length - judged.length} answered after it ended, ${caught.length} of them failed (the next phase's fault${codes ? `: ${codes}` : ''})`)
   ]
 }
 

@@ -138,7 +138,8 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
 
   // The writes' invalidation. Without a near tier the facade only wires it to the invalidator.
   // With one, this instance's near copies go now, whatever Redis does, and again once the
-  // script has landed: a lookup between the two may have read the old bytes and stored them.
+  // invalidation has landed and its lease wait is over (still before the response): a lookup
+  // between the two may have read the old bytes and stored them.
   const writes: { invalidate: (invalidation: Invalidation) => Promise<void> } = near.enabled
     ? {
         invalidate (invalidation) {

@@ -44,7 +44,7 @@ export function createInvalidator ({ redis, keys, metrics, log, timeoutMs, retry
   channel: string
   /** Every compressed-copy key suffix: a deleted or rewritten entry's copies go with it. */
   copySuffixes: readonly string[]
-  /** Told how many near tiers received a list bump's message: a new order's answer waits for their leases. */
+  /** Told how many near tiers received a counted script's message (write-settle.ts); every `invalidate` ends with its wait. */
   settle: WriteSettle
 }) {
   // What mutations still need delivered: every list page (a new order), and these changed orders.
