@@ -5,9 +5,7 @@ import { withDeadline } from '../redis/call-guards.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 import type { KeyLayout } from './keys.js'
 import type { WriteSettle } from './near/write-settle.js'
-import { beginEntityChange } from './scripts/begin-entity-change.js'
-import type { Announced } from './scripts/online-replicas.js'
-import { parkPages } from './scripts/park-pages.js'
+import { announceChange, type Announced } from './scripts/announce-change.js'
 
 /** The announcement of a change did not reach Redis, or not its replicas: the write must not go ahead. */
 export class ChangeNotAnnouncedError extends Error {
@@ -19,13 +17,13 @@ export class ChangeNotAnnouncedError extends Error {
  * acknowledged write" hold on every instance by design, without depending on an invalidation
  * that lands after the write (it may not: Redis frozen, killed, failing over).
  *
- * `begin(id)` runs under the entity's lock, before the MongoDB write: in the entity's slot it
- * deletes the entry and moves its generation, and sets a change marker that refuses every fill
- * of it (begin-entity-change.ts); in each list slot group it parks the pages holding it and
- * stamps it changed far in the future, which refuses every fill of a page holding it
- * (park-pages.ts). From then on no instance can hit or store the old bytes. Only then is the
- * write made; its invalidation (invalidator.ts, before the response) ends the change: pages put
- * back rewritten, the real clock stamped, the marker removed. If that invalidation never lands,
+ * `begin(id)` runs under the entity's lock, before the MongoDB write (scripts/announce-change.ts,
+ * one call per slot: one in all on a single Redis): for the entity, it deletes the entry and
+ * moves its generation, and sets a change marker that refuses every fill of it; in each list
+ * slot group, it parks the pages holding it and stamps it changed far in the future, which
+ * refuses every fill of a page holding it. From then on no instance can hit or store the old
+ * bytes. Only then is the write made; its invalidation (invalidator.ts, before the response)
+ * ends the change: pages put back rewritten, the real clock stamped, the marker removed. If that invalidation never lands,
  * nothing stale is served: the entity and its pages are only not cached until the marker and
  * stamps expire.
  *
@@ -73,26 +71,11 @@ export function createChanges ({ redis, keys, metrics, timeoutMs, ttlSeconds, ch
     /** Announces a change of `id`; resolves to its token, which the write's invalidation carries. */
     async begin (id: string): Promise<string> {
       const token = randomBytes(12).toString('base64url')
-      const { entity, groups } = keys.change(id)
-      const calls = [
-        replicated(entity.key, () => beginEntityChange(redis, {
-          generationKey: entity.generationKey,
-          entryKey: entity.key,
-          markerKey: entity.changeMarker,
-          token,
-          markerTtlSeconds: ttlSeconds,
-          generationTtlSeconds: ttlSeconds,
-          channel,
-          copySuffixes
-        })),
-        ...groups.map((tracking) => replicated(tracking.changeClock, () => parkPages(redis, {
-          changeClock: tracking.changeClock,
-          entities: [{ changedAt: tracking.changedAt(id), pagesHolding: tracking.pagesHolding(id) }],
-          stampTtlSeconds: ttlSeconds,
-          channel,
-          copySuffixes
-        })))
-      ]
+      const calls = keys.change(id).map((call) => {
+        // A key of the call's slot, for the WAIT that follows it there.
+        const slotKey = call.tracking ? call.tracking.changeClock : call.entity.key
+        return replicated(slotKey, () => announceChange(redis, { id, call, token, ttlSeconds, channel, copySuffixes }))
+      })
       try {
         await withDeadline(Promise.all(calls), 2 * timeoutMs, 'change announcement')
       } catch (err) {

@@ -71,16 +71,19 @@ export interface CacheTarget {
   filledKey: string
 }
 
-/** Where a change of one entity is announced before it is made (src/cache/changes.ts): one call per slot. */
 /** An entity's entry: it always has a change marker. */
 export type EntityTarget = CacheTarget & { changeMarker: string }
 
-interface ChangeKeys {
-  /** The entity's entry, generation and change marker (one slot). */
-  entity: EntityTarget
-  /** Each list slot group's tracking keys, where the pages holding the entity are parked. */
-  groups: PageTracking[]
-}
+/**
+ * One script call of a change's announcement (src/cache/changes.ts): every key in it hashes to
+ * the same Redis Cluster slot. Standalone, one call holds both; on a Cluster, one per list
+ * slot group and one for the entity.
+ */
+export type ChangeCall =
+  /** A list slot group's tracking keys, where the pages holding the entity are parked; and the entity's keys, standalone. */
+  | { tracking: PageTracking, entity?: EntityTarget }
+  /** The entity's entry, generation and change marker. */
+  | { tracking?: undefined, entity: EntityTarget }
 
 /** One script call of an invalidation: every key in it hashes to the same Redis Cluster slot. */
 export interface InvalidationCall {
@@ -101,8 +104,8 @@ export interface KeyLayout {
   entity: (orderId: string) => EntityTarget
   /** The script calls that carry out an invalidation. */
   invalidation: (invalidation: Invalidation) => InvalidationCall[]
-  /** The keys a change of one entity is announced in, before it is made. */
-  change: (id: string) => ChangeKeys
+  /** The script calls that announce a change of one entity, before it is made. */
+  change: (id: string) => ChangeCall[]
 }
 
 /** Beside an entry (same hash tag, so the same Redis Cluster slot): when it was filled. */
@@ -119,11 +122,11 @@ const standaloneTracking: PageTracking = {
   pagesHolding: redisKeys.pagesHolding
 }
 
-/** Standalone Redis and Sentinel: exactly the brief's keys, and one script call per invalidation. */
+/** Standalone Redis and Sentinel: exactly the brief's keys, and one script call per invalidation or announcement. */
 export const standaloneKeys: KeyLayout = {
   listPage: (page, limit) => listPageIn(redisKeys.listGeneration, standaloneTracking, redisKeys.listPage(page, limit)),
   entity: (orderId) => entityIn(redisKeys.entityGeneration(orderId), redisKeys.entity(orderId), redisKeys.entityChanging(orderId)),
-  change: (id) => ({ entity: standaloneKeys.entity(id), groups: [standaloneTracking] }),
+  change: (id) => [{ tracking: standaloneTracking, entity: standaloneKeys.entity(id) }],
   invalidation: ({ everyListPage, changed }) => [{
     listGenerations: everyListPage ? [redisKeys.listGeneration] : [],
     pagesOf: changed.length > 0 ? { tracking: standaloneTracking, ids: changed.map(({ id }) => id) } : undefined,
@@ -151,15 +154,16 @@ const clusterTracking = Array.from({ length: LIST_SLOT_GROUPS }, (_, group): Pag
 
 /**
  * Redis Cluster: the same keys with a hash tag ({...}: only that part picks the slot), so that
- * each entry sits in the slot of the generation that guards it. An invalidation is one script
- * call per slot: one per list group and one per order; it has landed when all of them have.
+ * each entry sits in the slot of the generation that guards it. An invalidation or an
+ * announcement is one script call per slot: one per list group and one per order; it has
+ * landed when all of them have.
  */
 export const clusterKeys: KeyLayout = {
   listPage: (page, limit) => listPageIn(clusterListKey(listGroupOf(page), 'generation'), clusterTracking[listGroupOf(page)]!,
     clusterListKey(listGroupOf(page), `page:${page}:limit:${limit}`)),
   entity: (orderId) => entityIn(`${KEY_NAMESPACE}:orders:entity-generation:{${orderId}}`, `${KEY_NAMESPACE}:orders:entity:{${orderId}}`,
     `${KEY_NAMESPACE}:orders:entity-changing:{${orderId}}`),
-  change: (id) => ({ entity: clusterKeys.entity(id), groups: clusterTracking }),
+  change: (id) => [...clusterTracking.map((tracking) => ({ tracking })), { entity: clusterKeys.entity(id) }],
   invalidation: ({ everyListPage, changed }) => [
     ...clusterTracking.map((tracking, group) => ({
       listGenerations: everyListPage ? [clusterListKey(group, 'generation')] : [],

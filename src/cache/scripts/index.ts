@@ -1,11 +1,10 @@
 import type { LuaScript } from '../../redis/lua-script.js'
-import { beginEntityChangeScript } from './begin-entity-change.js'
+import { announceChangeScript } from './announce-change.js'
 import { bumpGenerationsScript } from './bump-generations.js'
 import { fillCompressedCopyScript } from './fill-compressed-copy.js'
 import { fillIfGenerationScript } from './fill-if-generation.js'
-import { parkPagesScript } from './park-pages.js'
 
 /** Every script the cache runs, registered on the service's client where it is made. */
 export const CACHE_SCRIPTS: readonly LuaScript[] = [
-  fillIfGenerationScript, bumpGenerationsScript, fillCompressedCopyScript, beginEntityChangeScript, parkPagesScript
+  fillIfGenerationScript, bumpGenerationsScript, fillCompressedCopyScript, announceChangeScript
 ]
