@@ -123,7 +123,7 @@ const MUTANTS = [
   },
   {
     name: 'a change made without the lock (not announced) is not invalidated though it wrote',
-    edits: [['src/orders/cache-policies.ts', 'if (!announced && !mayHaveWritten(reply.statusCode, payload)) return undefined', 'if (!announced) return undefined']],
+    edits: [['routes/orders/write.ts', 'if (!announced && !mayHaveWritten(reply.statusCode, payload)) return undefined', 'if (!announced) return undefined']],
     tests: ['test/faults/lock-fallback.test.ts']
   },
   {

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Invalidation } from '../../src/cache/invalidation.js'
+import type { ErrorBody, ErrorCode } from '../../src/http/errors.js'
 import { errorResponses } from '../../src/http/error-schema.js'
 import { etagOf } from '../../src/http/representations.js'
-import { aNewOrder, theOrderAndPagesHoldingIt } from '../../src/orders/cache-policies.js'
 import { prepareChanges, prepareNewOrder, type OrderChanges } from '../../src/orders/rules.js'
 import {
   CancelOrderResponseSchema, CreateOrderBodySchema, CreateOrderHeadersSchema, IdParamsSchema, IfMatchHeadersSchema, OrderSchema,
@@ -11,6 +12,53 @@ import {
 } from '../../src/orders/schemas.js'
 import { writeOrder } from '../../src/orders/write-order.js'
 import { createOrder, idempotencyKeyOf } from '../../src/orders/create-order.js'
+
+// The cache policies these routes declare in `config.cache.invalidates`: what each mutation
+// invalidates, in the cache's neutral terms (every list page, or entities by id with the bytes
+// their pages may be rewritten from and to), given the response about to be sent.
+
+// 503s answered before a mutation could write anything. (DATABASE_UNAVAILABLE also wrote
+// nothing; it still invalidates, as any other failure that reached the database.)
+const REFUSED_BEFORE_WRITING: ReadonlySet<string> = new Set<ErrorCode>(['LOCK_UNAVAILABLE', 'OVERLOADED', 'SHUTTING_DOWN'])
+
+/**
+ * Whether a mutation's response says it may have written, and so owes an invalidation: a
+ * success, or a 5xx other than a refusal up front (a lost reply can hide a committed write).
+ * A 4xx wrote nothing. Here, with the routes' policies, rather than in the cache plugin: it
+ * reads the service's own error codes, which a generic cache does not know.
+ */
+export function mayHaveWritten (statusCode: number, body: unknown): boolean {
+  if (statusCode < 400) return true
+  if (statusCode < 500) return false
+  if (statusCode !== 503 || typeof body !== 'string') return true
+  try {
+    return !REFUSED_BEFORE_WRITING.has((JSON.parse(body) as ErrorBody).code)
+  } catch {
+    return true
+  }
+}
+
+/** A new order shifts every list page: when the POST may have written. */
+export const aNewOrder = (_request: FastifyRequest, reply: FastifyReply, payload: unknown): Invalidation | undefined =>
+  mayHaveWritten(reply.statusCode, payload) ? { everyListPage: true, changed: [] } : undefined
+
+/**
+ * A changed order (PUT, DELETE): its entry, and only the list pages holding it, and the end of
+ * the change announced before the write (src/orders/write-order.ts). A change never
+ * moves an order in the newest-first list (neither createdAt nor _id can change), so a page
+ * that holds exactly the order's previous bytes is rewritten with its new bytes and stays
+ * cached; the bytes are the list's own, serialised by the same schema. A write whose outcome
+ * is unknown (a 5xx) has no change to rewrite with: its pages are deleted.
+ */
+export function theOrderAndPagesHoldingIt (request: FastifyRequest, reply: FastifyReply, payload: unknown): Invalidation | undefined {
+  const { id } = request.params as IdParams
+  const { announced, previous, order } = request.orderChange ?? {}
+  // An announced change is always ended, written or not (a 409 from the fence, say).
+  if (!announced && !mayHaveWritten(reply.statusCode, payload)) return undefined
+  const serializeOrder = reply.compileSerializationSchema(OrderSchema)
+  const rewrite = previous && order && reply.statusCode < 300 ? { from: serializeOrder(previous), to: serializeOrder(order) } : null
+  return { everyListPage: false, changed: [{ id, rewrite, ...(announced ? { change: announced } : {}) }] }
+}
 
 // Every mutation authenticates (onRequest: no hook unless API_TOKENS is set) and declares what
 // it invalidates (config.cache.invalidates): the cache plugin sends it before the response.

@@ -1,6 +1,6 @@
 // What a write hands the cache: one type, from the route's declaration to the script call.
 // It speaks of list pages and entities by id, never of the domain's types: the route's own
-// policy (src/orders/cache-policies.ts) turns a change into one.
+// policy (its `config.cache.invalidates`, in routes/orders/write.ts) turns a change into one.
 
 /**
  * An entity's bytes, as a list page holds them, before and after the change: a page that holds

@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.js'
 import { isDatabaseUnavailable, isMongoError, writeFailure, WriteOutcomeUnknownError } from '../../src/http/database-errors.js'
 import { toErrorBody } from '../../src/http/error-mapping.js'
 import { retryAfterOf } from '../../src/http/errors.js'
-import { mayHaveWritten } from '../../src/orders/cache-policies.js'
+import { mayHaveWritten } from '../../routes/orders/write.js'
 import { isolatedMongoUrl, isolatedRedisUrl } from '../helper.js'
 
 // Only an unreachable database is a 503: a driver error that says our code misused the driver
