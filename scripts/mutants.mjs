@@ -128,7 +128,7 @@ const MUTANTS = [
   },
   {
     name: 'reliability oracle: a 5xx answered during the baseline is not judged',
-    edits: [['reliability/checks/outage.ts', '  const bad = answered.filter(isServerError)\n', '  const bad = answered.filter(() => false)\n']],
+    edits: [['reliability/checks/outage.ts', '  const bad = judged.filter(isServerError)\n', '  const bad = judged.filter(() => false)\n']],
     tests: ['test/reliability/oracles.test.ts']
   }
 ]
