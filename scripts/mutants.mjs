@@ -24,7 +24,7 @@ const MUTANTS = [
     tests: ['test/cache/compression.test.ts', 'test/cache/copy-codings.test.ts']
   },
   {
-    name: 'the gzip copy kept by both the announcement and the invalidation',
+    name: 'the gzip copy kept by both the announcement (its pages\' and its entry\'s) and the invalidation',
     edits: [['src/cache/scripts/bump-generations.ts', 'for s = 1, suffixCount do', 'for s = 1, math.min(1, suffixCount) do'],
       ['src/cache/scripts/announce-change.ts', 'for s = 1, suffixes do', 'for s = 1, math.min(1, suffixes) do']],
     tests: ['test/cache/compression.test.ts']
