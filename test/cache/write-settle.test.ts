@@ -1,4 +1,5 @@
 import t from 'tap'
+import { performance } from 'node:perf_hooks'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { createWriteSettle } from '../../src/cache/near/write-settle.js'
 
@@ -36,4 +37,17 @@ t.test('once near tiers were seen, a script that reached none (or failed) waits 
   await settle.settled()
   settle.published(0)
   t.ok(await waits(settle), 'its message may still reach a near tier another way')
+})
+
+t.test('the wait never ends before the lease has run out (a timer\'s whole milliseconds fire early)', async (t) => {
+  const leaseMs = 10
+  let early = 0
+  for (let i = 0; i < 30; i++) {
+    const settle = createWriteSettle(leaseMs)
+    const before = performance.now()
+    settle.published(1)
+    await settle.settled()
+    if (performance.now() - before < leaseMs) early++
+  }
+  t.equal(early, 0, '30 writes, none answered before its lease ran out')
 })

@@ -36,10 +36,13 @@ export function createWriteSettle (leaseMs: number) {
       if (receivers > 0) seenAt = now
       if (now - seenAt < NEAR_TIERS_SEEN_FOR_MS) until = Math.max(until, now + leaseMs)
     },
-    /** Resolves once every counted message so far has outlived every lease that predates it. */
+    /**
+     * Resolves once every counted message so far has outlived every lease that predates it. A
+     * timer's delay is whole milliseconds (a fraction is cut off, so it can fire before `until`),
+     * hence rounded up, and checked again against the clock.
+     */
     async settled (): Promise<void> {
-      const wait = until - performance.now()
-      if (wait > 0) await sleep(wait)
+      for (let wait = until - performance.now(); wait > 0; wait = until - performance.now()) await sleep(Math.ceil(wait))
     }
   }
 }
