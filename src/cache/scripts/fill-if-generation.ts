@@ -88,7 +88,7 @@ export async function fillIfGeneration (redis: Redis | Cluster, fill: {
   observedGeneration: string
   /** The change clock seen before the load ('' when none, or not a list page). */
   observedChangeClock: string
-  /** `<etag>\n<body>`: the entry after its generation line (src/cache/entry.ts). */
+  /** `<etag>\n<body>`: the entry after its generation line (its format: src/cache/entry-reader.ts). */
   payload: string
   entryTtlSeconds: number
   /** How long the entry is kept past its TTL, for grace (CACHE_GRACE_SECONDS). */
