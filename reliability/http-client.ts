@@ -23,6 +23,9 @@ export interface Call {
 // part of their measured latency). Enough that writes held for a deadline while Redis is gone
 // (up to 1 s each, about 40 at once at 500 requests/s) do not queue the reads behind them.
 export const SOCKETS_PER_INSTANCE = 48
+
+/** The `error` of a request whose socket stayed silent for the client timeout (the checks tell it apart by this). */
+export const noAnswerWithin = (timeoutMs: number): string => `no answer within ${timeoutMs} ms`
 const agents = new Map<string, Agent>()
 
 function agentFor (baseUrl: string): Agent {
@@ -124,7 +127,7 @@ export function send (call: Call, seq: number, timeoutMs: number): Promise<LogEn
       })
     })
     req.on('socket', () => { entry.writtenAt = now() })
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+    req.on('timeout', () => req.destroy(new Error(noAnswerWithin(timeoutMs))))
     req.on('error', (err) => finish(err.message))
     req.end(payload)
   })

@@ -1,3 +1,4 @@
+import { noAnswerWithin } from '../http-client.js'
 import { isServerError, type LogEntry } from '../request-log.js'
 import type { Recovery } from '../recovery.js'
 import { maxOf, type Figures } from '../stats.js'
@@ -75,7 +76,7 @@ export function crashChecks (fault: string, entries: LogEntry[], crashed: number
  * others are counted in the detail, with their codes.
  */
 export function quietPhaseChecks (phase: string, entries: LogEntry[], endAt: number, clientTimeoutMs: number): Check[] {
-  const timedOut = (e: LogEntry) => e.status === 0 && e.error === `no answer within ${clientTimeoutMs} ms`
+  const timedOut = (e: LogEntry) => e.status === 0 && e.error === noAnswerWithin(clientTimeoutMs)
   const settledAt = (e: LogEntry) => timedOut(e) ? e.doneAt - clientTimeoutMs : e.doneAt
   const judged = entries.filter((e) => settledAt(e) < endAt)
   const bad = judged.filter(isServerError)

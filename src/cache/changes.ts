@@ -23,9 +23,9 @@ export class ChangeNotAnnouncedError extends Error {
  * slot group, it parks the pages holding it and stamps it changed far in the future, which
  * refuses every fill of a page holding it. From then on no instance can hit or store the old
  * bytes. Only then is the write made; its invalidation (invalidator.ts, before the response)
- * ends the change: pages put back rewritten, the real clock stamped, the marker removed. If that invalidation never lands,
- * nothing stale is served: the entity and its pages are only not cached until the marker and
- * stamps expire.
+ * ends the change: pages put back rewritten, the real clock stamped, the marker removed. If
+ * that invalidation never lands, nothing stale is served: the entity and its pages are only
+ * not cached until the marker and stamps expire.
  *
  * On a master with replicas online, each call is followed by WAIT for all of them: a failover must not
  * promote a replica that never saw the announcement. If any call fails, `begin` throws and the

@@ -140,15 +140,13 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
   // With one, this instance's near copies go now, whatever Redis does, and again once the
   // invalidation has landed and its lease wait is over (still before the response): a lookup
   // between the two may have read the old bytes and stored them.
-  const writes: { invalidate: (invalidation: Invalidation) => Promise<void> } = near.enabled
-    ? {
-        invalidate (invalidation) {
-          const entityKeys = invalidation.changed.map(({ id }) => keys.entity(id).key)
-          near.dropForMutation(entityKeys)
-          return invalidator.invalidate(invalidation).then(() => near.dropForMutation(entityKeys))
-        }
+  const invalidate: (invalidation: Invalidation) => Promise<void> = near.enabled
+    ? (invalidation) => {
+        const entityKeys = invalidation.changed.map(({ id }) => keys.entity(id).key)
+        near.dropForMutation(entityKeys)
+        return invalidator.invalidate(invalidation).then(() => near.dropForMutation(entityKeys))
       }
-    : { invalidate: invalidator.invalidate }
+    : invalidator.invalidate
 
   return {
     /**
@@ -181,7 +179,7 @@ export function createCache ({ redis, keys, servesInGrace, metrics, log, config 
      * Not gated by the read-path breaker: a breaker opened by slow reads must not stop a
      * mutation from invalidating for the other instances. It has its own deadline.
      */
-    invalidate: writes.invalidate,
+    invalidate,
 
     /** Resolves once both connections the cache reads on are ready, for whoever waits on Redis. */
     async connected (): Promise<void> {

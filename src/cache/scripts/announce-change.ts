@@ -1,6 +1,7 @@
 import type { Cluster, Redis, Result } from 'ioredis'
 import type { LuaScript } from '../../redis/lua-script.js'
 import type { ChangeCall } from '../keys.js'
+import { BUMP_LUA } from './bump-lua.js'
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -25,29 +26,22 @@ export const PARKED_SUFFIX = ':parked'
 // - the entity: the marker is set (a fill of the entry is refused while it exists), the
 //   generation moves (a fill noted before is refused), and the entry and its copies go (no hit
 //   of the old bytes from here on, on any instance).
-// A new clock or generation is max(current + 1, server time in microseconds), as in
-// bump-generations.ts. It publishes what it retired (near tiers drop it), and returns how many
+// The clock and the generation move forward by `bump` (bump-lua.ts), as in the invalidation's
+// script. It publishes what it retired (near tiers drop it), and returns how many
 // replicas of this master are online, for the caller's WAIT (the announcement must survive a
 // failover), and how many subscribers received its message, for the writer's settle. A replica
 // still in its first sync (connected, not online) does not acknowledge a WAIT until it is done;
 // it gets the write with the rest of its sync, and a failover would not promote it before.
-const LUA = `
+const LUA = `${BUMP_LUA}
 local ttl = tonumber(ARGV[1])
 local suffixes = tonumber(ARGV[5])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local function advanced (key)
-  local current = tonumber(redis.call('GET', key) or '0') or 0
-  return math.max(current + 1, now)
-end
 local function dropCopies (key)
   for s = 1, suffixes do redis.call('DEL', key .. ARGV[5 + s]) end
 end
 local retired = { '0' }
 local e = 1
 if ARGV[4] == '1' then
-  local clock = advanced(KEYS[1])
-  redis.call('SET', KEYS[1], string.format('%d', clock))
+  local clock = tonumber(bump(KEYS[1]))
   redis.call('SET', KEYS[2], string.format('%d', clock + 1000000000000000), 'EX', ttl)
   for _, page in ipairs(redis.call('SMEMBERS', KEYS[3])) do
     dropCopies(page)
@@ -62,7 +56,7 @@ if ARGV[4] == '1' then
 end
 if KEYS[e] then
   redis.call('SET', KEYS[e + 2], ARGV[3], 'EX', ttl)
-  redis.call('SET', KEYS[e], string.format('%d', advanced(KEYS[e])), 'EX', ttl)
+  bump(KEYS[e], ttl)
   redis.call('DEL', KEYS[e + 1])
   dropCopies(KEYS[e + 1])
   table.insert(retired, KEYS[e + 1])

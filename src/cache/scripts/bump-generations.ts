@@ -3,6 +3,7 @@ import type { LuaScript } from '../../redis/lua-script.js'
 import type { Rewrite } from '../invalidation.js'
 import type { InvalidationCall } from '../keys.js'
 import { PARKED_SUFFIX } from './announce-change.js'
+import { BUMP_LUA } from './bump-lua.js'
 import { CONTENT_TAG_DIGITS } from '../../http/representations.js'
 
 declare module 'ioredis' {
@@ -25,22 +26,9 @@ declare module 'ioredis' {
 // rewritten and put back, or deleted. Stamping the real clock ends the announcement's
 // far-future stamp, and the change marker goes when it still holds this change's token. A page can hold other bytes of the entity
 // only if it was filled from a version older or newer than the one this change started from:
-// deleting it is always safe. A new generation (or clock value) is max(current + 1, server
-// time in microseconds): strictly increasing while the key lives, and never back to a value
-// an old entry was tagged with after the key expired or was lost (a plain INCR would restart at 1).
-const LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local function bump (key, ttl)
-  local current = tonumber(redis.call('GET', key) or '0') or 0
-  local nextGeneration = string.format('%d', math.max(current + 1, now))
-  if ttl then
-    redis.call('SET', key, nextGeneration, 'EX', ttl)
-  else
-    redis.call('SET', key, nextGeneration)
-  end
-  return nextGeneration
-end
+// deleting it is always safe. A new generation (or clock value) is moved forward by `bump`
+// (bump-lua.ts).
+const LUA = `${BUMP_LUA}
 local lists = tonumber(ARGV[2])
 local tracked = tonumber(ARGV[3])
 local suffixCount = tonumber(ARGV[5])
