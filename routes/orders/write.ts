@@ -4,14 +4,13 @@ import type { Invalidation } from '../../src/cache/invalidation.js'
 import type { ErrorBody, ErrorCode } from '../../src/http/errors.js'
 import { errorResponses } from '../../src/http/error-schema.js'
 import { etagOf } from '../../src/http/representations.js'
-import { prepareChanges, prepareNewOrder, type OrderChanges } from '../../src/orders/rules.js'
 import {
   CancelOrderResponseSchema, CreateOrderBodySchema, CreateOrderHeadersSchema, IdParamsSchema, IfMatchHeadersSchema, OrderSchema,
   type IdParams,
   UpdateOrderBodySchema
 } from '../../src/orders/schemas.js'
-import { writeOrder } from '../../src/orders/write-order.js'
-import { createOrder, idempotencyKeyOf } from '../../src/orders/create-order.js'
+import type { OrderChanges } from '../../src/orders/repository.js'
+import { createOrder, idempotencyKeyOf, prepareChanges, prepareNewOrder, writeOrder } from '../../src/orders/writes.js'
 
 // The cache policies these routes declare in `config.cache.invalidates`: what each mutation
 // invalidates, in the cache's neutral terms (every list page, or entities by id with the bytes
@@ -44,7 +43,7 @@ export const aNewOrder = (_request: FastifyRequest, reply: FastifyReply, payload
 
 /**
  * A changed order (PUT, DELETE): its entry, and only the list pages holding it, and the end of
- * the change announced before the write (src/orders/write-order.ts). A change never
+ * the change announced before the write (src/orders/writes.ts). A change never
  * moves an order in the newest-first list (neither createdAt nor _id can change), so a page
  * that holds exactly the order's previous bytes is rewritten with its new bytes and stays
  * cached; the bytes are the list's own, serialised by the same schema. A write whose outcome

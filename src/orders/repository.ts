@@ -1,6 +1,5 @@
 import { MongoServerError, ObjectId, type ClientSession, type Db, type WithId } from 'mongodb'
 import { writeFailure } from '../http/database-errors.js'
-import type { NewOrderFields, OrderChanges } from './rules.js'
 import type { Order, OrderItem, OrderList, OrderStatus } from './schemas.js'
 import type { ServiceMetrics } from '../metrics/service-metrics.js'
 
@@ -17,6 +16,18 @@ export interface OrderDocument {
   /** The POST's Idempotency-Key and a digest of what it asked for, when it sent one (never answered). */
   idempotency?: IdempotentCreate
 }
+
+/** A new order's fields, as the rules have normalised them (src/orders/writes.ts). */
+export interface NewOrderFields {
+  customer: string
+  address: string
+  items: OrderItem[]
+  totalAmount: number
+  status: OrderStatus
+}
+
+/** The fields a change sets (src/orders/writes.ts). */
+export type OrderChanges = Partial<NewOrderFields>
 
 /** A create with an Idempotency-Key: the key, and a digest of the order it asks for. */
 interface IdempotentCreate { key: string, fingerprint: string }

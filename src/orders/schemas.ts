@@ -101,7 +101,7 @@ export const INVISIBLE_CLASS = '\\u0000-\\u0020\\u007f-\\u00a0\\u00ad\\u061c\\u1
 /**
  * A pattern that holds when the text keeps at least `min` characters once trimmed (it has a
  * run from a non-space character to a non-space character at least `min` long) and has at
- * least one visible character. So the rules the domain enforces (src/orders/rules.ts) are in
+ * least one visible character. So the rules the domain enforces (src/orders/writes.ts) are in
  * the schema, and a schema-valid body passes them.
  */
 export function trimmedAtLeast (min: number): string {
