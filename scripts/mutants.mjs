@@ -26,18 +26,18 @@ const MUTANTS = [
   {
     name: 'the gzip copy kept by both the announcement (its pages\' and its entry\'s) and the invalidation',
     edits: [['src/cache/scripts/bump-generations.ts', 'for s = 1, suffixCount do', 'for s = 1, math.min(1, suffixCount) do'],
-      ['src/cache/scripts/announce-change.ts', 'for s = 1, suffixes do', 'for s = 1, math.min(1, suffixes) do']],
+      ['src/cache/changes.ts', 'for s = 1, suffixes do', 'for s = 1, math.min(1, suffixes) do']],
     tests: ['test/cache/compression.test.ts']
   },
   {
     name: 'a deleted page keeps its copies (dropped only for pages rewritten in place, none at the announcement)',
     edits: [['src/cache/scripts/bump-generations.ts', '      dropCompressedCopies(page)\n      if replaced then', '      if replaced then\n        dropCompressedCopies(page)'],
-      ['src/cache/scripts/announce-change.ts', '    dropCopies(page)\n', '']],
+      ['src/cache/changes.ts', '    dropCopies(page)\n', '']],
     tests: ['test/cache/compression.test.ts']
   },
   {
     name: 'the order\'s own copies kept (no copy deletion for its entry, at the announcement or the invalidation)',
-    edits: [['src/cache/scripts/announce-change.ts', '  dropCopies(KEYS[e + 1])\n', ''],
+    edits: [['src/cache/changes.ts', '  dropCopies(KEYS[e + 1])\n', ''],
       ['src/cache/scripts/bump-generations.ts', '  dropCompressedCopies(KEYS[j + 1])\n', '']],
     tests: ['test/cache/compression.test.ts']
   },

@@ -111,6 +111,9 @@ export interface KeyLayout {
 /** Beside an entry (same hash tag, so the same Redis Cluster slot): when it was filled. */
 export const filledKeyOf = (entryKey: string): string => `${entryKey}:filled`
 
+/** Where a page waits, out of reach of lookups, while an entity on it changes (src/cache/changes.ts). */
+export const PARKED_SUFFIX = ':parked'
+
 const listPageIn = (generationKey: string, tracking: PageTracking, key: string): CacheTarget =>
   ({ key, generationKey, generationExpires: false, tracking, isListPage: true, filledKey: filledKeyOf(key) })
 const entityIn = (generationKey: string, key: string, changeMarker: string): EntityTarget =>

@@ -2,7 +2,7 @@ import t from 'tap'
 import { build, createOrder } from '../helper.js'
 import { throughRelay } from '../relay.js'
 
-// An entity's change marker (src/cache/scripts/announce-change.ts): set by the announcement
+// An entity's change marker (src/cache/changes.ts): set by the announcement
 // before the write, removed by the write's invalidation, and while it exists every fill of the
 // order's entry is refused (src/cache/scripts/fill-if-generation.ts). It is what keeps a reader
 // that looked up after the announcement, and read MongoDB before the update committed, from

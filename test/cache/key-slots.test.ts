@@ -1,8 +1,7 @@
 import t from 'tap'
 import calculateSlot from 'cluster-key-slot'
-import { clusterKeys, filledKeyOf, type ChangeCall, type InvalidationCall } from '../../src/cache/keys.js'
+import { clusterKeys, filledKeyOf, PARKED_SUFFIX, type ChangeCall, type InvalidationCall } from '../../src/cache/keys.js'
 import { COPY_SUFFIXES } from '../../src/cache/compressed-copies.js'
-import { PARKED_SUFFIX } from '../../src/cache/scripts/announce-change.js'
 
 // Every key one script call touches must hash to one Redis Cluster slot, or the cluster refuses
 // the call (CROSSSLOT) and the write fails closed. The layout's calls are checked here key by

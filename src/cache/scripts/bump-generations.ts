@@ -1,8 +1,7 @@
 import type { Cluster, Redis, Result } from 'ioredis'
 import type { LuaScript } from '../../redis/lua-script.js'
 import type { Rewrite } from '../invalidation.js'
-import type { InvalidationCall } from '../keys.js'
-import { PARKED_SUFFIX } from './announce-change.js'
+import { PARKED_SUFFIX, type InvalidationCall } from '../keys.js'
 import { BUMP_LUA } from './bump-lua.js'
 import { CONTENT_TAG_DIGITS } from '../../http/representations.js'
 
@@ -22,7 +21,7 @@ declare module 'ioredis' {
 // per changed entity, its bytes before and after the change ('' and '': none); then, per entity
 // entry, the token of the change this ends ('': none). A page holding exactly the bytes before
 // is rewritten in place (same TTL, still listed in the entity's pages-holding set); any other
-// page is deleted. A page parked when the change was announced (announce-change.ts) is the page:
+// page is deleted. A page parked when the change was announced (../changes.ts) is the page:
 // rewritten and put back, or deleted. Stamping the real clock ends the announcement's
 // far-future stamp, and the change marker goes when it still holds this change's token. A page can hold other bytes of the entity
 // only if it was filled from a version older or newer than the one this change started from:

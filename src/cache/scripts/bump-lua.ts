@@ -1,5 +1,5 @@
 // The Lua that moves a generation or a clock forward, shared by the scripts that do
-// (bump-generations.ts, announce-change.ts): `bump(key[, ttl])` sets the key to
+// (bump-generations.ts, ../changes.ts): `bump(key[, ttl])` sets the key to
 // max(current + 1, server time in microseconds) and returns the new value as a string. Strictly
 // increasing while the key lives, and never back to a value an old entry was tagged with after
 // the key expired or was lost (a plain INCR would restart at 1). One TIME per script call.

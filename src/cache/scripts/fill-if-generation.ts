@@ -19,7 +19,7 @@ declare module 'ioredis' {
 // set, not in KEYS: in a Redis Cluster they share the set's slot (one hash tag per list group),
 // which is what a script may touch.
 // An entity's fill is also refused while a change of it is under way (its change marker exists:
-// src/cache/scripts/announce-change.ts): the filler may have read it before the write.
+// src/cache/changes.ts): the filler may have read it before the write.
 // An expiring generation (an entity's) is given its full TTL again by each fill (never less
 // than it has): it must outlive every entry tagged with it, and an entry refreshed before it
 // expires (src/cache/refresh-ahead.ts) lives on.

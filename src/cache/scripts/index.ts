@@ -1,5 +1,5 @@
 import type { LuaScript } from '../../redis/lua-script.js'
-import { announceChangeScript } from './announce-change.js'
+import { announceChangeScript } from '../changes.js'
 import { bumpGenerationsScript } from './bump-generations.js'
 import { fillCompressedCopyScript } from './fill-compressed-copy.js'
 import { fillIfGenerationScript } from './fill-if-generation.js'
