@@ -63,7 +63,7 @@ const MUTANTS = [
   },
   {
     name: 'the writer does not wait out the near lease after a message near tiers received',
-    edits: [['src/cache/near/write-settle.ts', 'wait > 0; wait = until - performance.now()) await sleep(Math.ceil(wait))', 'wait > 0; wait = 0) void sleep']],
+    edits: [['src/cache/near/write-settle.ts', 'wait > 0; wait = end - performance.now()) await sleep(Math.ceil(wait))', 'wait > 0; wait = 0) void sleep']],
     tests: ['test/cache/write-settle.test.ts', 'test/cache/near-lease.test.ts']
   },
   {
@@ -130,6 +130,12 @@ const MUTANTS = [
     name: 'reliability oracle: a 5xx answered during the baseline is not judged',
     edits: [['reliability/checks/outage.ts', '  const bad = judged.filter(isServerError)\n', '  const bad = judged.filter(() => false)\n']],
     tests: ['test/reliability/oracles.test.ts']
+  },
+  {
+    name: 'a write\'s lease wait follows later writes\' messages (a steady stream of them holds its answer)',
+    edits: [['src/cache/near/write-settle.ts', 'for (let wait = end - performance.now(); wait > 0; wait = end - performance.now())',
+      'for (let wait = until - performance.now(); wait > 0; wait = until - performance.now())']],
+    tests: ['test/cache/write-settle.test.ts']
   }
 ]
 

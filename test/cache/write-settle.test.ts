@@ -51,3 +51,16 @@ t.test('the wait never ends before the lease has run out (a timer\'s whole milli
   }
   t.equal(early, 0, '30 writes, none answered before its lease ran out')
 })
+
+t.test('later writes\' messages do not hold an earlier write\'s answer (the end is taken when it waits)', async (t) => {
+  const leaseMs = 10
+  const settle = createWriteSettle(leaseMs)
+  settle.published(1)
+  // Other writes publish every 2 ms, each message a lease of its own, for 100 leases.
+  let publishing = true
+  const stream = setInterval(() => settle.published(1), 2)
+  const stop = setTimeout(() => { publishing = false; clearInterval(stream) }, 100 * leaseMs)
+  t.teardown(() => { clearInterval(stream); clearTimeout(stop) })
+  await settle.settled()
+  t.ok(publishing, 'answered while the other writes were still publishing, not once they stopped')
+})

@@ -37,12 +37,15 @@ export function createWriteSettle (leaseMs: number) {
       if (now - seenAt < NEAR_TIERS_SEEN_FOR_MS) until = Math.max(until, now + leaseMs)
     },
     /**
-     * Resolves once every counted message so far has outlived every lease that predates it. A
-     * timer's delay is whole milliseconds (a fraction is cut off, so it can fire before `until`),
-     * hence rounded up, and checked again against the clock.
+     * Resolves once every counted message so far has outlived every lease that predates it.
+     * "So far": the end is taken when called, so messages other writes publish meanwhile do
+     * not move it (a steady stream of them would hold this answer for as long as it lasts). A
+     * timer's delay is whole milliseconds (a fraction is cut off, so it can fire before the
+     * end), hence rounded up, and checked again against the clock.
      */
     async settled (): Promise<void> {
-      for (let wait = until - performance.now(); wait > 0; wait = until - performance.now()) await sleep(Math.ceil(wait))
+      const end = until
+      for (let wait = end - performance.now(); wait > 0; wait = end - performance.now()) await sleep(Math.ceil(wait))
     }
   }
 }
