@@ -10,7 +10,7 @@ const MUTANTS = [
   {
     name: 'no cache hit while an invalidation is owed: the owed check removed from the read path',
     edits: [['src/cache/read-through.ts', 'config.CACHE_ENABLED && !delivery.owed && ', 'config.CACHE_ENABLED && ']],
-    tests: ['test/faults/redis-outage.test.ts', 'test/faults/cross-instance-freeze.test.ts']
+    tests: ['test/faults/redis-out-of-memory.test.ts', 'test/faults/redis-outage.test.ts', 'test/faults/cross-instance-freeze.test.ts']
   },
   {
     name: 'an entity invalidation queued while Redis is down is dropped (only a list bump kept)',
