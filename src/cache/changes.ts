@@ -83,6 +83,14 @@ interface Announced {
 }
 
 /** Announces a change of one entity in one slot: its list pages there, its entry, or both (one Redis, no Cluster). */
+/** The KEYS one call of the announcement sends, in the script's order (one slot: test/cache/key-slots.test.ts). */
+export function announcementKeys (id: string, { tracking, entity }: ChangeCall): string[] {
+  return [
+    ...tracking ? [tracking.changeClock, tracking.changedAt(id), tracking.pagesHolding(id)] : [],
+    ...entity ? [entity.generationKey, entity.key, entity.changeMarker] : []
+  ]
+}
+
 async function announceChange (redis: Redis | Cluster, change: {
   id: string
   call: ChangeCall
@@ -92,13 +100,9 @@ async function announceChange (redis: Redis | Cluster, change: {
   channel: string
   copySuffixes: readonly string[]
 }): Promise<Announced> {
-  const { tracking, entity } = change.call
-  const keys = [
-    ...tracking ? [tracking.changeClock, tracking.changedAt(change.id), tracking.pagesHolding(change.id)] : [],
-    ...entity ? [entity.generationKey, entity.key, entity.changeMarker] : []
-  ]
+  const keys = announcementKeys(change.id, change.call)
   const [replicas, receivers] = await redis.announceChange(keys.length, ...keys, change.ttlSeconds, change.channel, change.token,
-    tracking ? '1' : '0', change.copySuffixes.length, ...change.copySuffixes)
+    change.call.tracking ? '1' : '0', change.copySuffixes.length, ...change.copySuffixes)
   return { replicas, receivers }
 }
 

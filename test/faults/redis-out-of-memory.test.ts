@@ -21,7 +21,6 @@ t.test('Redis refusing writes (out of memory) while it answers reads: no hit of 
   // Any memory in use is over one byte: every write command is refused from here on.
   await app.redis.config('SET', 'maxmemory-policy', 'noeviction')
   await app.redis.config('SET', 'maxmemory', '1')
-  t.teardown(async () => { await app.redis.config('SET', 'maxmemory', '0') })
 
   const created = await createOrder(app, { customer: 'Written Out Of Memory', address: '1 Full Street', items: [{ sku: 'M', qty: 1, price: 3 }] })
   t.equal(app.cache.status().invalidationPending, true, 'the POST was answered, its list invalidation refused by Redis and owed')

@@ -108,6 +108,14 @@ export interface Bumped {
   receivers: number
 }
 
+/** The KEYS one call of the invalidation sends, in the script's order (one slot: test/cache/key-slots.test.ts). */
+export function invalidationKeys ({ listGenerations, pagesOf, entities }: InvalidationCall): string[] {
+  const tracked = pagesOf
+    ? [pagesOf.tracking.changeClock, ...pagesOf.ids.flatMap((id) => [pagesOf.tracking.changedAt(id), pagesOf.tracking.pagesHolding(id)])]
+    : []
+  return [...listGenerations, ...tracked, ...entities.flatMap(({ target }) => [target.generationKey, target.key, target.changeMarker])]
+}
+
 /**
  * Carries out one script call of an invalidation (every key in it shares a hash slot): bumps
  * list generations, rewrites or deletes the list pages holding changed entities (with their
@@ -128,10 +136,7 @@ export async function bumpGenerations (redis: Redis | Cluster, bump: {
   copySuffixes: readonly string[]
 }): Promise<Bumped> {
   const { listGenerations, pagesOf, entities } = bump.call
-  const tracked = pagesOf
-    ? [pagesOf.tracking.changeClock, ...pagesOf.ids.flatMap((id) => [pagesOf.tracking.changedAt(id), pagesOf.tracking.pagesHolding(id)])]
-    : []
-  const keys = [...listGenerations, ...tracked, ...entities.flatMap(({ target }) => [target.generationKey, target.key, target.changeMarker])]
+  const keys = invalidationKeys(bump.call)
   const tokens = entities.map(({ id }) => bump.changeTokens.get(id) ?? '')
   const rewriteArgs = pagesOf?.ids.flatMap((id) => { const r = bump.rewrites.get(id); return r ? [r.from, r.to] : ['', ''] }) ?? []
   const counts = await redis.bumpGenerations(keys.length, ...keys, bump.stampTtlSeconds, listGenerations.length,
